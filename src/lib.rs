@@ -1,0 +1,5 @@
+//! Contract tests, a reference model and fuzzers for Amazon ECR's `BatchGetImage`.
+
+pub mod model;
+pub mod oracle;
+pub mod wire;

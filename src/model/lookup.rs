@@ -1,0 +1,84 @@
+//! What one image id names in a repository: the shared first step of resolving an id for
+//! BatchGetImage and BatchDeleteImage (spec section 4).
+
+use crate::wire::ImageIdentifier;
+
+use super::names::{ImageDigest, ImageTag};
+use super::registry::{Image, Repository};
+
+/// `failureReason` of `MissingDigestAndTag`.
+pub const REASON_MISSING: &str = "Invalid request parameters: both tag and digest cannot be null";
+/// `failureReason` of `InvalidImageDigest`.
+pub const REASON_INVALID_DIGEST: &str =
+    "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'";
+/// `failureReason` of `InvalidImageTag`.
+pub const REASON_INVALID_TAG: &str = "Invalid request parameters: image tag should satisfy the regex '[a-zA-Z0-9-_.]+'";
+/// `failureReason` of `ImageNotFound`.
+pub const REASON_NOT_FOUND: &str = "Requested image not found";
+/// `failureReason` of `ImageTagDoesNotMatchDigest`.
+pub const REASON_MISMATCH: &str = "Invalid request parameters: given tag does not map to the given digest";
+
+/// What an image id names.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<'r> {
+    /// Neither tag nor digest.
+    MissingBoth,
+    /// A digest that does not match the digest pattern.
+    InvalidDigest,
+    /// A tag alone.
+    Tag {
+        /// The image the tag points at, if it exists.
+        image: Option<&'r Image>,
+        /// The tag has characters outside `[a-zA-Z0-9-_.]`.
+        unusual_characters: bool,
+        /// The tag does not exist, but one differing only in letter case does.
+        case_variant_exists: bool,
+    },
+    /// A digest alone.
+    Digest {
+        /// The image with exactly this digest.
+        image: Option<&'r Image>,
+        /// An image whose digest differs only in the case of its hex, when no exact match.
+        hex_case_variant: Option<&'r Image>,
+    },
+    /// A tag and a digest.
+    TagAndDigest {
+        /// The image the tag points at, if it exists.
+        tagged: Option<&'r Image>,
+        /// Whether that image has the requested digest.
+        agrees: bool,
+    },
+}
+
+impl<'r> Lookup<'r> {
+    /// Looks `id` up in `repository`.
+    pub fn of(repository: &'r Repository, id: &ImageIdentifier) -> Self {
+        let tag = id.image_tag.as_deref();
+        let digest = id.image_digest.as_deref();
+        match (tag, digest) {
+            (None, None) => Lookup::MissingBoth,
+            (_, Some(d)) if !ImageDigest::is_well_formed(d) => Lookup::InvalidDigest,
+            (Some(t), None) => {
+                let image = repository.image_by_tag(t);
+                Lookup::Tag {
+                    image,
+                    unusual_characters: !ImageTag::has_plain_characters(t),
+                    case_variant_exists: image.is_none()
+                        && repository.tags.keys().any(|k| k.as_str().eq_ignore_ascii_case(t)),
+                }
+            }
+            (None, Some(d)) => {
+                let image = repository.images.get(d);
+                let hex_case_variant = match image {
+                    Some(_) => None,
+                    None => repository.images.iter().find(|(k, _)| k.eq_ignoring_hex_case(d)).map(|(_, i)| i),
+                };
+                Lookup::Digest { image, hex_case_variant }
+            }
+            (Some(t), Some(d)) => {
+                let tagged = repository.image_by_tag(t);
+                Lookup::TagAndDigest { tagged, agrees: tagged.is_some_and(|i| i.manifest.digest.as_str() == d) }
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The reference semantics of BatchGetImage and of the operations that build state (spec
+//! sections 2-7), as pure functions over an in-memory [`Registry`].
+//!
+//! No I/O, no clock (callers pass the time), no randomness, nothing `async`: everything here
+//! can be fuzzed and property-tested without a server. Where the spec allows several
+//! outcomes, [`batch_get_image`] returns the whole set as an [`Expected`], and
+//! [`Expected::answer`] picks one by a [`Profile`].
+
+mod answer;
+mod batch_get;
+mod error;
+mod expected;
+mod images;
+mod lookup;
+pub mod manifest;
+mod names;
+mod registry;
+mod request;
+mod upload;
+
+pub use answer::{DigestTags, Profile};
+pub use batch_get::batch_get_image;
+pub use error::OpError;
+pub use expected::*;
+pub use images::MAX_MANIFEST_CHARS;
+pub use lookup::{REASON_INVALID_DIGEST, REASON_INVALID_TAG, REASON_MISMATCH, REASON_MISSING, REASON_NOT_FOUND};
+pub use manifest::{Format, StoredManifest};
+pub use names::{ConstraintError, ImageDigest, ImageTag, MediaType, RegistryId, RepositoryName};
+pub use registry::{Image, Registry, Repository, TagMutability};
+pub use upload::PART_SIZE;

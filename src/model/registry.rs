@@ -1,0 +1,218 @@
+//! The registry state and the repository operations: CreateRepository, DeleteRepository.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use crate::wire;
+
+use super::error::OpError;
+use super::manifest::StoredManifest;
+use super::names::{ImageDigest, ImageTag, RegistryId, RepositoryName};
+
+/// How tags behave when an image is pushed with a tag that exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[non_exhaustive]
+pub enum TagMutability {
+    /// Tags move to the newly pushed image.
+    #[default]
+    Mutable,
+    /// Pushing an existing tag fails with `ImageTagAlreadyExistsException`.
+    Immutable,
+}
+
+impl TagMutability {
+    /// Parses the service model's enum. The `*_WITH_EXCLUSION` values behave as their base
+    /// here, as the harness never sets exclusion filters.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "MUTABLE" | "MUTABLE_WITH_EXCLUSION" => Some(Self::Mutable),
+            "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" => Some(Self::Immutable),
+            _ => None,
+        }
+    }
+
+    /// The service model's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mutable => "MUTABLE",
+            Self::Immutable => "IMMUTABLE",
+        }
+    }
+}
+
+/// An image: its stored manifest and the tags that point at it now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// The manifest as pushed.
+    pub manifest: Arc<StoredManifest>,
+    /// Tags pointing at this image.
+    pub tags: BTreeSet<ImageTag>,
+}
+
+/// One repository.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repository {
+    /// Its registry.
+    pub registry_id: RegistryId,
+    /// Its name.
+    pub name: RepositoryName,
+    /// Tag mutability.
+    pub mutability: TagMutability,
+    /// Creation time, seconds since the epoch, as given by the caller.
+    pub created_at: f64,
+    /// Images by digest.
+    pub images: HashMap<ImageDigest, Image>,
+    /// Tag to digest.
+    pub tags: HashMap<ImageTag, ImageDigest>,
+    /// Uploaded blobs: digest to size.
+    pub blobs: HashMap<String, u64>,
+    /// Layer uploads in progress: upload id to bytes received.
+    pub uploads: HashMap<String, Vec<u8>>,
+}
+
+impl Repository {
+    /// The image `tag` points at.
+    pub fn image_by_tag(&self, tag: &str) -> Option<&Image> {
+        self.images.get(self.tags.get(tag)?)
+    }
+
+    /// Whether some image's manifest list names `digest`.
+    pub fn is_referenced_by_list(&self, digest: &ImageDigest) -> bool {
+        self.images.values().any(|i| i.manifest.contents.manifests.iter().any(|m| m == digest.as_str()))
+    }
+
+    /// Describes the repository in the wire shape.
+    pub fn to_wire(&self, region: &str) -> wire::Repository {
+        let (account, name) = (self.registry_id.as_str(), self.name.as_str());
+        wire::Repository {
+            registry_id: Some(account.to_owned()),
+            repository_name: Some(name.to_owned()),
+            repository_arn: Some(format!("arn:aws:ecr:{region}:{account}:repository/{name}")),
+            repository_uri: Some(format!("{account}.dkr.ecr.{region}.amazonaws.com/{name}")),
+            created_at: Some(self.created_at),
+            image_tag_mutability: Some(self.mutability.as_str().to_owned()),
+        }
+    }
+}
+
+/// The state of the registries a caller can see: repositories keyed by registry id and name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registry {
+    /// The caller's own account: the default `registryId`.
+    pub account: RegistryId,
+    /// The region, used in ARNs and URIs.
+    pub region: String,
+    /// Whether PutImage requires the config and layer blobs to have been uploaded, as real
+    /// ECR does (`LayersNotFoundException`). Servers without a layer API do not.
+    pub require_blobs: bool,
+    repositories: HashMap<RegistryId, HashMap<RepositoryName, Repository>>,
+    uploads_started: u64,
+}
+
+impl Registry {
+    /// An empty registry for `account` in `region`, not requiring blobs.
+    pub fn new(account: RegistryId, region: impl Into<String>) -> Self {
+        Self { account, region: region.into(), require_blobs: false, repositories: HashMap::new(), uploads_started: 0 }
+    }
+
+    /// The registry named by an optional `registryId` member: the caller's when absent.
+    pub fn resolve_registry(&self, registry_id: Option<&str>) -> Result<RegistryId, OpError> {
+        match registry_id {
+            None => Ok(self.account.clone()),
+            Some(id) => Ok(RegistryId::parse(id)?),
+        }
+    }
+
+    /// The repository `name` in `registry`, if it exists.
+    pub fn repository(&self, registry: &str, name: &str) -> Option<&Repository> {
+        self.repositories.get(registry)?.get(name)
+    }
+
+    /// Every repository, in no particular order.
+    pub fn repositories(&self) -> impl Iterator<Item = &Repository> {
+        self.repositories.values().flat_map(HashMap::values)
+    }
+
+    /// Validates `registryId` and `repositoryName` and finds the repository for a write.
+    pub(crate) fn target_mut(
+        &mut self,
+        registry_id: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<&mut Repository, OpError> {
+        let registry = self.resolve_registry(registry_id)?;
+        let name = RepositoryName::parse(name.ok_or_else(|| OpError::missing("repositoryName"))?)?;
+        self.repositories
+            .get_mut(registry.as_str())
+            .and_then(|r| r.get_mut(name.as_str()))
+            .ok_or_else(|| OpError::repository_not_found(name.as_str(), registry.as_str()))
+    }
+
+    /// `CreateRepository`, at time `now` (seconds since the epoch).
+    pub fn create_repository(
+        &mut self,
+        request: &wire::CreateRepositoryRequest,
+        now: f64,
+    ) -> Result<wire::CreateRepositoryResponse, OpError> {
+        let registry_id = self.resolve_registry(request.registry_id.as_deref())?;
+        let name = request.repository_name.as_deref().ok_or_else(|| OpError::missing("repositoryName"))?;
+        let name = RepositoryName::parse(name)?;
+        let mutability = match request.image_tag_mutability.as_deref() {
+            None => TagMutability::Mutable,
+            Some(s) => TagMutability::parse(s).ok_or_else(|| {
+                OpError::invalid(format!(
+                    "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]', found '{s}'"
+                ))
+            })?,
+        };
+        let in_registry = self.repositories.entry(registry_id.clone()).or_default();
+        if in_registry.contains_key(name.as_str()) {
+            return Err(OpError::new(
+                "RepositoryAlreadyExistsException",
+                format!("The repository with name '{name}' already exists in the registry with id '{registry_id}'"),
+            ));
+        }
+        let repository = Repository {
+            registry_id,
+            name: name.clone(),
+            mutability,
+            created_at: now,
+            images: HashMap::new(),
+            tags: HashMap::new(),
+            blobs: HashMap::new(),
+            uploads: HashMap::new(),
+        };
+        let wire = repository.to_wire(&self.region);
+        in_registry.insert(name, repository);
+        Ok(wire::CreateRepositoryResponse { repository: Some(wire) })
+    }
+
+    /// `DeleteRepository`: refused with `RepositoryNotEmptyException` unless empty or `force`.
+    pub fn delete_repository(
+        &mut self,
+        request: &wire::DeleteRepositoryRequest,
+    ) -> Result<wire::DeleteRepositoryResponse, OpError> {
+        let region = self.region.clone();
+        let repository = self.target_mut(request.registry_id.as_deref(), request.repository_name.as_deref())?;
+        if !repository.images.is_empty() && request.force != Some(true) {
+            return Err(OpError::new(
+                "RepositoryNotEmptyException",
+                format!(
+                    "The repository with name '{}' in registry with id '{}' cannot be deleted because it still contains images",
+                    repository.name, repository.registry_id
+                ),
+            ));
+        }
+        let wire = repository.to_wire(&region);
+        let (registry, name) = (repository.registry_id.clone(), repository.name.clone());
+        if let Some(in_registry) = self.repositories.get_mut(registry.as_str()) {
+            in_registry.remove(name.as_str());
+        }
+        Ok(wire::DeleteRepositoryResponse { repository: Some(wire) })
+    }
+
+    /// A fresh upload id, shaped like the service model's UUID pattern.
+    pub(crate) fn next_upload_id(&mut self) -> String {
+        self.uploads_started += 1;
+        format!("{:08x}-0000-4000-8000-{:012x}", self.uploads_started >> 48, self.uploads_started & 0xffff_ffff_ffff)
+    }
+}

@@ -1,0 +1,16 @@
+//! The rule catalogue and the checker: which rules an observed answer breaks.
+//!
+//! `check(expected, observed)` compares an answer with the model's set of acceptable answers
+//! and returns every [`Violation`], not the first. No I/O, no clock, nothing `async`. A
+//! malformed body is reported as a `WIRE-STATUS` violation here, never as an `Err`.
+
+mod check;
+mod ids;
+mod manifest;
+pub mod normalize;
+mod rules;
+mod violation;
+
+pub use check::{Observed, check, check_in};
+pub use rules::{Level, RULES, Rule, RuleId};
+pub use violation::Violation;

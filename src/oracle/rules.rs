@@ -1,0 +1,230 @@
+//! The rule catalogue of spec section 9, as data. Ids and levels are the spec's, exactly.
+
+use std::fmt;
+
+/// How binding a rule is (spec preamble).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Inferred, or one of several plausible behaviours: reported, never failed.
+    May,
+    /// Stated by an independent re-implementation or by AWS examples.
+    Should,
+    /// Stated by a primary source.
+    Must,
+}
+
+impl Level {
+    /// `must`, `should` or `may`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "must",
+            Level::Should => "should",
+            Level::May => "may",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One rule: its id, level, statement and evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Rule {
+    /// The stable id, such as `ID-BY-TAG`.
+    pub id: RuleId,
+    /// Its level.
+    pub level: Level,
+    /// The rule in one line.
+    pub statement: &'static str,
+    /// Where the evidence comes from.
+    pub source: &'static str,
+}
+
+macro_rules! catalogue {
+    ($( $variant:ident = $id:literal, $level:ident, $statement:literal, $source:literal; )*) => {
+        /// A rule id of the catalogue.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum RuleId {
+            $( #[doc = concat!("`", $id, "`: ", $statement)] $variant, )*
+        }
+
+        /// Every rule, in the spec's order.
+        pub const RULES: &[Rule] = &[
+            $( Rule { id: RuleId::$variant, level: Level::$level, statement: $statement, source: $source }, )*
+        ];
+
+        impl RuleId {
+            /// The id as the spec spells it.
+            pub fn as_str(self) -> &'static str {
+                match self { $( RuleId::$variant => $id, )* }
+            }
+
+            /// The rule with the id `s`, if there is one.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $( $id => Some(RuleId::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+catalogue! {
+    WireStatus = "WIRE-STATUS", Must,
+        "success is HTTP 200 with a JSON object body; errors are 400, or 500 for ServerException",
+        "Smithy awsJson1_1 protocol; real 400s for RepositoryNotFoundException and InvalidParameterException";
+    WireContentType = "WIRE-CONTENT-TYPE", Should,
+        "responses carry `Content-Type: application/x-amz-json-1.1`",
+        "Smithy awsJson1_1 (servers MUST send it; clients do not check)";
+    WireErrorCode = "WIRE-ERROR-CODE", Must,
+        "an error names a modelled or common AWS error, recognisable by the Smithy rules",
+        "Smithy awsJson1_1 error parsing and its protocol tests; AWS service model";
+    WireErrorBodyType = "WIRE-ERROR-BODY-TYPE", Should,
+        "the error name is in the body's `__type` (what botocore reads)",
+        "botocore parsers.py (_do_error_parse)";
+    WireErrorMessage = "WIRE-ERROR-MESSAGE", Should,
+        "the error body has a string `message` (or `Message`)",
+        "AWS service model (error shapes); botocore parsers.py";
+    WireShape = "WIRE-SHAPE", Must,
+        "every member present has its modelled JSON type; enums hold modelled values",
+        "AWS service model for ECR 2015-09-21";
+    WireBothLists = "WIRE-BOTH-LISTS", Should,
+        "a success body has both `images` and `failures`",
+        "every AWS example of BatchGetImage";
+    WireUnknownMember = "WIRE-UNKNOWN-MEMBER", May,
+        "members the model does not define (reported, never failed)",
+        "AWS service model for ECR 2015-09-21";
+    ValRegistryId = "VAL-REGISTRY-ID", Must,
+        "a malformed `registryId` gives InvalidParameterException",
+        "a real BatchGetImage response";
+    ValRepoName = "VAL-REPO-NAME", Should,
+        "a too-short, too-long or badly formed name gives InvalidParameterException",
+        "real CreateRepository response (too short); service model constraints";
+    ValImageIdsCount = "VAL-IMAGE-IDS-COUNT", Should,
+        "0 or more than 100 ids gives InvalidParameterException",
+        "real response for the same list shape on BatchDeleteImage";
+    ValTagLength = "VAL-TAG-LENGTH", Should,
+        "an empty tag or one over 300 characters gives InvalidParameterException",
+        "service model constraint";
+    ValMediaTypesCount = "VAL-MEDIA-TYPES-COUNT", Should,
+        "0 or more than 100 accepted media types gives InvalidParameterException",
+        "service model constraint";
+    ValMalformed = "VAL-MALFORMED", Should,
+        "a body that is not JSON, or a missing required member, gives a 4xx validation or serialization error (InvalidParameterException, SerializationException, ValidationException)",
+        "Smithy awsJson1_1; LocalStack and moto tests";
+    RepoNotFound = "REPO-NOT-FOUND", Must,
+        "a valid name that does not exist gives RepositoryNotFoundException",
+        "Amazon ECR API Reference (BatchGetImage); real responses";
+    RepoForeignRegistry = "REPO-FOREIGN-REGISTRY", Should,
+        "another account's registry id does not find the caller's repository (RepositoryNotFoundException or AccessDeniedException)",
+        "Amazon ECR API Reference (registryId); LocalStack and moto tests";
+    RepoEcho = "REPO-ECHO", Must,
+        "images carry the resolved `registryId` and the requested `repositoryName`",
+        "AWS examples (Amazon ECR API Reference, BatchGetImage)";
+    IdAccounting = "ID-ACCOUNTING", Must,
+        "each requested id answered by images or by exactly one failure, not both; nothing unrequested",
+        "AWS examples; awslabs/amazon-ecr-containerd-resolver";
+    IdByTag = "ID-BY-TAG", Must,
+        "a tag resolves to the image it points at; `imageId` = requested tag + that digest",
+        "Amazon ECR API Reference (BatchGetImage, ImageIdentifier)";
+    IdByDigest = "ID-BY-DIGEST", Must,
+        "a digest resolves to that image; tags in the answer belong to it",
+        "Amazon ECR API Reference (BatchGetImage, ImageIdentifier)";
+    IdTagAndDigest = "ID-TAG-AND-DIGEST", Must,
+        "tag and digest must agree: no image when the tag points elsewhere",
+        "awslabs/amazon-ecr-containerd-resolver (tag+digest requests)";
+    IdMismatchCode = "ID-MISMATCH-CODE", Should,
+        "a tag/digest disagreement fails with ImageTagDoesNotMatchDigest (ImageNotFound accepted)",
+        "AWS service model (ImageFailureCode); LocalStack and moto tests";
+    IdNotFound = "ID-NOT-FOUND", Should,
+        "an absent tag or digest fails with ImageNotFound",
+        "LocalStack and moto tests; Amazon ECR API Reference (ImageFailure)";
+    IdMissingBoth = "ID-MISSING-BOTH", Should,
+        "`{}` fails with MissingDigestAndTag",
+        "LocalStack and moto tests; AWS service model (ImageFailureCode)";
+    IdInvalidDigest = "ID-INVALID-DIGEST", Should,
+        "a malformed digest fails with InvalidImageDigest (or the whole request with InvalidParameterException)",
+        "LocalStack and moto tests; AWS service model (LayerDigest pattern)";
+    IdInvalidTag = "ID-INVALID-TAG", May,
+        "a tag with characters outside `[a-zA-Z0-9-_.]` fails with InvalidImageTag or ImageNotFound",
+        "inferred from the ImageFailureCode enum (trigger undocumented)";
+    IdFailureEcho = "ID-FAILURE-ECHO", Should,
+        "a failure's `imageId` echoes exactly what was sent",
+        "AWS examples; LocalStack and moto tests";
+    IdFailureCode = "ID-FAILURE-CODE", Must,
+        "`failureCode` is a modelled enum value",
+        "AWS service model (ImageFailureCode)";
+    IdFailureReason = "ID-FAILURE-REASON", Should,
+        "`failureReason` is present",
+        "AWS examples (Amazon ECR API Reference, ImageFailure)";
+    IdCase = "ID-CASE", Should,
+        "tags match case-sensitively",
+        "LocalStack and moto tests; Docker tag semantics";
+    ManDigest = "MAN-DIGEST", Must,
+        "`sha256(imageManifest)` equals `imageDigest` for untranslated manifests",
+        "aws/aws-cli #6234 (digest over exact bytes); Amazon ECR User Guide";
+    ManBytes = "MAN-BYTES", Must,
+        "an untranslated manifest is byte-identical to what was pushed",
+        "aws/aws-cli #6234; aws/containers-roadmap #1075";
+    ManMediaType = "MAN-MEDIA-TYPE", Should,
+        "`imageManifestMediaType` is present and is the pushed type (or the translated-to type)",
+        "current ECR responses (older ones omitted it)";
+    ManNoTranslationByDigest = "MAN-NO-TRANSLATION-BY-DIGEST", Must,
+        "by digest, the manifest is never translated",
+        "Amazon ECR User Guide; aws/containers-roadmap #1075";
+    ManAcceptedStored = "MAN-ACCEPTED-STORED", Must,
+        "when the stored type is accepted, it is returned as stored",
+        "Amazon ECR User Guide (image manifest format support)";
+    ManTranslation = "MAN-TRANSLATION", Should,
+        "by tag, the translation table of section 5 holds, and a translation keeps config and layers",
+        "Amazon ECR User Guide (image manifest format support table)";
+    StateReadAfterPut = "STATE-READ-AFTER-PUT", Must,
+        "after PutImage, BatchGetImage by that tag returns the new manifest",
+        "Amazon ECR API Reference (PutImage)";
+    StateRetag = "STATE-RETAG", Must,
+        "a second tag on the same manifest resolves to the same digest",
+        "Amazon ECR User Guide (retagging an image)";
+    StateTagMove = "STATE-TAG-MOVE", Should,
+        "a moved tag resolves to the new image; the old one is still there by digest",
+        "LocalStack and moto tests; Amazon ECR User Guide (tag mutability)";
+    StateDelete = "STATE-DELETE", Must,
+        "deleted digests and their former tags fail with ImageNotFound",
+        "Amazon ECR API Reference (BatchDeleteImage)";
+    StatePutDigest = "STATE-PUT-DIGEST", Must,
+        "PutImage reports `sha256(manifest)` as the digest",
+        "Amazon ECR API Reference (PutImage); aws/aws-cli #6234";
+    RobustNo5xx = "ROBUST-NO-5XX", Must,
+        "no 5xx and no HTML for any BatchGetImage request the client could have caused (setup operations a server does not implement are adapted to, not judged)",
+        "Smithy awsJson1_1 (client errors are 4xx)";
+    RobustAuth = "ROBUST-AUTH", May,
+        "a request with a missing or wrong SigV4 signature is refused with a 4xx auth error (400 UnrecognizedClientException / InvalidSignatureException / MissingAuthenticationTokenException, or 403 AccessDeniedException); reported, and enforced only when asked",
+        "public reports of ECR answers to unsigned and mis-signed requests";
+}
+
+impl RuleId {
+    /// The catalogue entry of this id.
+    pub fn rule(self) -> &'static Rule {
+        // `RULES` lists the variants in declaration order.
+        &RULES[self as usize]
+    }
+
+    /// The rule's level.
+    pub fn level(self) -> Level {
+        self.rule().level
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for RuleId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}

@@ -1,0 +1,21 @@
+//! AWS JSON 1.1 for the operations in the spec: typed shapes, request encoding, and a strict
+//! but total response decoder.
+//!
+//! No I/O and no policy: this layer turns bytes into typed values and back. Whether a value
+//! breaks the contract is the oracle's business; here a malformed body is a [`DecodeError`]
+//! and a member of the wrong type is a [`ShapeIssue`].
+
+pub mod decode;
+mod error;
+mod operation;
+mod response;
+mod shapes;
+
+pub use decode::{Decode, Decoded, Kind, ShapeIssue, decode_body};
+pub use error::{DecodeError, MAX_BODY_BYTES};
+pub use operation::{CONTENT_TYPE, HttpRequest, Input, Operation, TARGET_PREFIX, encode_request};
+pub use response::{
+    CodeSource, ErrorBody, ErrorReply, MessageMember, Reply, clean_error_name, encode_error,
+    parse_response,
+};
+pub use shapes::*;
