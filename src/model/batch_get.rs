@@ -50,6 +50,20 @@ pub fn batch_get_image(registry: &Registry, request: &wire::BatchGetImageRequest
     Expected { success: Some(success), error }
 }
 
+/// The acceptable answers to a request body as sent: a body that is not a JSON object, or
+/// whose members have the wrong JSON types, is malformed (spec section 2, last row).
+pub fn batch_get_image_body(registry: &Registry, body: &[u8]) -> Expected {
+    match wire::decode_body::<wire::BatchGetImageRequest>(body) {
+        Ok(decoded) if decoded.shape_issues.is_empty() => batch_get_image(registry, &decoded.value),
+        Ok(decoded) => {
+            let issue = &decoded.shape_issues[0];
+            let message = format!("{} must be {}, found {}", issue.path, issue.expected, issue.found);
+            Expected::error(codes_for(RequestCause::Malformed), RequestCause::Malformed, message)
+        }
+        Err(e) => Expected::error(codes_for(RequestCause::Malformed), RequestCause::Malformed, e.to_string()),
+    }
+}
+
 /// Acceptable error names for a whole-request validation failure.
 fn codes_for(cause: RequestCause) -> Vec<&'static str> {
     match cause {

@@ -8,6 +8,7 @@
 
 mod answer;
 mod batch_get;
+mod call;
 mod error;
 mod expected;
 mod images;
@@ -19,7 +20,8 @@ mod request;
 mod upload;
 
 pub use answer::{DigestTags, Profile};
-pub use batch_get::batch_get_image;
+pub use batch_get::{batch_get_image, batch_get_image_body};
+pub use call::Call;
 pub use error::OpError;
 pub use expected::*;
 pub use images::MAX_MANIFEST_CHARS;

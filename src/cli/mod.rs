@@ -1,0 +1,40 @@
+//! The command line: argument parsing and one file per subcommand. Exit codes: 0 no
+//! violation at or above `--fail-on`, 1 violations, 2 the harness could not do its job.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod rules;
+
+/// Checks that a server behaves like Amazon ECR's BatchGetImage.
+#[derive(Debug, Parser)]
+#[command(name = "ecr-contract", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the rule catalogue: id, level, statement and source of every rule.
+    Rules(rules::Args),
+}
+
+/// Parses the arguments, runs the subcommand and maps the outcome to an exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Rules(args) => rules::run(&args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

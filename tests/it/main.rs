@@ -1,0 +1,8 @@
+//! The integration tests: one binary, with shared helpers in `support/`.
+
+mod catalogue;
+mod contract;
+mod decoder;
+mod properties;
+mod snapshots;
+mod support;

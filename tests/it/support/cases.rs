@@ -1,0 +1,233 @@
+//! Contract cases as data: `tests/cases/*.json`, one file per spec section, run by
+//! [`check_case`].
+//!
+//! A case names the spec row it covers, optional setup calls applied after the fixture (each
+//! with the error it must give, if any), a BatchGetImage request, the model's expected
+//! outcome in summary form, mutations of the answer that stay acceptable (`accept`), and
+//! mutations that break a rule (`break`, mutation to rule id).
+
+use std::collections::BTreeMap;
+
+use ecr_contract::r#gen::Fixture;
+use ecr_contract::model::{
+    Call, Expected, ExpectedFailure, IdAnswer, ManifestRule, Registry, TagRule, batch_get_image_body,
+};
+use ecr_contract::oracle::{Level, RuleId, Violation, check, check_in};
+use ecr_contract::wire;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::expand::expand;
+use super::mutate::{Raw, mutate};
+use super::{all_profiles, fixture_registry};
+
+/// A file of cases.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseFile {
+    #[allow(dead_code)] // documents the file
+    pub section: String,
+    pub cases: Vec<Case>,
+}
+
+/// One contract case.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub name: String,
+    pub row: String,
+    #[serde(default)]
+    pub require_blobs: bool,
+    #[serde(default)]
+    pub setup: Vec<Step>,
+    pub request: Value,
+    pub expect: Value,
+    #[serde(default)]
+    pub context: Option<String>,
+    #[serde(default)]
+    pub accept: Vec<String>,
+    #[serde(rename = "break")]
+    pub breaks: BTreeMap<String, String>,
+}
+
+/// A setup call and the error it must give (`None`: it must succeed).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub call: String,
+    pub input: Value,
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Members the output must have, with these values.
+    #[serde(default)]
+    pub output: Option<Value>,
+}
+
+/// Loads `tests/cases/<file>`.
+pub fn load(file: &str) -> CaseFile {
+    let path = format!("{}/tests/cases/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Runs every case of a file, reporting every failing case at once.
+pub fn check_file(file: &str) -> usize {
+    let cases = load(file);
+    let failures: Vec<String> = cases.cases.iter().filter_map(|c| check_case(c).err()).collect();
+    assert!(failures.is_empty(), "{} of {} cases in {file} fail:\n\n{}", failures.len(), cases.cases.len(), failures.join("\n\n"));
+    cases.cases.len()
+}
+
+/// Runs one case: setup, the model's expectation, every profile's answer, the mutations.
+pub fn check_case(case: &Case) -> Result<(), String> {
+    let fail = |what: String| format!("case {} ({}): {what}", case.name, case.row);
+    let (fixture, mut registry) = fixture_registry();
+    registry.require_blobs = case.require_blobs;
+    for (i, step) in case.setup.iter().enumerate() {
+        run_step(&mut registry, step, &fixture).map_err(|e| fail(format!("setup step {i}: {e}")))?;
+    }
+    let body = match expand(&case.request, &fixture) {
+        Value::String(raw) => raw.into_bytes(),
+        request => serde_json::to_vec(&request).map_err(|e| fail(e.to_string()))?,
+    };
+    let expected = batch_get_image_body(&registry, &body);
+    let summary = summarize(&expected, &fixture);
+    let want = expand(&case.expect, &fixture);
+    if summary != want {
+        return Err(fail(format!("the model expects\n{summary:#}\nbut the case says\n{want:#}")));
+    }
+    let context = case.context.as_deref().map(|c| RuleId::parse(c).ok_or_else(|| fail(format!("unknown rule {c}")))).transpose()?;
+    let judge = |raw: &Raw| -> Vec<Violation> {
+        let observed = raw.observe();
+        match context {
+            Some(rule) => check_in(rule, &expected, &observed),
+            None => check(&expected, &observed),
+        }
+    };
+    for profile in all_profiles() {
+        let violations = judge(&Raw::of(&expected.answer(&profile)));
+        if !violations.is_empty() {
+            return Err(fail(format!("the answer of {profile:?} is refused: {}", show(&violations))));
+        }
+    }
+    let default = Raw::of(&expected.answer(&Default::default()));
+    let requested: Vec<Value> = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|r| r.get("imageIds").and_then(Value::as_array).cloned())
+        .unwrap_or_default();
+    for spec in &case.accept {
+        let violations: Vec<Violation> = judge(&mutate(&default, spec, &fixture, &requested)).into_iter().filter(|v| v.fails_at(Level::Should)).collect();
+        if !violations.is_empty() {
+            return Err(fail(format!("acceptable mutation {spec} is refused: {}", show(&violations))));
+        }
+    }
+    if case.breaks.is_empty() {
+        return Err(fail("no broken answer to check".into()));
+    }
+    for (spec, rule) in &case.breaks {
+        let violations = judge(&mutate(&default, spec, &fixture, &requested));
+        if !violations.iter().any(|v| v.rule.as_str() == rule) {
+            return Err(fail(format!("mutation {spec} should break {rule}; found: {}", show(&violations))));
+        }
+    }
+    Ok(())
+}
+
+fn run_step(registry: &mut Registry, step: &Step, fixture: &Fixture) -> Result<(), String> {
+    let input = expand(&step.input, fixture);
+    let call: Call = match step.call.as_str() {
+        "CreateRepository" => Call::CreateRepository(decode(&input)?),
+        "InitiateLayerUpload" => Call::InitiateLayerUpload(decode(&input)?),
+        "UploadLayerPart" => Call::UploadLayerPart(decode(&input)?),
+        "CompleteLayerUpload" => Call::CompleteLayerUpload(decode(&input)?),
+        "PutImage" => Call::PutImage(decode(&input)?),
+        "BatchDeleteImage" => Call::BatchDeleteImage(decode(&input)?),
+        "DeleteRepository" => Call::DeleteRepository(decode(&input)?),
+        other => return Err(format!("unknown call {other}")),
+    };
+    match (registry.apply(&call, 1_800_000_000.0), &step.error) {
+        (Ok(out), None) => match &step.output {
+            Some(want) => contains(&out, &expand(want, fixture)),
+            None => Ok(()),
+        },
+        (Err(e), Some(want)) if e.code == want => Ok(()),
+        (Ok(out), Some(want)) => Err(format!("{} should fail with {want}, answered {out}", step.call)),
+        (Err(e), _) => Err(format!("{} failed: {e}", step.call)),
+    }
+}
+
+/// Whether `have` has every member of `want` with the same value, recursively.
+fn contains(have: &Value, want: &Value) -> Result<(), String> {
+    match (have, want) {
+        (Value::Object(h), Value::Object(w)) => w.iter().try_for_each(|(k, v)| {
+            contains(h.get(k).ok_or_else(|| format!("output has no member {k}"))?, v).map_err(|e| format!("{k}: {e}"))
+        }),
+        (Value::Array(h), Value::Array(w)) if h.len() == w.len() => {
+            h.iter().zip(w).enumerate().try_for_each(|(i, (h, w))| contains(h, w).map_err(|e| format!("[{i}]: {e}")))
+        }
+        _ if have == want => Ok(()),
+        _ => Err(format!("output has {have}, not {want}")),
+    }
+}
+
+/// Decodes a wire shape from a JSON value, refusing unknown members and wrong types.
+fn decode<T: wire::Decode>(value: &Value) -> Result<T, String> {
+    let bytes = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    let decoded = wire::decode_body::<T>(&bytes).map_err(|e| e.to_string())?;
+    if !decoded.is_clean() {
+        return Err(format!("malformed case input: {:?} {:?}", decoded.shape_issues, decoded.unknown_members));
+    }
+    Ok(decoded.value)
+}
+
+fn show(violations: &[Violation]) -> String {
+    if violations.is_empty() {
+        return "no violation".into();
+    }
+    violations.iter().map(|v| format!("\n  - {v}")).collect()
+}
+
+/// The model's expectation in the cases' summary form.
+pub fn summarize(expected: &Expected, fixture: &Fixture) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Some(e) = &expected.error {
+        out.insert("error".into(), json!(e.codes));
+    }
+    if let Some(batch) = &expected.success {
+        let ids: Vec<Value> = batch.ids.iter().map(|id| summarize_id(&id.answer, fixture)).collect();
+        out.insert("ids".into(), Value::Array(ids));
+    }
+    Value::Object(out)
+}
+
+fn summarize_id(answer: &IdAnswer, fixture: &Fixture) -> Value {
+    match answer {
+        IdAnswer::Fails(f) => json!({"fails": f.codes}),
+        IdAnswer::Found(e) => {
+            let name = fixture.images.iter().find(|i| i.digest == e.stored.digest.as_str()).map(|i| i.name.to_owned());
+            let mut out = json!({"image": name.unwrap_or_else(|| e.stored.digest.to_string())});
+            out["tags"] = match &e.tags {
+                TagRule::Exactly(t) => json!(t),
+                TagRule::AbsentOrAnyOf(tags) => json!(tags),
+            };
+            let manifest = manifest_options(&e.manifest, e.or_fails.as_ref());
+            if manifest != "stored" {
+                out["manifest"] = json!(manifest);
+            }
+            out
+        }
+    }
+}
+
+/// `stored`, `S1`, `stored|OCI|fail`, ...: the acceptable manifests and whether it may fail.
+fn manifest_options(rule: &ManifestRule, or_fails: Option<&ExpectedFailure>) -> String {
+    let mut options: Vec<String> = Vec::new();
+    if rule.as_stored {
+        options.push("stored".into());
+    }
+    options.extend(rule.translations.iter().map(|f| format!("{f:?}").to_uppercase()));
+    if or_fails.is_some() {
+        options.push("fail".into());
+    }
+    options.join("|")
+}

@@ -1,0 +1,44 @@
+//! Helpers shared by every test module: snapshot settings, the fixture registry, and the
+//! data-driven contract-case runner.
+
+pub mod cases;
+pub mod expand;
+pub mod mutate;
+
+use ecr_contract::r#gen::{Fixture, build_registry, fixture};
+use ecr_contract::model::{DigestTags, Profile, Registry};
+
+/// Binds insta to the top-level `snapshots/` folder for the duration of `f`.
+pub fn with_snapshots<R>(f: impl FnOnce() -> R) -> R {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(f)
+}
+
+/// The standard fixture and the registry it builds.
+pub fn fixture_registry() -> (Fixture, Registry) {
+    let fixture = fixture();
+    let registry = build_registry(&fixture.calls());
+    (fixture, registry)
+}
+
+/// Every profile: each combination of the choices a conforming server may make.
+pub fn all_profiles() -> Vec<Profile> {
+    let mut out = Vec::new();
+    for digest_tags in [DigestTags::None, DigestTags::First, DigestTags::Each] {
+        for bits in 0..32u8 {
+            let bit = |i: u8| bits & (1 << i) != 0;
+            out.push(Profile {
+                digest_tags,
+                fail_untranslatable: bit(0),
+                digest_of_translation: bit(1),
+                reject_invalid_digest: bit(2),
+                mismatch_as_not_found: bit(3),
+                dedupe_ids: bit(4),
+            });
+        }
+    }
+    out
+}
