@@ -21,7 +21,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
     } else {
         for rule in RULES {
-            writeln!(out, "{:<30} {:<6} {}", rule.id.as_str(), rule.level.as_str(), rule.statement)?;
+            writeln!(
+                out,
+                "{:<30} {:<6} {}",
+                rule.id.as_str(),
+                rule.level.as_str(),
+                rule.statement
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -77,13 +77,26 @@ impl Fixture {
     }
 }
 
-fn image(name: &'static str, repository: &'static str, manifest: String, format: Format, tags: &[&'static str]) -> FixtureImage {
+fn image(
+    name: &'static str,
+    repository: &'static str,
+    manifest: String,
+    format: Format,
+    tags: &[&'static str],
+) -> FixtureImage {
     let media_type = match format {
         Format::S1 => S1_MEDIA_TYPE,
         other => other.media_type().unwrap_or_default(),
     };
     let digest = ImageDigest::of(manifest.as_bytes()).to_string();
-    FixtureImage { name, repository, manifest, media_type, digest, tags: tags.to_vec() }
+    FixtureImage {
+        name,
+        repository,
+        manifest,
+        media_type,
+        digest,
+        tags: tags.to_vec(),
+    }
 }
 
 /// The standard fixture.
@@ -100,23 +113,74 @@ fn image(name: &'static str, repository: &'static str, manifest: String, format:
 /// | `precise` | `ubuntu` | Docker schema 1 | `precise` (the AWS API reference example) |
 pub fn fixture() -> Fixture {
     let b = Blob::from_seed;
-    let s2 = image("s2", "team/app", schema2(&b("c1"), &[b("l1"), b("l2")], Layout::Docker), Format::S2, &["v1", "latest"]);
-    let oci = image("oci", "team/app", oci(&b("c3"), &[b("l4"), b("l5")], Layout::Docker), Format::Oci, &["oci"]);
+    let s2 = image(
+        "s2",
+        "team/app",
+        schema2(&b("c1"), &[b("l1"), b("l2")], Layout::Docker),
+        Format::S2,
+        &["v1", "latest"],
+    );
+    let oci = image(
+        "oci",
+        "team/app",
+        oci(&b("c3"), &[b("l4"), b("l5")], Layout::Docker),
+        Format::Oci,
+        &["oci"],
+    );
     let list_manifest = manifest_list(
-        &[(&s2.digest, s2.manifest.len(), "amd64"), (&oci.digest, oci.manifest.len(), "arm64")],
+        &[
+            (&s2.digest, s2.manifest.len(), "amd64"),
+            (&oci.digest, oci.manifest.len(), "arm64"),
+        ],
         Layout::Docker,
     );
     Fixture {
         repositories: vec![("team/app", false), ("locked", true), ("ubuntu", false)],
         images: vec![
             s2,
-            image("s2b", "team/app", schema2(&b("c2"), &[b("l3")], Layout::Docker), Format::S2, &["v2"]),
+            image(
+                "s2b",
+                "team/app",
+                schema2(&b("c2"), &[b("l3")], Layout::Docker),
+                Format::S2,
+                &["v2"],
+            ),
             oci,
-            image("s1", "team/app", schema1("team/app", "s1", &[b("l6")], Layout::Indented), Format::S1, &["s1"]),
-            image("orphan", "team/app", schema2(&b("c4"), &[b("l7")], Layout::Compact), Format::S2, &[]),
-            image("list", "team/app", list_manifest, Format::DockerList, &["multi"]),
-            image("pinned", "locked", schema2(&b("c5"), &[b("l8")], Layout::Docker), Format::S2, &["stable"]),
-            image("precise", "ubuntu", schema1("ubuntu", "precise", &[b("u1"), b("u2")], Layout::Docker), Format::S1, &["precise"]),
+            image(
+                "s1",
+                "team/app",
+                schema1("team/app", "s1", &[b("l6")], Layout::Indented),
+                Format::S1,
+                &["s1"],
+            ),
+            image(
+                "orphan",
+                "team/app",
+                schema2(&b("c4"), &[b("l7")], Layout::Compact),
+                Format::S2,
+                &[],
+            ),
+            image(
+                "list",
+                "team/app",
+                list_manifest,
+                Format::DockerList,
+                &["multi"],
+            ),
+            image(
+                "pinned",
+                "locked",
+                schema2(&b("c5"), &[b("l8")], Layout::Docker),
+                Format::S2,
+                &["stable"],
+            ),
+            image(
+                "precise",
+                "ubuntu",
+                schema1("ubuntu", "precise", &[b("u1"), b("u2")], Layout::Docker),
+                Format::S1,
+                &["precise"],
+            ),
         ],
     }
 }

@@ -51,7 +51,10 @@ pub fn render(value: &Value, layout: Layout) -> String {
         Layout::Indented => b"  ",
     };
     let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::with_indent(indent));
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        serde_json::ser::PrettyFormatter::with_indent(indent),
+    );
     value.serialize(&mut ser).unwrap_or_default();
     let mut text = String::from_utf8(out).unwrap_or_default();
     if layout == Layout::Indented {

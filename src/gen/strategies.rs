@@ -5,11 +5,11 @@
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use crate::model::manifest::{S1, S2, OCI, DOCKER_LIST, OCI_INDEX};
+use crate::model::manifest::{DOCKER_LIST, OCI, OCI_INDEX, S1, S2};
 use crate::model::{Call, DigestTags, ImageDigest, Profile, Registry, RegistryId};
 use crate::wire::{
-    BatchDeleteImageRequest, BatchGetImageRequest, CreateRepositoryRequest, DeleteRepositoryRequest, ImageIdentifier,
-    PutImageRequest,
+    BatchDeleteImageRequest, BatchGetImageRequest, CreateRepositoryRequest,
+    DeleteRepositoryRequest, ImageIdentifier, PutImageRequest,
 };
 
 use super::fixture::{ACCOUNT, REGION};
@@ -69,20 +69,42 @@ impl Pushable {
 }
 
 fn arb_layout() -> impl Strategy<Value = Layout> {
-    prop_oneof![Just(Layout::Docker), Just(Layout::Compact), Just(Layout::Indented)]
+    prop_oneof![
+        Just(Layout::Docker),
+        Just(Layout::Compact),
+        Just(Layout::Indented)
+    ]
 }
 
 /// An image manifest: Docker schema 2, OCI or schema 1, with up to three layers.
 pub fn arb_manifest() -> impl Strategy<Value = Pushable> {
-    (0..3u8, 0..8u8, proptest::collection::vec(0..16u8, 0..4), arb_layout()).prop_map(|(kind, config, layers, layout)| {
-        let config = Blob::from_seed(&format!("config-{config}"));
-        let layers: Vec<Blob> = layers.iter().map(|l| Blob::from_seed(&format!("layer-{l}"))).collect();
-        match kind {
-            0 => Pushable { manifest: schema2(&config, &layers, layout), media_type: S2 },
-            1 => Pushable { manifest: oci(&config, &layers, layout), media_type: OCI },
-            _ => Pushable { manifest: schema1("app", "tag", &layers, layout), media_type: S1_MEDIA_TYPE },
-        }
-    })
+    (
+        0..3u8,
+        0..8u8,
+        proptest::collection::vec(0..16u8, 0..4),
+        arb_layout(),
+    )
+        .prop_map(|(kind, config, layers, layout)| {
+            let config = Blob::from_seed(&format!("config-{config}"));
+            let layers: Vec<Blob> = layers
+                .iter()
+                .map(|l| Blob::from_seed(&format!("layer-{l}")))
+                .collect();
+            match kind {
+                0 => Pushable {
+                    manifest: schema2(&config, &layers, layout),
+                    media_type: S2,
+                },
+                1 => Pushable {
+                    manifest: oci(&config, &layers, layout),
+                    media_type: OCI,
+                },
+                _ => Pushable {
+                    manifest: schema1("app", "tag", &layers, layout),
+                    media_type: S1_MEDIA_TYPE,
+                },
+            }
+        })
 }
 
 /// One to five distinct manifests, and a manifest list of the first two when there are two.
@@ -91,9 +113,19 @@ pub fn arb_manifests() -> impl Strategy<Value = Vec<Pushable>> {
         pool.sort_by(|a, b| a.manifest.cmp(&b.manifest));
         pool.dedup();
         if pool.len() >= 2 {
-            let refs: Vec<(String, usize)> = pool.iter().take(2).map(|p| (p.digest(), p.manifest.len())).collect();
-            let refs: Vec<(&str, usize, &str)> = refs.iter().map(|(d, n)| (d.as_str(), *n, "amd64")).collect();
-            pool.push(Pushable { manifest: manifest_list(&refs, Layout::Docker), media_type: DOCKER_LIST });
+            let refs: Vec<(String, usize)> = pool
+                .iter()
+                .take(2)
+                .map(|p| (p.digest(), p.manifest.len()))
+                .collect();
+            let refs: Vec<(&str, usize, &str)> = refs
+                .iter()
+                .map(|(d, n)| (d.as_str(), *n, "amd64"))
+                .collect();
+            pool.push(Pushable {
+                manifest: manifest_list(&refs, Layout::Docker),
+                media_type: DOCKER_LIST,
+            });
         }
         pool
     })
@@ -151,7 +183,11 @@ fn request_digests(pool: &[Pushable]) -> Vec<String> {
         digests.push(format!("sha256:{}", first[7..].to_uppercase()));
     }
     digests.push(format!("sha256:{}", "0".repeat(64)));
-    digests.extend(["sha256:xyz".to_owned(), "no-colon".to_owned(), "sha256:".to_owned()]);
+    digests.extend([
+        "sha256:xyz".to_owned(),
+        "no-colon".to_owned(),
+        "sha256:".to_owned(),
+    ]);
     digests
 }
 
@@ -174,7 +210,15 @@ pub fn arb_image_id(pool: &[Pushable]) -> impl Strategy<Value = ImageIdentifier>
 }
 
 fn arb_accepted() -> impl Strategy<Value = Option<Vec<String>>> {
-    let types = vec![S1, S1_MEDIA_TYPE, S2, OCI, DOCKER_LIST, OCI_INDEX, "text/plain"];
+    let types = vec![
+        S1,
+        S1_MEDIA_TYPE,
+        S2,
+        OCI,
+        DOCKER_LIST,
+        OCI_INDEX,
+        "text/plain",
+    ];
     proptest::option::weighted(0.6, proptest::sample::subsequence(types, 1..4))
         .prop_map(|t| t.map(|t| t.into_iter().map(str::to_owned).collect()))
 }
@@ -218,7 +262,11 @@ pub fn arb_scenario() -> impl Strategy<Value = Scenario> {
 /// Any profile: every choice a conforming server may make.
 pub fn arb_profile() -> impl Strategy<Value = Profile> {
     (
-        prop_oneof![Just(DigestTags::None), Just(DigestTags::First), Just(DigestTags::Each)],
+        prop_oneof![
+            Just(DigestTags::None),
+            Just(DigestTags::First),
+            Just(DigestTags::Each)
+        ],
         any::<[bool; 5]>(),
     )
         .prop_map(|(digest_tags, b)| Profile {

@@ -45,10 +45,15 @@ impl Expected {
     /// The answer a server following `profile` gives: an error or a BatchGetImage response.
     pub fn answer(&self, profile: &Profile) -> Result<wire::BatchGetImageResponse, OpError> {
         match (&self.success, &self.error) {
-            (Some(batch), Some(_)) if !profile.reject_invalid_digest => Ok(answer_batch(batch, profile)),
+            (Some(batch), Some(_)) if !profile.reject_invalid_digest => {
+                Ok(answer_batch(batch, profile))
+            }
             (Some(batch), None) => Ok(answer_batch(batch, profile)),
             (_, Some(error)) => error_of(error),
-            (None, None) => Err(OpError::new("ServerException", "the model expects no answer")),
+            (None, None) => Err(OpError::new(
+                "ServerException",
+                "the model expects no answer",
+            )),
         }
     }
 }
@@ -71,16 +76,26 @@ fn answer_batch(batch: &ExpectedBatch, profile: &Profile) -> wire::BatchGetImage
             IdAnswer::Found(e) => match entries(batch, &id.requested, e, profile) {
                 Some(mut entries) => images.append(&mut entries),
                 None => {
-                    let f = e.or_fails.as_ref().map(|f| failure_of(&id.requested, f, profile));
+                    let f = e
+                        .or_fails
+                        .as_ref()
+                        .map(|f| failure_of(&id.requested, f, profile));
                     failures.extend(f);
                 }
             },
         }
     }
-    wire::BatchGetImageResponse { images: Some(images), failures: Some(failures) }
+    wire::BatchGetImageResponse {
+        images: Some(images),
+        failures: Some(failures),
+    }
 }
 
-fn failure_of(id: &wire::ImageIdentifier, f: &ExpectedFailure, profile: &Profile) -> wire::ImageFailure {
+fn failure_of(
+    id: &wire::ImageIdentifier,
+    f: &ExpectedFailure,
+    profile: &Profile,
+) -> wire::ImageFailure {
     let code = match f.cause {
         FailureCause::TagDigestMismatch if profile.mismatch_as_not_found => "ImageNotFound",
         FailureCause::NoAcceptableManifest => "ImageNotFound",
@@ -109,7 +124,10 @@ fn entries(
     let entry = |tag: Option<String>| wire::Image {
         registry_id: Some(batch.registry_id.to_string()),
         repository_name: Some(batch.repository_name.to_string()),
-        image_id: Some(wire::ImageIdentifier { image_digest: Some(digest.clone()), image_tag: tag }),
+        image_id: Some(wire::ImageIdentifier {
+            image_digest: Some(digest.clone()),
+            image_tag: tag,
+        }),
         image_manifest: Some(manifest.clone()),
         image_manifest_media_type: Some(media_type.clone()),
     };
@@ -124,19 +142,36 @@ fn manifest_of(
     profile: &Profile,
 ) -> Option<(String, String, String)> {
     let stored = &e.stored;
-    if e.or_fails.as_ref().is_some_and(|f| f.cause == FailureCause::DigestHexCase) {
+    if e.or_fails
+        .as_ref()
+        .is_some_and(|f| f.cause == FailureCause::DigestHexCase)
+    {
         return None;
     }
     let rule = &e.manifest;
-    let target = rule.translations.iter().copied().find(|f| *f != Format::S1 || !rule.as_stored);
+    let target = rule
+        .translations
+        .iter()
+        .copied()
+        .find(|f| *f != Format::S1 || !rule.as_stored);
     let Some(target) = target else {
         if rule.may_fail && profile.fail_untranslatable {
             return None;
         }
-        return Some((stored.bytes.clone(), stored.media_type.to_string(), stored.digest.to_string()));
+        return Some((
+            stored.bytes.clone(),
+            stored.media_type.to_string(),
+            stored.digest.to_string(),
+        ));
     };
     let tag = requested.image_tag.as_deref().unwrap_or_default();
-    let bytes = translate(&stored.contents, stored.format, target, batch.repository_name.as_str(), tag)?;
+    let bytes = translate(
+        &stored.contents,
+        stored.format,
+        target,
+        batch.repository_name.as_str(),
+        tag,
+    )?;
     let media_type = rule
         .accepted
         .iter()

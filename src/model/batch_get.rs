@@ -7,7 +7,8 @@ use crate::wire;
 use super::error::OpError;
 use super::expected::*;
 use super::lookup::{
-    Lookup, REASON_INVALID_DIGEST, REASON_INVALID_TAG, REASON_MISMATCH, REASON_MISSING, REASON_NOT_FOUND,
+    Lookup, REASON_INVALID_DIGEST, REASON_INVALID_TAG, REASON_MISMATCH, REASON_MISSING,
+    REASON_NOT_FOUND,
 };
 use super::manifest::{Format, StoredManifest};
 use super::registry::{Image, Registry, Repository};
@@ -19,35 +20,64 @@ pub fn batch_get_image(registry: &Registry, request: &wire::BatchGetImageRequest
         Ok(valid) => valid,
         Err((cause, e)) => return Expected::error(codes_for(cause), cause, e.message),
     };
-    let registry_id = valid.registry_id.clone().unwrap_or_else(|| registry.account.clone());
-    let Some(repository) = registry.repository(registry_id.as_str(), valid.repository_name.as_str()) else {
-        let message = OpError::repository_not_found(valid.repository_name.as_str(), registry_id.as_str()).message;
+    let registry_id = valid
+        .registry_id
+        .clone()
+        .unwrap_or_else(|| registry.account.clone());
+    let Some(repository) =
+        registry.repository(registry_id.as_str(), valid.repository_name.as_str())
+    else {
+        let message =
+            OpError::repository_not_found(valid.repository_name.as_str(), registry_id.as_str())
+                .message;
         return match registry_id == registry.account {
-            true => Expected::error(vec!["RepositoryNotFoundException"], RequestCause::RepositoryNotFound, message),
+            true => Expected::error(
+                vec!["RepositoryNotFoundException"],
+                RequestCause::RepositoryNotFound,
+                message,
+            ),
             false => {
-                let cause = match registry.repository(registry.account.as_str(), valid.repository_name.as_str()) {
+                let cause = match registry
+                    .repository(registry.account.as_str(), valid.repository_name.as_str())
+                {
                     Some(_) => RequestCause::ForeignRegistry,
                     None => RequestCause::RepositoryNotFound,
                 };
-                Expected::error(vec!["RepositoryNotFoundException", "AccessDeniedException"], cause, message)
+                Expected::error(
+                    vec!["RepositoryNotFoundException", "AccessDeniedException"],
+                    cause,
+                    message,
+                )
             }
         };
     };
     let ids: Vec<IdExpectation> = valid
         .image_ids
         .iter()
-        .map(|id| IdExpectation { requested: id.clone(), answer: expect_id(repository, id, valid.accepted) })
+        .map(|id| IdExpectation {
+            requested: id.clone(),
+            answer: expect_id(repository, id, valid.accepted),
+        })
         .collect();
-    let any_invalid_digest =
-        ids.iter().any(|e| matches!(&e.answer, IdAnswer::Fails(f) if f.cause == FailureCause::InvalidDigest));
+    let any_invalid_digest = ids
+        .iter()
+        .any(|e| matches!(&e.answer, IdAnswer::Fails(f) if f.cause == FailureCause::InvalidDigest));
     let error = any_invalid_digest.then(|| ExpectedError {
         codes: vec!["InvalidParameterException"],
         cause: RequestCause::InvalidDigest,
         message: format!("Invalid parameter at 'imageDigest' failed to satisfy constraint: '{REASON_INVALID_DIGEST}'"),
     });
     let at_limits = limits_reached(&valid);
-    let success = ExpectedBatch { registry_id, repository_name: valid.repository_name, ids, at_limits };
-    Expected { success: Some(success), error }
+    let success = ExpectedBatch {
+        registry_id,
+        repository_name: valid.repository_name,
+        ids,
+        at_limits,
+    };
+    Expected {
+        success: Some(success),
+        error,
+    }
 }
 
 /// The acceptable answers to a request body as sent: a body that is not a JSON object, or
@@ -57,50 +87,98 @@ pub fn batch_get_image_body(registry: &Registry, body: &[u8]) -> Expected {
         Ok(decoded) if decoded.shape_issues.is_empty() => batch_get_image(registry, &decoded.value),
         Ok(decoded) => {
             let issue = &decoded.shape_issues[0];
-            let message = format!("{} must be {}, found {}", issue.path, issue.expected, issue.found);
-            Expected::error(codes_for(RequestCause::Malformed), RequestCause::Malformed, message)
+            let message = format!(
+                "{} must be {}, found {}",
+                issue.path, issue.expected, issue.found
+            );
+            Expected::error(
+                codes_for(RequestCause::Malformed),
+                RequestCause::Malformed,
+                message,
+            )
         }
-        Err(e) => Expected::error(codes_for(RequestCause::Malformed), RequestCause::Malformed, e.to_string()),
+        Err(e) => Expected::error(
+            codes_for(RequestCause::Malformed),
+            RequestCause::Malformed,
+            e.to_string(),
+        ),
     }
 }
 
 /// Acceptable error names for a whole-request validation failure.
 fn codes_for(cause: RequestCause) -> Vec<&'static str> {
     match cause {
-        RequestCause::Malformed => vec!["InvalidParameterException", "SerializationException", "ValidationException"],
+        RequestCause::Malformed => vec![
+            "InvalidParameterException",
+            "SerializationException",
+            "ValidationException",
+        ],
         _ => vec!["InvalidParameterException"],
     }
 }
 
-fn expect_id(repository: &Repository, id: &wire::ImageIdentifier, accepted: Option<&[String]>) -> IdAnswer {
+fn expect_id(
+    repository: &Repository,
+    id: &wire::ImageIdentifier,
+    accepted: Option<&[String]>,
+) -> IdAnswer {
     let fails = |code, cause, reason| IdAnswer::Fails(ExpectedFailure::one(code, cause, reason));
     let not_found = |cause| fails("ImageNotFound", cause, REASON_NOT_FOUND);
     let tag = id.image_tag.as_deref().unwrap_or_default();
     match Lookup::of(repository, id) {
-        Lookup::MissingBoth => fails("MissingDigestAndTag", FailureCause::MissingDigestAndTag, REASON_MISSING),
-        Lookup::InvalidDigest => fails("InvalidImageDigest", FailureCause::InvalidDigest, REASON_INVALID_DIGEST),
-        Lookup::Tag { image: Some(image), .. } => found(image, Resolution::ByTag, tag, accepted),
-        Lookup::Tag { unusual_characters: true, .. } => IdAnswer::Fails(ExpectedFailure {
+        Lookup::MissingBoth => fails(
+            "MissingDigestAndTag",
+            FailureCause::MissingDigestAndTag,
+            REASON_MISSING,
+        ),
+        Lookup::InvalidDigest => fails(
+            "InvalidImageDigest",
+            FailureCause::InvalidDigest,
+            REASON_INVALID_DIGEST,
+        ),
+        Lookup::Tag {
+            image: Some(image), ..
+        } => found(image, Resolution::ByTag, tag, accepted),
+        Lookup::Tag {
+            unusual_characters: true,
+            ..
+        } => IdAnswer::Fails(ExpectedFailure {
             codes: vec!["InvalidImageTag", "ImageNotFound"],
             cause: FailureCause::UnusualTag,
             reason: REASON_INVALID_TAG,
         }),
-        Lookup::Tag { case_variant_exists: true, .. } => not_found(FailureCause::TagCase),
+        Lookup::Tag {
+            case_variant_exists: true,
+            ..
+        } => not_found(FailureCause::TagCase),
         Lookup::Tag { .. } => not_found(FailureCause::TagNotFound),
-        Lookup::Digest { image: Some(image), .. } => found(image, Resolution::ByDigest, tag, accepted),
-        Lookup::Digest { hex_case_variant: Some(image), .. } => {
+        Lookup::Digest {
+            image: Some(image), ..
+        } => found(image, Resolution::ByDigest, tag, accepted),
+        Lookup::Digest {
+            hex_case_variant: Some(image),
+            ..
+        } => {
             let mut answer = found(image, Resolution::ByDigest, tag, accepted);
             if let IdAnswer::Found(e) = &mut answer {
                 let reason = REASON_NOT_FOUND;
-                e.or_fails = Some(ExpectedFailure::one("ImageNotFound", FailureCause::DigestHexCase, reason));
+                e.or_fails = Some(ExpectedFailure::one(
+                    "ImageNotFound",
+                    FailureCause::DigestHexCase,
+                    reason,
+                ));
             }
             answer
         }
         Lookup::Digest { .. } => not_found(FailureCause::DigestNotFound),
-        Lookup::TagAndDigest { tagged: Some(image), agrees: true } => {
-            found(image, Resolution::TagAndDigest, tag, accepted)
-        }
-        Lookup::TagAndDigest { tagged: Some(_), agrees: false } => IdAnswer::Fails(ExpectedFailure {
+        Lookup::TagAndDigest {
+            tagged: Some(image),
+            agrees: true,
+        } => found(image, Resolution::TagAndDigest, tag, accepted),
+        Lookup::TagAndDigest {
+            tagged: Some(_),
+            agrees: false,
+        } => IdAnswer::Fails(ExpectedFailure {
             codes: vec!["ImageTagDoesNotMatchDigest", "ImageNotFound"],
             cause: FailureCause::TagDigestMismatch,
             reason: REASON_MISMATCH,
@@ -109,7 +187,12 @@ fn expect_id(repository: &Repository, id: &wire::ImageIdentifier, accepted: Opti
     }
 }
 
-fn found(image: &Image, resolution: Resolution, tag: &str, accepted: Option<&[String]>) -> IdAnswer {
+fn found(
+    image: &Image,
+    resolution: Resolution,
+    tag: &str,
+    accepted: Option<&[String]>,
+) -> IdAnswer {
     let stored: Arc<StoredManifest> = Arc::clone(&image.manifest);
     let tags = match resolution {
         Resolution::ByDigest => TagRule::AbsentOrAnyOf(image.tags.clone()),
@@ -121,11 +204,21 @@ fn found(image: &Image, resolution: Resolution, tag: &str, accepted: Option<&[St
         cause: FailureCause::NoAcceptableManifest,
         reason: REASON_NOT_FOUND,
     });
-    IdAnswer::Found(ExpectedImage { resolution, stored, tags, manifest, or_fails })
+    IdAnswer::Found(ExpectedImage {
+        resolution,
+        stored,
+        tags,
+        manifest,
+        or_fails,
+    })
 }
 
 /// The media-type negotiation of section 5.
-pub(crate) fn negotiate(stored: &StoredManifest, resolution: Resolution, accepted: Option<&[String]>) -> ManifestRule {
+pub(crate) fn negotiate(
+    stored: &StoredManifest,
+    resolution: Resolution,
+    accepted: Option<&[String]>,
+) -> ManifestRule {
     let rule = |cause, may_fail, translations: Vec<Format>| ManifestRule {
         cause,
         as_stored: true,
@@ -136,7 +229,9 @@ pub(crate) fn negotiate(stored: &StoredManifest, resolution: Resolution, accepte
     if resolution != Resolution::ByTag {
         return rule(ManifestCause::ByDigest, false, vec![]);
     }
-    let Some(accepted) = accepted else { return rule(ManifestCause::NoneListed, false, vec![]) };
+    let Some(accepted) = accepted else {
+        return rule(ManifestCause::NoneListed, false, vec![]);
+    };
     let formats: Vec<Format> = accepted.iter().map(|t| Format::of(t)).collect();
     let stored_accepted = accepted.iter().any(|t| t == stored.media_type.as_str())
         || (stored.format != Format::Other && formats.contains(&stored.format));
@@ -146,7 +241,10 @@ pub(crate) fn negotiate(stored: &StoredManifest, resolution: Resolution, accepte
     if stored.format.is_list() {
         return rule(ManifestCause::ListNotAccepted, true, vec![]);
     }
-    let cells: Vec<Cell> = formats.iter().filter_map(|f| cell(*f, stored.format)).collect();
+    let cells: Vec<Cell> = formats
+        .iter()
+        .filter_map(|f| cell(*f, stored.format))
+        .collect();
     if cells.is_empty() {
         return rule(ManifestCause::NothingKnown, true, vec![]);
     }
@@ -169,7 +267,13 @@ struct Cell {
 }
 
 fn cell(accept: Format, stored: Format) -> Option<Cell> {
-    let cell = |as_stored, may_fail, translate| Some(Cell { as_stored, may_fail, translate });
+    let cell = |as_stored, may_fail, translate| {
+        Some(Cell {
+            as_stored,
+            may_fail,
+            translate,
+        })
+    };
     match (accept, stored) {
         (Format::S1, Format::S2) => cell(false, false, Some(Format::S1)),
         // Current docs: no translation (as stored, or the id fails); older docs: to S1.

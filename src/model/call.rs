@@ -44,7 +44,9 @@ impl Call {
 impl Registry {
     /// Applies `call` at time `now`, answering the operation's output as JSON.
     pub fn apply(&mut self, call: &Call, now: f64) -> Result<serde_json::Value, OpError> {
-        fn json<T: serde::Serialize>(output: Result<T, OpError>) -> Result<serde_json::Value, OpError> {
+        fn json<T: serde::Serialize>(
+            output: Result<T, OpError>,
+        ) -> Result<serde_json::Value, OpError> {
             output.map(|o| serde_json::to_value(o).unwrap_or_default())
         }
         match call {

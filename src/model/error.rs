@@ -15,17 +15,26 @@ pub struct OpError {
 impl OpError {
     /// An error named `code` with `message`.
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     /// HTTP status: 500 for `ServerException`, 400 for every other ECR error.
     pub fn status(&self) -> u16 {
-        if self.code == "ServerException" { 500 } else { 400 }
+        if self.code == "ServerException" {
+            500
+        } else {
+            400
+        }
     }
 
     /// `InvalidParameterException` for a missing required member.
     pub fn missing(member: &str) -> Self {
-        Self::invalid(format!("Invalid parameter at '{member}' failed to satisfy constraint: 'Member must not be null'"))
+        Self::invalid(format!(
+            "Invalid parameter at '{member}' failed to satisfy constraint: 'Member must not be null'"
+        ))
     }
 
     /// `InvalidParameterException` with `message`.
@@ -37,7 +46,9 @@ impl OpError {
     pub fn repository_not_found(name: &str, registry: &str) -> Self {
         Self::new(
             "RepositoryNotFoundException",
-            format!("The repository with name '{name}' does not exist in the registry with id '{registry}'"),
+            format!(
+                "The repository with name '{name}' does not exist in the registry with id '{registry}'"
+            ),
         )
     }
 }

@@ -211,14 +211,29 @@ pub struct ManifestRule {
 
 impl Expected {
     /// Only a whole-request error is acceptable.
-    pub fn error(codes: Vec<&'static str>, cause: RequestCause, message: impl Into<String>) -> Self {
-        Self { success: None, error: Some(ExpectedError { codes, cause, message: message.into() }) }
+    pub fn error(
+        codes: Vec<&'static str>,
+        cause: RequestCause,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            success: None,
+            error: Some(ExpectedError {
+                codes,
+                cause,
+                message: message.into(),
+            }),
+        }
     }
 }
 
 impl ExpectedFailure {
     /// A failure with one acceptable code.
     pub fn one(code: &'static str, cause: FailureCause, reason: &'static str) -> Self {
-        Self { codes: vec![code], cause, reason }
+        Self {
+            codes: vec![code],
+            cause,
+            reason,
+        }
     }
 }

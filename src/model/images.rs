@@ -6,7 +6,9 @@ use std::sync::Arc;
 use crate::wire;
 
 use super::error::OpError;
-use super::lookup::{Lookup, REASON_INVALID_DIGEST, REASON_MISMATCH, REASON_MISSING, REASON_NOT_FOUND};
+use super::lookup::{
+    Lookup, REASON_INVALID_DIGEST, REASON_MISMATCH, REASON_MISSING, REASON_NOT_FOUND,
+};
 use super::manifest::{Contents, StoredManifest};
 use super::names::{ImageDigest, ImageTag, MediaType};
 use super::registry::{Image, Registry, Repository, TagMutability};
@@ -17,19 +19,35 @@ pub const MAX_MANIFEST_CHARS: usize = 4_194_304;
 
 impl Registry {
     /// `PutImage`: stores the manifest under its digest and points the tag at it.
-    pub fn put_image(&mut self, request: &wire::PutImageRequest) -> Result<wire::PutImageResponse, OpError> {
+    pub fn put_image(
+        &mut self,
+        request: &wire::PutImageRequest,
+    ) -> Result<wire::PutImageResponse, OpError> {
         let require_blobs = self.require_blobs;
-        let repository = self.target_mut(request.registry_id.as_deref(), request.repository_name.as_deref())?;
-        let manifest = request.image_manifest.as_deref().ok_or_else(|| OpError::missing("imageManifest"))?;
+        let repository = self.target_mut(
+            request.registry_id.as_deref(),
+            request.repository_name.as_deref(),
+        )?;
+        let manifest = request
+            .image_manifest
+            .as_deref()
+            .ok_or_else(|| OpError::missing("imageManifest"))?;
         check_manifest_length(manifest)?;
-        let tag = request.image_tag.as_deref().map(parse_stored_tag).transpose()?;
+        let tag = request
+            .image_tag
+            .as_deref()
+            .map(parse_stored_tag)
+            .transpose()?;
         let media_type = pushed_media_type(manifest, request.image_manifest_media_type.as_deref())?;
         let stored = StoredManifest::new(manifest.to_owned(), media_type);
         if let Some(given) = request.image_digest.as_deref() {
             if given != stored.digest.as_str() {
                 return Err(OpError::new(
                     "ImageDigestDoesNotMatchException",
-                    format!("Provided digest {given} does not match the digest of the manifest, {}", stored.digest),
+                    format!(
+                        "Provided digest {given} does not match the digest of the manifest, {}",
+                        stored.digest
+                    ),
                 ));
             }
         }
@@ -44,7 +62,10 @@ impl Registry {
         request: &wire::BatchDeleteImageRequest,
     ) -> Result<wire::BatchDeleteImageResponse, OpError> {
         let ids = check_image_ids(request.image_ids.as_deref())?;
-        let repository = self.target_mut(request.registry_id.as_deref(), request.repository_name.as_deref())?;
+        let repository = self.target_mut(
+            request.registry_id.as_deref(),
+            request.repository_name.as_deref(),
+        )?;
         let mut deleted = Vec::new();
         let mut failures = Vec::new();
         for id in ids {
@@ -53,7 +74,10 @@ impl Registry {
                 Err((code, reason)) => failures.push(failure(id, code, reason)),
             }
         }
-        Ok(wire::BatchDeleteImageResponse { image_ids: Some(deleted), failures: Some(failures) })
+        Ok(wire::BatchDeleteImageResponse {
+            image_ids: Some(deleted),
+            failures: Some(failures),
+        })
     }
 }
 
@@ -63,7 +87,9 @@ fn check_manifest_length(manifest: &str) -> Result<(), OpError> {
         n if n > MAX_MANIFEST_CHARS => "Member must have length less than or equal to 4194304",
         _ => return Ok(()),
     };
-    Err(OpError::invalid(format!("Invalid parameter at 'imageManifest' failed to satisfy constraint: '{constraint}'")))
+    Err(OpError::invalid(format!(
+        "Invalid parameter at 'imageManifest' failed to satisfy constraint: '{constraint}'"
+    )))
 }
 
 /// A tag PutImage accepts: 1..=300 characters from `[a-zA-Z0-9-_.]`. The character rule is
@@ -81,8 +107,11 @@ fn parse_stored_tag(tag: &str) -> Result<ImageTag, OpError> {
 
 /// The media type of a push: `imageManifestMediaType`, else the manifest's `mediaType`.
 fn pushed_media_type(manifest: &str, given: Option<&str>) -> Result<MediaType, OpError> {
-    let invalid_json =
-        || OpError::invalid("Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'");
+    let invalid_json = || {
+        OpError::invalid(
+            "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'",
+        )
+    };
     let contents = Contents::parse(manifest).ok_or_else(invalid_json)?;
     match (given, contents.media_type) {
         (Some(given), _) => Ok(MediaType::new(given)),
@@ -91,7 +120,11 @@ fn pushed_media_type(manifest: &str, given: Option<&str>) -> Result<MediaType, O
     }
 }
 
-fn check_references(repository: &Repository, stored: &StoredManifest, require_blobs: bool) -> Result<(), OpError> {
+fn check_references(
+    repository: &Repository,
+    stored: &StoredManifest,
+    require_blobs: bool,
+) -> Result<(), OpError> {
     if stored.format.is_list() {
         let missing: Vec<&str> = stored
             .contents
@@ -103,22 +136,38 @@ fn check_references(repository: &Repository, stored: &StoredManifest, require_bl
         if !missing.is_empty() {
             return Err(OpError::new(
                 "ReferencedImagesNotFoundException",
-                format!("Some of the referenced images were not found: {}", missing.join(", ")),
+                format!(
+                    "Some of the referenced images were not found: {}",
+                    missing.join(", ")
+                ),
             ));
         }
     } else if require_blobs {
-        let missing: Vec<&str> = stored.contents.blobs().filter(|d| !repository.blobs.contains_key(*d)).collect();
+        let missing: Vec<&str> = stored
+            .contents
+            .blobs()
+            .filter(|d| !repository.blobs.contains_key(*d))
+            .collect();
         if !missing.is_empty() {
             return Err(OpError::new(
                 "LayersNotFoundException",
-                format!("Layers with digests '[{}]' required for pushing image into repository with name '{}' in the registry with id '{}' do not exist", missing.join(", "), repository.name, repository.registry_id),
+                format!(
+                    "Layers with digests '[{}]' required for pushing image into repository with name '{}' in the registry with id '{}' do not exist",
+                    missing.join(", "),
+                    repository.name,
+                    repository.registry_id
+                ),
             ));
         }
     }
     Ok(())
 }
 
-fn store(repository: &mut Repository, stored: StoredManifest, tag: Option<ImageTag>) -> Result<wire::PutImageResponse, OpError> {
+fn store(
+    repository: &mut Repository,
+    stored: StoredManifest,
+    tag: Option<ImageTag>,
+) -> Result<wire::PutImageResponse, OpError> {
     let digest = stored.digest.clone();
     let existing = repository.images.get(&digest);
     let already = match (&tag, existing) {
@@ -154,7 +203,10 @@ fn store(repository: &mut Repository, stored: StoredManifest, tag: Option<ImageT
     let image = repository
         .images
         .entry(digest.clone())
-        .or_insert_with(|| Image { manifest: Arc::new(stored), tags: BTreeSet::new() });
+        .or_insert_with(|| Image {
+            manifest: Arc::new(stored),
+            tags: BTreeSet::new(),
+        });
     if let Some(tag) = tag {
         image.tags.insert(tag.clone());
         repository.tags.insert(tag, digest);
@@ -164,7 +216,9 @@ fn store(repository: &mut Repository, stored: StoredManifest, tag: Option<ImageT
 
 /// Takes `tag` off the image it points at, unless the repository is immutable.
 fn move_tag(repository: &mut Repository, tag: &ImageTag, to: &ImageDigest) -> Result<(), OpError> {
-    let Some(from) = repository.tags.get(tag).cloned() else { return Ok(()) };
+    let Some(from) = repository.tags.get(tag).cloned() else {
+        return Ok(());
+    };
     if &from == to {
         return Ok(());
     }
@@ -185,27 +239,49 @@ fn move_tag(repository: &mut Repository, tag: &ImageTag, to: &ImageDigest) -> Re
 
 type Failure = (&'static str, &'static str);
 
-fn delete_one(repository: &mut Repository, id: &wire::ImageIdentifier) -> Result<Vec<wire::ImageIdentifier>, Failure> {
+fn delete_one(
+    repository: &mut Repository,
+    id: &wire::ImageIdentifier,
+) -> Result<Vec<wire::ImageIdentifier>, Failure> {
     let (digest, tag) = match Lookup::of(repository, id) {
         Lookup::MissingBoth => return Err(("MissingDigestAndTag", REASON_MISSING)),
         Lookup::InvalidDigest => return Err(("InvalidImageDigest", REASON_INVALID_DIGEST)),
-        Lookup::Tag { image: Some(image), .. } => (image.manifest.digest.clone(), id.image_tag.clone()),
-        Lookup::Digest { image: Some(image), .. } => (image.manifest.digest.clone(), None),
-        Lookup::TagAndDigest { tagged: Some(_), agrees: false } => {
+        Lookup::Tag {
+            image: Some(image), ..
+        } => (image.manifest.digest.clone(), id.image_tag.clone()),
+        Lookup::Digest {
+            image: Some(image), ..
+        } => (image.manifest.digest.clone(), None),
+        Lookup::TagAndDigest {
+            tagged: Some(_),
+            agrees: false,
+        } => {
             return Err(("ImageTagDoesNotMatchDigest", REASON_MISMATCH));
         }
-        Lookup::TagAndDigest { tagged: Some(image), agrees: true } => {
-            (image.manifest.digest.clone(), id.image_tag.clone())
-        }
+        Lookup::TagAndDigest {
+            tagged: Some(image),
+            agrees: true,
+        } => (image.manifest.digest.clone(), id.image_tag.clone()),
         _ => return Err(("ImageNotFound", REASON_NOT_FOUND)),
     };
-    let image = repository.images.get(&digest).ok_or(("ImageNotFound", REASON_NOT_FOUND))?;
+    let image = repository
+        .images
+        .get(&digest)
+        .ok_or(("ImageNotFound", REASON_NOT_FOUND))?;
     let removes_image = tag.is_none() || image.tags.len() <= 1;
     if removes_image && repository.is_referenced_by_list(&digest) {
-        return Err(("ImageReferencedByManifestList", "Requested image is referenced by a manifest list"));
+        return Err((
+            "ImageReferencedByManifestList",
+            "Requested image is referenced by a manifest list",
+        ));
     }
     let removed_tags: Vec<ImageTag> = match &tag {
-        Some(t) => image.tags.iter().filter(|x| x.as_str() == t).cloned().collect(),
+        Some(t) => image
+            .tags
+            .iter()
+            .filter(|x| x.as_str() == t)
+            .cloned()
+            .collect(),
         None => image.tags.iter().cloned().collect(),
     };
     for t in &removed_tags {

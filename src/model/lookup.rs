@@ -9,14 +9,15 @@ use super::registry::{Image, Repository};
 /// `failureReason` of `MissingDigestAndTag`.
 pub const REASON_MISSING: &str = "Invalid request parameters: both tag and digest cannot be null";
 /// `failureReason` of `InvalidImageDigest`.
-pub const REASON_INVALID_DIGEST: &str =
-    "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'";
+pub const REASON_INVALID_DIGEST: &str = "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'";
 /// `failureReason` of `InvalidImageTag`.
-pub const REASON_INVALID_TAG: &str = "Invalid request parameters: image tag should satisfy the regex '[a-zA-Z0-9-_.]+'";
+pub const REASON_INVALID_TAG: &str =
+    "Invalid request parameters: image tag should satisfy the regex '[a-zA-Z0-9-_.]+'";
 /// `failureReason` of `ImageNotFound`.
 pub const REASON_NOT_FOUND: &str = "Requested image not found";
 /// `failureReason` of `ImageTagDoesNotMatchDigest`.
-pub const REASON_MISMATCH: &str = "Invalid request parameters: given tag does not map to the given digest";
+pub const REASON_MISMATCH: &str =
+    "Invalid request parameters: given tag does not map to the given digest";
 
 /// What an image id names.
 #[derive(Debug, Clone, Copy)]
@@ -64,20 +65,33 @@ impl<'r> Lookup<'r> {
                     image,
                     unusual_characters: !ImageTag::has_plain_characters(t),
                     case_variant_exists: image.is_none()
-                        && repository.tags.keys().any(|k| k.as_str().eq_ignore_ascii_case(t)),
+                        && repository
+                            .tags
+                            .keys()
+                            .any(|k| k.as_str().eq_ignore_ascii_case(t)),
                 }
             }
             (None, Some(d)) => {
                 let image = repository.images.get(d);
                 let hex_case_variant = match image {
                     Some(_) => None,
-                    None => repository.images.iter().find(|(k, _)| k.eq_ignoring_hex_case(d)).map(|(_, i)| i),
+                    None => repository
+                        .images
+                        .iter()
+                        .find(|(k, _)| k.eq_ignoring_hex_case(d))
+                        .map(|(_, i)| i),
                 };
-                Lookup::Digest { image, hex_case_variant }
+                Lookup::Digest {
+                    image,
+                    hex_case_variant,
+                }
             }
             (Some(t), Some(d)) => {
                 let tagged = repository.image_by_tag(t);
-                Lookup::TagAndDigest { tagged, agrees: tagged.is_some_and(|i| i.manifest.digest.as_str() == d) }
+                Lookup::TagAndDigest {
+                    tagged,
+                    agrees: tagged.is_some_and(|i| i.manifest.digest.as_str() == d),
+                }
             }
         }
     }

@@ -22,12 +22,18 @@ const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// Layer media types, Docker on the left, OCI on the right.
 const LAYER_TYPES: [(&str, &str); 3] = [
-    ("application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.oci.image.layer.v1.tar+gzip"),
+    (
+        "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+    ),
     (
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
         "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
     ),
-    ("application/vnd.docker.image.rootfs.diff.tar", "application/vnd.oci.image.layer.v1.tar"),
+    (
+        "application/vnd.docker.image.rootfs.diff.tar",
+        "application/vnd.oci.image.layer.v1.tar",
+    ),
 ];
 
 /// The formats the translation table knows.
@@ -111,43 +117,82 @@ impl Contents {
         let object = value.as_object()?;
         let descriptor = |v: &Value| {
             Some(Descriptor {
-                media_type: v.get("mediaType").and_then(Value::as_str).map(str::to_owned),
+                media_type: v
+                    .get("mediaType")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
                 digest: v.get("digest")?.as_str()?.to_owned(),
                 size: v.get("size").and_then(Value::as_i64),
             })
         };
-        let list = |name: &str| object.get(name).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+        let list = |name: &str| {
+            object
+                .get(name)
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+        };
         let mut layers: Vec<Descriptor> = list("layers").iter().filter_map(descriptor).collect();
-        let blob_sums = list("fsLayers").iter().filter_map(|l| l.get("blobSum")?.as_str());
-        layers.extend(blob_sums.map(|d| Descriptor { media_type: None, digest: d.to_owned(), size: None }));
+        let blob_sums = list("fsLayers")
+            .iter()
+            .filter_map(|l| l.get("blobSum")?.as_str());
+        layers.extend(blob_sums.map(|d| Descriptor {
+            media_type: None,
+            digest: d.to_owned(),
+            size: None,
+        }));
         Some(Contents {
-            media_type: object.get("mediaType").and_then(Value::as_str).map(str::to_owned),
+            media_type: object
+                .get("mediaType")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             config: object.get("config").and_then(descriptor),
             layers,
-            manifests: list("manifests").iter().filter_map(|m| Some(m.get("digest")?.as_str()?.to_owned())).collect(),
+            manifests: list("manifests")
+                .iter()
+                .filter_map(|m| Some(m.get("digest")?.as_str()?.to_owned()))
+                .collect(),
         })
     }
 
     /// Every blob digest the manifest needs: config first, then layers.
     pub fn blobs(&self) -> impl Iterator<Item = &str> {
-        self.config.iter().chain(&self.layers).map(|d| d.digest.as_str())
+        self.config
+            .iter()
+            .chain(&self.layers)
+            .map(|d| d.digest.as_str())
     }
 }
 
 /// Translates a stored manifest of format `from` into `to`, as ECR does for a tag request
 /// whose accepted media types do not include the stored one. `None` when the table has no
 /// translation for the pair.
-pub fn translate(contents: &Contents, from: Format, to: Format, name: &str, tag: &str) -> Option<String> {
+pub fn translate(
+    contents: &Contents,
+    from: Format,
+    to: Format,
+    name: &str,
+    tag: &str,
+) -> Option<String> {
     let value = match (from, to) {
-        (Format::S2, Format::Oci) => image_manifest(contents, OCI, OCI_CONFIG, |t| swap_layer_type(t, true)),
-        (Format::Oci, Format::S2) => image_manifest(contents, S2, DOCKER_CONFIG, |t| swap_layer_type(t, false)),
+        (Format::S2, Format::Oci) => {
+            image_manifest(contents, OCI, OCI_CONFIG, |t| swap_layer_type(t, true))
+        }
+        (Format::Oci, Format::S2) => {
+            image_manifest(contents, S2, DOCKER_CONFIG, |t| swap_layer_type(t, false))
+        }
         (Format::S2 | Format::Oci, Format::S1) => schema1(contents, name, tag),
         _ => return None,
     };
     serde_json::to_string_pretty(&value).ok()
 }
 
-fn image_manifest(contents: &Contents, media_type: &str, config_type: &str, layer_type: impl Fn(&str) -> String) -> Value {
+fn image_manifest(
+    contents: &Contents,
+    media_type: &str,
+    config_type: &str,
+    layer_type: impl Fn(&str) -> String,
+) -> Value {
     let config = contents.config.as_ref();
     json!({
         "schemaVersion": 2,
@@ -213,6 +258,12 @@ impl StoredManifest {
         let digest = ImageDigest::of(bytes.as_bytes());
         let format = Format::of(media_type.as_str());
         let contents = Contents::parse(&bytes).unwrap_or_default();
-        Self { bytes, digest, media_type, format, contents }
+        Self {
+            bytes,
+            digest,
+            media_type,
+            format,
+            contents,
+        }
     }
 }

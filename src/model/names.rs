@@ -21,7 +21,10 @@ pub struct ConstraintError {
 
 impl ConstraintError {
     fn new(member: &'static str, constraint: impl Into<String>) -> Self {
-        Self { member, constraint: constraint.into() }
+        Self {
+            member,
+            constraint: constraint.into(),
+        }
     }
 }
 
@@ -86,7 +89,10 @@ impl RegistryId {
         if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(ConstraintError::new("registryId", "must satisfy regular expression '[0-9]{12}'"))
+            Err(ConstraintError::new(
+                "registryId",
+                "must satisfy regular expression '[0-9]{12}'",
+            ))
         }
     }
 }
@@ -123,7 +129,10 @@ impl RepositoryName {
         } else {
             Err(ConstraintError::new(
                 "repositoryName",
-                format!("must satisfy regular expression '{}'", &OLDER_NAME.as_str()[1..OLDER_NAME.as_str().len() - 1]),
+                format!(
+                    "must satisfy regular expression '{}'",
+                    &OLDER_NAME.as_str()[1..OLDER_NAME.as_str().len() - 1]
+                ),
             ))
         }
     }
@@ -133,15 +142,22 @@ impl ImageTag {
     /// Parses a tag: length 1..=300, any characters (the model has no pattern).
     pub fn parse(s: &str) -> Result<Self, ConstraintError> {
         match s.chars().count() {
-            0 => Err(ConstraintError::new("imageTag", "Member must have length greater than or equal to 1")),
+            0 => Err(ConstraintError::new(
+                "imageTag",
+                "Member must have length greater than or equal to 1",
+            )),
             1..=300 => Ok(Self(s.to_owned())),
-            _ => Err(ConstraintError::new("imageTag", "Member must have length less than or equal to 300")),
+            _ => Err(ConstraintError::new(
+                "imageTag",
+                "Member must have length less than or equal to 300",
+            )),
         }
     }
 
     /// Whether every character is in `[a-zA-Z0-9-_.]`, the characters a stored tag may have.
     pub fn has_plain_characters(s: &str) -> bool {
-        s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     }
 }
 
@@ -160,9 +176,13 @@ impl ImageDigest {
 
     /// Whether `s` matches the digest pattern.
     pub fn is_well_formed(s: &str) -> bool {
-        let Some((algorithm, hex)) = s.split_once(':') else { return false };
+        let Some((algorithm, hex)) = s.split_once(':') else {
+            return false;
+        };
         !algorithm.is_empty()
-            && algorithm.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'.'))
+            && algorithm
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'.'))
             && !hex.is_empty()
             && hex.bytes().all(|b| b.is_ascii_hexdigit())
     }

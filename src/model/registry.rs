@@ -78,7 +78,13 @@ impl Repository {
 
     /// Whether some image's manifest list names `digest`.
     pub fn is_referenced_by_list(&self, digest: &ImageDigest) -> bool {
-        self.images.values().any(|i| i.manifest.contents.manifests.iter().any(|m| m == digest.as_str()))
+        self.images.values().any(|i| {
+            i.manifest
+                .contents
+                .manifests
+                .iter()
+                .any(|m| m == digest.as_str())
+        })
     }
 
     /// Describes the repository in the wire shape.
@@ -112,7 +118,13 @@ pub struct Registry {
 impl Registry {
     /// An empty registry for `account` in `region`, not requiring blobs.
     pub fn new(account: RegistryId, region: impl Into<String>) -> Self {
-        Self { account, region: region.into(), require_blobs: false, repositories: HashMap::new(), uploads_started: 0 }
+        Self {
+            account,
+            region: region.into(),
+            require_blobs: false,
+            repositories: HashMap::new(),
+            uploads_started: 0,
+        }
     }
 
     /// The registry named by an optional `registryId` member: the caller's when absent.
@@ -154,7 +166,10 @@ impl Registry {
         now: f64,
     ) -> Result<wire::CreateRepositoryResponse, OpError> {
         let registry_id = self.resolve_registry(request.registry_id.as_deref())?;
-        let name = request.repository_name.as_deref().ok_or_else(|| OpError::missing("repositoryName"))?;
+        let name = request
+            .repository_name
+            .as_deref()
+            .ok_or_else(|| OpError::missing("repositoryName"))?;
         let name = RepositoryName::parse(name)?;
         let mutability = match request.image_tag_mutability.as_deref() {
             None => TagMutability::Mutable,
@@ -168,7 +183,9 @@ impl Registry {
         if in_registry.contains_key(name.as_str()) {
             return Err(OpError::new(
                 "RepositoryAlreadyExistsException",
-                format!("The repository with name '{name}' already exists in the registry with id '{registry_id}'"),
+                format!(
+                    "The repository with name '{name}' already exists in the registry with id '{registry_id}'"
+                ),
             ));
         }
         let repository = Repository {
@@ -183,7 +200,9 @@ impl Registry {
         };
         let wire = repository.to_wire(&self.region);
         in_registry.insert(name, repository);
-        Ok(wire::CreateRepositoryResponse { repository: Some(wire) })
+        Ok(wire::CreateRepositoryResponse {
+            repository: Some(wire),
+        })
     }
 
     /// `DeleteRepository`: refused with `RepositoryNotEmptyException` unless empty or `force`.
@@ -192,7 +211,10 @@ impl Registry {
         request: &wire::DeleteRepositoryRequest,
     ) -> Result<wire::DeleteRepositoryResponse, OpError> {
         let region = self.region.clone();
-        let repository = self.target_mut(request.registry_id.as_deref(), request.repository_name.as_deref())?;
+        let repository = self.target_mut(
+            request.registry_id.as_deref(),
+            request.repository_name.as_deref(),
+        )?;
         if !repository.images.is_empty() && request.force != Some(true) {
             return Err(OpError::new(
                 "RepositoryNotEmptyException",
@@ -207,12 +229,18 @@ impl Registry {
         if let Some(in_registry) = self.repositories.get_mut(registry.as_str()) {
             in_registry.remove(name.as_str());
         }
-        Ok(wire::DeleteRepositoryResponse { repository: Some(wire) })
+        Ok(wire::DeleteRepositoryResponse {
+            repository: Some(wire),
+        })
     }
 
     /// A fresh upload id, shaped like the service model's UUID pattern.
     pub(crate) fn next_upload_id(&mut self) -> String {
         self.uploads_started += 1;
-        format!("{:08x}-0000-4000-8000-{:012x}", self.uploads_started >> 48, self.uploads_started & 0xffff_ffff_ffff)
+        format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            self.uploads_started >> 48,
+            self.uploads_started & 0xffff_ffff_ffff
+        )
     }
 }

@@ -29,9 +29,14 @@ pub(crate) fn validate(request: &wire::BatchGetImageRequest) -> Result<Validated
         .repository_name
         .as_deref()
         .ok_or_else(|| (RequestCause::Malformed, OpError::missing("repositoryName")))?;
-    let repository_name = RepositoryName::parse(name).map_err(|e| (RequestCause::RepositoryName, e.into()))?;
+    let repository_name =
+        RepositoryName::parse(name).map_err(|e| (RequestCause::RepositoryName, e.into()))?;
     let image_ids = check_image_ids(request.image_ids.as_deref()).map_err(|e| {
-        let cause = if request.image_ids.is_none() { RequestCause::Malformed } else { RequestCause::ImageIdsCount };
+        let cause = if request.image_ids.is_none() {
+            RequestCause::Malformed
+        } else {
+            RequestCause::ImageIdsCount
+        };
         (cause, e)
     })?;
     for tag in image_ids.iter().filter_map(|id| id.image_tag.as_deref()) {
@@ -39,13 +44,21 @@ pub(crate) fn validate(request: &wire::BatchGetImageRequest) -> Result<Validated
     }
     let accepted = request.accepted_media_types.as_deref();
     if let Some(types) = accepted {
-        check_count("acceptedMediaTypes", types.len()).map_err(|e| (RequestCause::MediaTypesCount, e))?;
+        check_count("acceptedMediaTypes", types.len())
+            .map_err(|e| (RequestCause::MediaTypesCount, e))?;
     }
-    Ok(Validated { registry_id, repository_name, image_ids, accepted })
+    Ok(Validated {
+        registry_id,
+        repository_name,
+        image_ids,
+        accepted,
+    })
 }
 
 /// `imageIds`: present, with 1..=100 ids.
-pub(crate) fn check_image_ids(ids: Option<&[wire::ImageIdentifier]>) -> Result<&[wire::ImageIdentifier], OpError> {
+pub(crate) fn check_image_ids(
+    ids: Option<&[wire::ImageIdentifier]>,
+) -> Result<&[wire::ImageIdentifier], OpError> {
     let ids = ids.ok_or_else(|| OpError::missing("imageIds"))?;
     check_count("imageIds", ids.len())?;
     Ok(ids)
@@ -57,7 +70,9 @@ fn check_count(member: &str, len: usize) -> Result<(), OpError> {
         1..=100 => return Ok(()),
         _ => "Member must have length less than or equal to 100",
     };
-    Err(OpError::invalid(format!("Invalid parameter at '{member}' failed to satisfy constraint: '{constraint}'")))
+    Err(OpError::invalid(format!(
+        "Invalid parameter at '{member}' failed to satisfy constraint: '{constraint}'"
+    )))
 }
 
 /// The limits a valid request sits exactly at.
@@ -70,7 +85,11 @@ pub(crate) fn limits_reached(request: &Validated<'_>) -> Vec<RequestCause> {
     if request.image_ids.len() == 100 {
         out.push(RequestCause::ImageIdsCount);
     }
-    let tag_lens = request.image_ids.iter().filter_map(|id| id.image_tag.as_deref()).map(|t| t.chars().count());
+    let tag_lens = request
+        .image_ids
+        .iter()
+        .filter_map(|id| id.image_tag.as_deref())
+        .map(|t| t.chars().count());
     if tag_lens.into_iter().any(|n| n == 1 || n == 300) {
         out.push(RequestCause::TagLength);
     }

@@ -15,11 +15,20 @@ impl Registry {
         &mut self,
         request: &wire::InitiateLayerUploadRequest,
     ) -> Result<wire::InitiateLayerUploadResponse, OpError> {
-        self.target_mut(request.registry_id.as_deref(), request.repository_name.as_deref())?;
+        self.target_mut(
+            request.registry_id.as_deref(),
+            request.repository_name.as_deref(),
+        )?;
         let upload_id = self.next_upload_id();
-        let repository = self.target_mut(request.registry_id.as_deref(), request.repository_name.as_deref())?;
+        let repository = self.target_mut(
+            request.registry_id.as_deref(),
+            request.repository_name.as_deref(),
+        )?;
         repository.uploads.insert(upload_id.clone(), Vec::new());
-        Ok(wire::InitiateLayerUploadResponse { upload_id: Some(upload_id), part_size: Some(PART_SIZE) })
+        Ok(wire::InitiateLayerUploadResponse {
+            upload_id: Some(upload_id),
+            part_size: Some(PART_SIZE),
+        })
     }
 
     /// `UploadLayerPart`: parts must arrive in order, each starting where the last ended.
@@ -27,19 +36,41 @@ impl Registry {
         &mut self,
         request: &wire::UploadLayerPartRequest,
     ) -> Result<wire::UploadLayerPartResponse, OpError> {
-        let repository = self.target_mut(request.registry_id.as_deref(), request.repository_name.as_deref())?;
-        let upload_id = request.upload_id.as_deref().ok_or_else(|| OpError::missing("uploadId"))?;
-        let blob = request.layer_part_blob.as_ref().ok_or_else(|| OpError::missing("layerPartBlob"))?;
-        let first = request.part_first_byte.ok_or_else(|| OpError::missing("partFirstByte"))?;
-        let last = request.part_last_byte.ok_or_else(|| OpError::missing("partLastByte"))?;
-        let (registry_id, name) = (repository.registry_id.to_string(), repository.name.to_string());
-        let received = repository.uploads.get_mut(upload_id).ok_or_else(|| upload_not_found(upload_id))?;
+        let repository = self.target_mut(
+            request.registry_id.as_deref(),
+            request.repository_name.as_deref(),
+        )?;
+        let upload_id = request
+            .upload_id
+            .as_deref()
+            .ok_or_else(|| OpError::missing("uploadId"))?;
+        let blob = request
+            .layer_part_blob
+            .as_ref()
+            .ok_or_else(|| OpError::missing("layerPartBlob"))?;
+        let first = request
+            .part_first_byte
+            .ok_or_else(|| OpError::missing("partFirstByte"))?;
+        let last = request
+            .part_last_byte
+            .ok_or_else(|| OpError::missing("partLastByte"))?;
+        let (registry_id, name) = (
+            repository.registry_id.to_string(),
+            repository.name.to_string(),
+        );
+        let received = repository
+            .uploads
+            .get_mut(upload_id)
+            .ok_or_else(|| upload_not_found(upload_id))?;
         let expected_first = i64::try_from(received.len()).unwrap_or(i64::MAX);
-        let expected_last = first.saturating_add(i64::try_from(blob.0.len()).unwrap_or(i64::MAX)) - 1;
+        let expected_last =
+            first.saturating_add(i64::try_from(blob.0.len()).unwrap_or(i64::MAX)) - 1;
         if first != expected_first || last != expected_last {
             return Err(OpError::new(
                 "InvalidLayerPartException",
-                format!("The part from byte {first} to {last} does not follow the {expected_first} bytes received"),
+                format!(
+                    "The part from byte {first} to {last} does not follow the {expected_first} bytes received"
+                ),
             ));
         }
         received.extend_from_slice(&blob.0);
@@ -57,29 +88,49 @@ impl Registry {
         &mut self,
         request: &wire::CompleteLayerUploadRequest,
     ) -> Result<wire::CompleteLayerUploadResponse, OpError> {
-        let repository = self.target_mut(request.registry_id.as_deref(), request.repository_name.as_deref())?;
-        let upload_id = request.upload_id.as_deref().ok_or_else(|| OpError::missing("uploadId"))?;
-        let digests = request.layer_digests.as_deref().ok_or_else(|| OpError::missing("layerDigests"))?;
+        let repository = self.target_mut(
+            request.registry_id.as_deref(),
+            request.repository_name.as_deref(),
+        )?;
+        let upload_id = request
+            .upload_id
+            .as_deref()
+            .ok_or_else(|| OpError::missing("uploadId"))?;
+        let digests = request
+            .layer_digests
+            .as_deref()
+            .ok_or_else(|| OpError::missing("layerDigests"))?;
         let [given] = digests else {
             return Err(OpError::invalid(
                 "Invalid parameter at 'layerDigests' failed to satisfy constraint: 'Member must have length equal to 1'",
             ));
         };
-        let received = repository.uploads.get(upload_id).ok_or_else(|| upload_not_found(upload_id))?;
+        let received = repository
+            .uploads
+            .get(upload_id)
+            .ok_or_else(|| upload_not_found(upload_id))?;
         if received.is_empty() {
-            return Err(OpError::new("EmptyUploadException", format!("The upload with id '{upload_id}' is empty")));
+            return Err(OpError::new(
+                "EmptyUploadException",
+                format!("The upload with id '{upload_id}' is empty"),
+            ));
         }
         let digest = ImageDigest::of(received);
         if digest.as_str() != given {
             return Err(OpError::new(
                 "InvalidLayerException",
-                format!("The layer digest calculated for the upload, {digest}, does not match {given}"),
+                format!(
+                    "The layer digest calculated for the upload, {digest}, does not match {given}"
+                ),
             ));
         }
         let size = received.len() as u64;
         repository.uploads.remove(upload_id);
         if repository.blobs.contains_key(digest.as_str()) {
-            return Err(OpError::new("LayerAlreadyExistsException", format!("The layer {digest} already exists")));
+            return Err(OpError::new(
+                "LayerAlreadyExistsException",
+                format!("The layer {digest} already exists"),
+            ));
         }
         repository.blobs.insert(digest.to_string(), size);
         Ok(wire::CompleteLayerUploadResponse {
@@ -92,5 +143,8 @@ impl Registry {
 }
 
 fn upload_not_found(upload_id: &str) -> OpError {
-    OpError::new("UploadNotFoundException", format!("The upload with id '{upload_id}' does not exist"))
+    OpError::new(
+        "UploadNotFoundException",
+        format!("The upload with id '{upload_id}' does not exist"),
+    )
 }

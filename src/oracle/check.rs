@@ -4,8 +4,8 @@ use http::HeaderMap;
 
 use crate::model::{Expected, ExpectedError, FAILURE_CODES, OpError, RequestCause};
 use crate::wire::{
-    self, BatchGetImageResponse, CONTENT_TYPE, CodeSource, DecodeError, Decoded, ErrorBody, ErrorReply,
-    MessageMember, Reply,
+    self, BatchGetImageResponse, CONTENT_TYPE, CodeSource, DecodeError, Decoded, ErrorBody,
+    ErrorReply, MessageMember, Reply,
 };
 
 use super::ids::check_batch;
@@ -27,8 +27,15 @@ pub struct Observed {
 impl Observed {
     /// Decodes an HTTP answer.
     pub fn from_http(status: u16, headers: &HeaderMap, body: &[u8]) -> Self {
-        let content_type = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Self { status, content_type, reply: wire::parse_response(status, headers, body) }
+        let content_type = headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Self {
+            status,
+            content_type,
+            reply: wire::parse_response(status, headers, body),
+        }
     }
 
     /// The answer a server would send for the model's `answer`, without going through bytes.
@@ -54,7 +61,9 @@ impl Observed {
                     code_source: Some(CodeSource::BodyType),
                     message: Some(e.message.clone()),
                     message_member: Some(MessageMember::Lower),
-                    body: ErrorBody::Json(serde_json::json!({"__type": e.code, "message": e.message})),
+                    body: ErrorBody::Json(
+                        serde_json::json!({"__type": e.code, "message": e.message}),
+                    ),
                 })),
             },
         }
@@ -78,14 +87,32 @@ pub fn check(expected: &Expected, observed: &Observed) -> Vec<Violation> {
         return out;
     }
     if !observed.content_type.as_deref().is_some_and(is_aws_json) {
-        let found = observed.content_type.clone().unwrap_or_else(|| "no Content-Type".into());
-        out.push(Violation::new(RuleId::WireContentType, "", CONTENT_TYPE, found));
+        let found = observed
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "no Content-Type".into());
+        out.push(Violation::new(
+            RuleId::WireContentType,
+            "",
+            CONTENT_TYPE,
+            found,
+        ));
     }
     if observed.status >= 500 {
-        out.push(Violation::new(RuleId::RobustNo5xx, "", "a 200 or 4xx answer", format!("HTTP {}", observed.status)));
+        out.push(Violation::new(
+            RuleId::RobustNo5xx,
+            "",
+            "a 200 or 4xx answer",
+            format!("HTTP {}", observed.status),
+        ));
     }
     match &observed.reply {
-        Err(e) => out.push(Violation::new(RuleId::WireStatus, "", "a JSON object body", e.to_string())),
+        Err(e) => out.push(Violation::new(
+            RuleId::WireStatus,
+            "",
+            "a JSON object body",
+            e.to_string(),
+        )),
         Ok(Reply::Error(e)) => check_error(expected, e, &mut out),
         Ok(Reply::Success(d)) => check_success(expected, observed.status, d, &mut out),
     }
@@ -125,56 +152,131 @@ pub(crate) fn rule_of_request(cause: RequestCause) -> RuleId {
 fn check_error(expected: &Expected, e: &ErrorReply, out: &mut Vec<Violation>) {
     let code = e.code.as_deref();
     if matches!(e.body, ErrorBody::NotJson { html: true }) {
-        out.push(Violation::new(RuleId::RobustNo5xx, "", "an AWS JSON error body", "an HTML page"));
+        out.push(Violation::new(
+            RuleId::RobustNo5xx,
+            "",
+            "an AWS JSON error body",
+            "an HTML page",
+        ));
     }
-    let status = if code == Some("ServerException") { 500 } else { 400 };
+    let status = if code == Some("ServerException") {
+        500
+    } else {
+        400
+    };
     if e.status != status {
         let name = code.unwrap_or("an error");
-        out.push(Violation::new(RuleId::WireStatus, "", format!("HTTP {status} for {name}"), format!("HTTP {}", e.status)));
+        out.push(Violation::new(
+            RuleId::WireStatus,
+            "",
+            format!("HTTP {status} for {name}"),
+            format!("HTTP {}", e.status),
+        ));
     }
     match code {
-        None => out.push(Violation::new(RuleId::WireErrorCode, "", "an error name", "none in __type, code or X-Amzn-Errortype")),
+        None => out.push(Violation::new(
+            RuleId::WireErrorCode,
+            "",
+            "an error name",
+            "none in __type, code or X-Amzn-Errortype",
+        )),
         Some(c) if !KNOWN_ERRORS.contains(&c) => {
-            out.push(Violation::new(RuleId::WireErrorCode, "", "a modelled or common AWS error", c.to_owned()));
+            out.push(Violation::new(
+                RuleId::WireErrorCode,
+                "",
+                "a modelled or common AWS error",
+                c.to_owned(),
+            ));
         }
         Some(_) => {}
     }
     if code.is_some() && e.code_source != Some(CodeSource::BodyType) {
-        let found = format!("the name only in {:?}", e.code_source.unwrap_or(CodeSource::Header));
-        out.push(Violation::new(RuleId::WireErrorBodyType, "__type", "the error name in the body's __type", found));
+        let found = format!(
+            "the name only in {:?}",
+            e.code_source.unwrap_or(CodeSource::Header)
+        );
+        out.push(Violation::new(
+            RuleId::WireErrorBodyType,
+            "__type",
+            "the error name in the body's __type",
+            found,
+        ));
     }
     if e.message.is_none() {
-        out.push(Violation::new(RuleId::WireErrorMessage, "message", "a string message", "none"));
+        out.push(Violation::new(
+            RuleId::WireErrorMessage,
+            "message",
+            "a string message",
+            "none",
+        ));
     }
     let found = code.unwrap_or("an unnamed error").to_owned();
     match (&expected.error, &expected.success) {
         (Some(ExpectedError { codes, .. }), _) if code.is_some_and(|c| codes.contains(&c)) => {}
-        (Some(ee), _) => out.push(Violation::new(rule_of_request(ee.cause), "", one_of(&ee.codes), found)),
+        (Some(ee), _) => out.push(Violation::new(
+            rule_of_request(ee.cause),
+            "",
+            one_of(&ee.codes),
+            found,
+        )),
         (None, Some(batch)) => {
             let rule = match (code, batch.at_limits.first()) {
                 (Some("InvalidParameterException"), Some(limit)) => rule_of_request(*limit),
                 _ => RuleId::IdAccounting,
             };
-            out.push(Violation::new(rule, "", "a 200 answer for every requested id", found));
+            out.push(Violation::new(
+                rule,
+                "",
+                "a 200 answer for every requested id",
+                found,
+            ));
         }
         (None, None) => {}
     }
 }
 
-fn check_success(expected: &Expected, status: u16, d: &Decoded<BatchGetImageResponse>, out: &mut Vec<Violation>) {
+fn check_success(
+    expected: &Expected,
+    status: u16,
+    d: &Decoded<BatchGetImageResponse>,
+    out: &mut Vec<Violation>,
+) {
     if status != 200 {
-        out.push(Violation::new(RuleId::WireStatus, "", "HTTP 200", format!("HTTP {status}")));
+        out.push(Violation::new(
+            RuleId::WireStatus,
+            "",
+            "HTTP 200",
+            format!("HTTP {status}"),
+        ));
     }
     for issue in &d.shape_issues {
-        out.push(Violation::new(RuleId::WireShape, &issue.path, issue.expected.to_string(), &issue.found));
+        out.push(Violation::new(
+            RuleId::WireShape,
+            &issue.path,
+            issue.expected.to_string(),
+            &issue.found,
+        ));
     }
     for path in &d.unknown_members {
-        out.push(Violation::new(RuleId::WireUnknownMember, path, "only modelled members", "an unknown member"));
+        out.push(Violation::new(
+            RuleId::WireUnknownMember,
+            path,
+            "only modelled members",
+            "an unknown member",
+        ));
     }
     let response = &d.value;
-    for (member, present) in [("images", response.images.is_some()), ("failures", response.failures.is_some())] {
+    for (member, present) in [
+        ("images", response.images.is_some()),
+        ("failures", response.failures.is_some()),
+    ] {
         if !present {
-            out.push(Violation::new(RuleId::WireBothLists, member, "a list, possibly empty", "no member"));
+            out.push(Violation::new(
+                RuleId::WireBothLists,
+                member,
+                "a list, possibly empty",
+                "no member",
+            ));
         }
     }
     check_failure_fields(response, out);
@@ -182,7 +284,12 @@ fn check_success(expected: &Expected, status: u16, d: &Decoded<BatchGetImageResp
         Some(batch) => check_batch(batch, response, out),
         None => {
             if let Some(ee) = &expected.error {
-                out.push(Violation::new(rule_of_request(ee.cause), "", one_of(&ee.codes), "a 200 answer"));
+                out.push(Violation::new(
+                    rule_of_request(ee.cause),
+                    "",
+                    one_of(&ee.codes),
+                    "a 200 answer",
+                ));
             }
         }
     }
@@ -201,7 +308,12 @@ fn check_failure_fields(response: &BatchGetImageResponse, out: &mut Vec<Violatio
             )),
         }
         if f.failure_reason.is_none() {
-            out.push(Violation::new(RuleId::IdFailureReason, format!("failures[{i}].failureReason"), "a reason", "none"));
+            out.push(Violation::new(
+                RuleId::IdFailureReason,
+                format!("failures[{i}].failureReason"),
+                "a reason",
+                "none",
+            ));
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Per-id checks of a 200 answer: which entries answer which requested id (accounting), and
 //! whether each answer is one the model accepts (spec section 4).
 
-use crate::model::{ExpectedBatch, ExpectedFailure, ExpectedImage, FailureCause, IdAnswer, IdExpectation, Resolution, TagRule};
+use crate::model::{
+    ExpectedBatch, ExpectedFailure, ExpectedImage, FailureCause, IdAnswer, IdExpectation,
+    Resolution, TagRule,
+};
 use crate::wire::{BatchGetImageResponse, Image, ImageFailure, ImageIdentifier};
 
 use super::check::one_of;
@@ -18,12 +21,16 @@ struct Slot<'e> {
     failures: Vec<usize>,
 }
 
-pub(crate) fn check_batch(batch: &ExpectedBatch, response: &BatchGetImageResponse, out: &mut Vec<Violation>) {
+pub(crate) fn check_batch(
+    batch: &ExpectedBatch,
+    response: &BatchGetImageResponse,
+    out: &mut Vec<Violation>,
+) {
     let images = response.images.as_deref().unwrap_or_default();
     let failures = response.failures.as_deref().unwrap_or_default();
     let mut slots = distinct(&batch.ids);
-    attribute_images(&mut slots, images, out);
     attribute_failures(&mut slots, failures, out);
+    attribute_images(batch, &mut slots, images, out);
     for slot in &slots {
         check_slot(batch, slot, images, failures, out);
     }
@@ -32,56 +39,143 @@ pub(crate) fn check_batch(batch: &ExpectedBatch, response: &BatchGetImageRespons
 fn distinct(ids: &[IdExpectation]) -> Vec<Slot<'_>> {
     let mut slots: Vec<Slot<'_>> = Vec::with_capacity(ids.len());
     for id in ids {
-        match slots.iter_mut().find(|s| s.expectation.requested == id.requested) {
+        match slots
+            .iter_mut()
+            .find(|s| s.expectation.requested == id.requested)
+        {
             Some(slot) => slot.sent += 1,
-            None => slots.push(Slot { expectation: id, sent: 1, entries: vec![], failures: vec![] }),
+            None => slots.push(Slot {
+                expectation: id,
+                sent: 1,
+                entries: vec![],
+                failures: vec![],
+            }),
         }
     }
     slots
 }
 
-/// Whether an entry with id `answered` answers `requested`: same tag when a tag was
-/// requested, else the same digest.
-fn claims(requested: &ImageIdentifier, answered: &ImageIdentifier) -> bool {
-    match (&requested.image_tag, &requested.image_digest) {
-        (Some(tag), _) => answered.image_tag.as_ref() == Some(tag),
-        (None, Some(digest)) => answered.image_digest.as_deref().is_some_and(|d| digest_matches(d, digest)),
-        (None, None) => false,
-    }
+/// How closely an entry's id matches a requested id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Link {
+    /// The requested tag is echoed, and the digest too if one was sent.
+    Exact,
+    /// A digest alone was sent, and is echoed exactly.
+    ByDigest,
+    /// As `Exact`, but the digest's hex differs in case (spec: may match).
+    HexCase,
+    /// Not an answer to the id, but what a broken answer to it looks like: same tag, or the
+    /// digest of the image the model expects. Used to blame the right rule.
+    Loose,
 }
 
-/// A weaker link, to blame the right rule for a malformed entry: the digest of the image the
-/// model expects for this id.
-fn resembles(slot: &Slot<'_>, answered: &ImageIdentifier) -> bool {
-    match &slot.expectation.answer {
+fn link(slot: &Slot<'_>, answered: &ImageIdentifier) -> Option<Link> {
+    let requested = &slot.expectation.requested;
+    let tag_ok = requested.image_tag.is_none() || answered.image_tag == requested.image_tag;
+    let digest = |exact: bool| match (&requested.image_digest, &answered.image_digest) {
+        (None, _) => true,
+        (Some(r), Some(a)) => r == a || (!exact && digest_matches(a, r)),
+        (Some(_), None) => false,
+    };
+    let asked = requested.image_tag.is_some() || requested.image_digest.is_some();
+    if asked && tag_ok && digest(true) {
+        return Some(if requested.image_tag.is_some() {
+            Link::Exact
+        } else {
+            Link::ByDigest
+        });
+    }
+    if asked && tag_ok && digest(false) {
+        return Some(Link::HexCase);
+    }
+    let same_tag = requested.image_tag.is_some() && answered.image_tag == requested.image_tag;
+    let expected_digest = match &slot.expectation.answer {
         IdAnswer::Found(e) => answered.image_digest.as_deref() == Some(e.stored.digest.as_str()),
         IdAnswer::Fails(_) => false,
+    };
+    (same_tag || expected_digest).then_some(Link::Loose)
+}
+
+/// Gives each entry to the requested ids it answers. An entry's id can fit several requests
+/// (`{imageDigest: D, imageTag: T}` fits a request for `D` and one for `T`), so among the ids
+/// it links to, it goes to every one it answers correctly, preferring ids no failure answers;
+/// when it answers none correctly, to the closest link, whose checks then report why.
+fn attribute_images(
+    batch: &ExpectedBatch,
+    slots: &mut [Slot<'_>],
+    images: &[Image],
+    out: &mut Vec<Violation>,
+) {
+    for (i, image) in images.iter().enumerate() {
+        let Some(id) = &image.image_id else {
+            out.push(Violation::new(
+                RuleId::IdAccounting,
+                format!("images[{i}].imageId"),
+                "the id it answers",
+                "none",
+            ));
+            continue;
+        };
+        let links: Vec<Option<Link>> = slots.iter().map(|s| link(s, id)).collect();
+        let candidates: Vec<usize> = (0..slots.len())
+            .filter(|&k| links[k].is_some_and(|l| l < Link::Loose))
+            .collect();
+        let clean: Vec<usize> = match candidates.as_slice() {
+            [only] => vec![*only],
+            many => many
+                .iter()
+                .copied()
+                .filter(|&k| answers_correctly(batch, &slots[k], image))
+                .collect(),
+        };
+        let unfailed: Vec<usize> = clean
+            .iter()
+            .copied()
+            .filter(|&k| slots[k].failures.is_empty())
+            .collect();
+        let chosen = match (unfailed.is_empty(), clean.is_empty()) {
+            (false, _) => unfailed,
+            (true, false) => clean,
+            (true, true) => closest(slots, &links),
+        };
+        if chosen.is_empty() {
+            let found = show_id(id);
+            out.push(Violation::new(
+                RuleId::IdAccounting,
+                format!("images[{i}].imageId"),
+                "an entry answering a requested id",
+                found,
+            ));
+        }
+        for k in chosen {
+            slots[k].entries.push(i);
+        }
     }
 }
 
-fn attribute_images(slots: &mut [Slot<'_>], images: &[Image], out: &mut Vec<Violation>) {
-    for (i, image) in images.iter().enumerate() {
-        let Some(id) = &image.image_id else {
-            out.push(Violation::new(RuleId::IdAccounting, format!("images[{i}].imageId"), "the id it answers", "none"));
-            continue;
-        };
-        let mut claimed = false;
-        for slot in slots.iter_mut().filter(|s| claims(&s.expectation.requested, id)) {
-            slot.entries.push(i);
-            claimed = true;
-        }
-        if !claimed {
-            match slots.iter_mut().find(|s| resembles(s, id)) {
-                Some(slot) => slot.entries.push(i),
-                None => out.push(Violation::new(
-                    RuleId::IdAccounting,
-                    format!("images[{i}].imageId"),
-                    "an entry answering a requested id",
-                    show_id(id),
-                )),
-            }
-        }
-    }
+/// The slots at the closest link, preferring those no failure answers.
+fn closest(slots: &[Slot<'_>], links: &[Option<Link>]) -> Vec<usize> {
+    let best = |unfailed: bool| {
+        let ok = |k: &usize| links[*k].is_some() && (!unfailed || slots[*k].failures.is_empty());
+        let min = (0..slots.len()).filter(ok).filter_map(|k| links[k]).min()?;
+        Some(
+            (0..slots.len())
+                .filter(ok)
+                .filter(|k| links[*k] == Some(min))
+                .collect::<Vec<_>>(),
+        )
+    };
+    best(true).or_else(|| best(false)).unwrap_or_default()
+}
+
+/// Whether `image` is a correct answer for the id of `slot`.
+fn answers_correctly(batch: &ExpectedBatch, slot: &Slot<'_>, image: &Image) -> bool {
+    let IdAnswer::Found(e) = &slot.expectation.answer else {
+        return false;
+    };
+    let mut trial = Vec::new();
+    check_entry(batch, &slot.expectation.requested, e, image, "", &mut trial);
+    trial.is_empty()
 }
 
 fn attribute_failures(slots: &mut [Slot<'_>], failures: &[ImageFailure], out: &mut Vec<Violation>) {
@@ -100,31 +194,67 @@ fn attribute_failures(slots: &mut [Slot<'_>], failures: &[ImageFailure], out: &m
         match slots.iter_mut().find(|s| loose(s)) {
             Some(slot) => {
                 let expected = show_id(&slot.expectation.requested);
-                out.push(Violation::new(RuleId::IdFailureEcho, path, expected, show_id(&id)));
+                out.push(Violation::new(
+                    RuleId::IdFailureEcho,
+                    path,
+                    expected,
+                    show_id(&id),
+                ));
                 slot.failures.push(j);
             }
-            None => out.push(Violation::new(RuleId::IdAccounting, path, "a failure of a requested id", show_id(&id))),
+            None => out.push(Violation::new(
+                RuleId::IdAccounting,
+                path,
+                "a failure of a requested id",
+                show_id(&id),
+            )),
         }
     }
 }
 
-fn check_slot(batch: &ExpectedBatch, slot: &Slot<'_>, images: &[Image], failures: &[ImageFailure], out: &mut Vec<Violation>) {
+fn check_slot(
+    batch: &ExpectedBatch,
+    slot: &Slot<'_>,
+    images: &[Image],
+    failures: &[ImageFailure],
+    out: &mut Vec<Violation>,
+) {
     let requested = &slot.expectation.requested;
     let shown = show_id(requested);
     let (entries, fails) = (slot.entries.len(), slot.failures.len());
     if entries == 0 && fails == 0 {
-        out.push(Violation::new(RuleId::IdAccounting, "", format!("an answer for {shown}"), "none"));
+        out.push(Violation::new(
+            RuleId::IdAccounting,
+            "",
+            format!("an answer for {shown}"),
+            "none",
+        ));
     } else if entries > 0 && fails > 0 {
-        out.push(Violation::new(RuleId::IdAccounting, "", format!("images or one failure for {shown}"), "both"));
+        out.push(Violation::new(
+            RuleId::IdAccounting,
+            "",
+            format!("images or one failure for {shown}"),
+            "both",
+        ));
     } else if fails > 1 && fails != slot.sent {
         let expected = format!("one failure for {shown} (sent {} times)", slot.sent);
-        out.push(Violation::new(RuleId::IdAccounting, "", expected, format!("{fails} failures")));
+        out.push(Violation::new(
+            RuleId::IdAccounting,
+            "",
+            expected,
+            format!("{fails} failures"),
+        ));
     }
     match &slot.expectation.answer {
         IdAnswer::Fails(f) => {
             for &i in &slot.entries {
                 let rule = rule_if_image(f.cause);
-                out.push(Violation::new(rule, format!("images[{i}]"), format!("a failure for {shown}"), "an image"));
+                out.push(Violation::new(
+                    rule,
+                    format!("images[{i}]"),
+                    format!("a failure for {shown}"),
+                    "an image",
+                ));
             }
             for &j in &slot.failures {
                 check_failure_code(f, &failures[j], j, rule_of_code(f.cause), out);
@@ -133,49 +263,109 @@ fn check_slot(batch: &ExpectedBatch, slot: &Slot<'_>, images: &[Image], failures
         IdAnswer::Found(e) => {
             for &j in &slot.failures {
                 match &e.or_fails {
-                    Some(alt) => check_failure_code(alt, &failures[j], j, rule_of_found(e.resolution), out),
+                    Some(alt) => {
+                        check_failure_code(alt, &failures[j], j, rule_of_found(e.resolution), out)
+                    }
                     None => {
-                        let found = failures[j].failure_code.clone().unwrap_or_else(|| "a failure".into());
+                        let found = failures[j]
+                            .failure_code
+                            .clone()
+                            .unwrap_or_else(|| "a failure".into());
                         let expected = format!("the image for {shown}");
-                        out.push(Violation::new(rule_of_found(e.resolution), format!("failures[{j}]"), expected, found));
+                        out.push(Violation::new(
+                            rule_of_found(e.resolution),
+                            format!("failures[{j}]"),
+                            expected,
+                            found,
+                        ));
                     }
                 }
             }
             for &i in &slot.entries {
-                check_entry(batch, requested, e, &images[i], &format!("images[{i}]"), out);
+                check_entry(
+                    batch,
+                    requested,
+                    e,
+                    &images[i],
+                    &format!("images[{i}]"),
+                    out,
+                );
             }
         }
     }
 }
 
-fn check_failure_code(f: &ExpectedFailure, failure: &ImageFailure, j: usize, rule: RuleId, out: &mut Vec<Violation>) {
+fn check_failure_code(
+    f: &ExpectedFailure,
+    failure: &ImageFailure,
+    j: usize,
+    rule: RuleId,
+    out: &mut Vec<Violation>,
+) {
     // An absent or unmodelled code is ID-FAILURE-CODE's, reported once elsewhere.
     if let Some(code) = failure.failure_code.as_deref() {
         if !f.codes.contains(&code) && crate::model::FAILURE_CODES.contains(&code) {
-            out.push(Violation::new(rule, format!("failures[{j}].failureCode"), one_of(&f.codes), code));
+            out.push(Violation::new(
+                rule,
+                format!("failures[{j}].failureCode"),
+                one_of(&f.codes),
+                code,
+            ));
         }
     }
 }
 
-fn check_entry(batch: &ExpectedBatch, requested: &ImageIdentifier, e: &ExpectedImage, image: &Image, path: &str, out: &mut Vec<Violation>) {
+fn check_entry(
+    batch: &ExpectedBatch,
+    requested: &ImageIdentifier,
+    e: &ExpectedImage,
+    image: &Image,
+    path: &str,
+    out: &mut Vec<Violation>,
+) {
     if image.registry_id.as_deref() != Some(batch.registry_id.as_str()) {
         let found = image.registry_id.clone().unwrap_or_else(|| "none".into());
-        out.push(Violation::new(RuleId::RepoEcho, format!("{path}.registryId"), batch.registry_id.as_str(), found));
+        out.push(Violation::new(
+            RuleId::RepoEcho,
+            format!("{path}.registryId"),
+            batch.registry_id.as_str(),
+            found,
+        ));
     }
     if image.repository_name.as_deref() != Some(batch.repository_name.as_str()) {
-        let found = image.repository_name.clone().unwrap_or_else(|| "none".into());
-        out.push(Violation::new(RuleId::RepoEcho, format!("{path}.repositoryName"), batch.repository_name.as_str(), found));
+        let found = image
+            .repository_name
+            .clone()
+            .unwrap_or_else(|| "none".into());
+        out.push(Violation::new(
+            RuleId::RepoEcho,
+            format!("{path}.repositoryName"),
+            batch.repository_name.as_str(),
+            found,
+        ));
     }
     let id = image.image_id.clone().unwrap_or_default();
     let tag_path = format!("{path}.imageId.imageTag");
     match &e.tags {
         TagRule::Exactly(tag) if id.image_tag.as_ref() != Some(tag) => {
             let found = id.image_tag.clone().unwrap_or_else(|| "no tag".into());
-            out.push(Violation::new(rule_of_found(e.resolution), tag_path, tag.clone(), found));
+            out.push(Violation::new(
+                rule_of_found(e.resolution),
+                tag_path,
+                tag.clone(),
+                found,
+            ));
         }
         TagRule::AbsentOrAnyOf(tags) => {
-            if let Some(t) = id.image_tag.as_deref().filter(|t| !tags.iter().any(|x| x.as_str() == *t)) {
-                let expected = format!("no tag, or one of the image's tags {:?}", tags.iter().map(|t| t.as_str()).collect::<Vec<_>>());
+            if let Some(t) = id
+                .image_tag
+                .as_deref()
+                .filter(|t| !tags.iter().any(|x| x.as_str() == *t))
+            {
+                let expected = format!(
+                    "no tag, or one of the image's tags {:?}",
+                    tags.iter().map(|t| t.as_str()).collect::<Vec<_>>()
+                );
                 out.push(Violation::new(RuleId::IdByDigest, tag_path, expected, t));
             }
         }

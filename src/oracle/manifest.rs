@@ -8,13 +8,28 @@ use super::normalize::{claimed_format, digest_matches, is_digest_of};
 use super::rules::RuleId;
 use super::violation::Violation;
 
-pub(crate) fn check_manifest(requested: &ImageIdentifier, e: &ExpectedImage, image: &Image, path: &str, out: &mut Vec<Violation>) {
+pub(crate) fn check_manifest(
+    requested: &ImageIdentifier,
+    e: &ExpectedImage,
+    image: &Image,
+    path: &str,
+    out: &mut Vec<Violation>,
+) {
     let stored = &e.stored;
     let Some(bytes) = image.image_manifest.as_deref() else {
-        out.push(Violation::new(RuleId::ManBytes, format!("{path}.imageManifest"), "the manifest", "none"));
+        out.push(Violation::new(
+            RuleId::ManBytes,
+            format!("{path}.imageManifest"),
+            "the manifest",
+            "none",
+        ));
         return;
     };
-    let digest = image.image_id.as_ref().and_then(|id| id.image_digest.as_deref()).unwrap_or("");
+    let digest = image
+        .image_id
+        .as_ref()
+        .and_then(|id| id.image_digest.as_deref())
+        .unwrap_or("");
     let media_type = image.image_manifest_media_type.as_deref();
     let claimed = claimed_format(media_type, bytes);
     let rule = &e.manifest;
@@ -23,24 +38,53 @@ pub(crate) fn check_manifest(requested: &ImageIdentifier, e: &ExpectedImage, ima
         check_media_type(media_type, stored.media_type.as_str(), path, out);
         if !rule.as_stored {
             let expected = format!("a translation to {:?}", rule.translations);
-            out.push(Violation::new(RuleId::ManTranslation, format!("{path}.imageManifest"), expected, "the stored manifest"));
+            out.push(Violation::new(
+                RuleId::ManTranslation,
+                format!("{path}.imageManifest"),
+                expected,
+                "the stored manifest",
+            ));
         }
     } else if rule.translations.contains(&claimed) && claimed != stored.format {
         check_translation(stored, claimed, bytes, path, out);
         if !(digest == stored.digest.as_str() || is_digest_of(digest, bytes)) {
             let expected = format!("{} or the digest of the translated bytes", stored.digest);
-            out.push(Violation::new(RuleId::ManTranslation, format!("{path}.imageId.imageDigest"), expected, digest));
+            out.push(Violation::new(
+                RuleId::ManTranslation,
+                format!("{path}.imageId.imageDigest"),
+                expected,
+                digest,
+            ));
         }
-        let ok = media_type.is_some_and(|t| Format::of(t) == claimed && (rule.accepted.iter().any(|a| a == t) || claimed.media_type() == Some(t)));
+        let ok = media_type.is_some_and(|t| {
+            Format::of(t) == claimed
+                && (rule.accepted.iter().any(|a| a == t) || claimed.media_type() == Some(t))
+        });
         if !ok {
             let expected = format!("an accepted {claimed:?} media type");
-            out.push(Violation::new(RuleId::ManMediaType, format!("{path}.imageManifestMediaType"), expected, media_type.unwrap_or("none")));
+            out.push(Violation::new(
+                RuleId::ManMediaType,
+                format!("{path}.imageManifestMediaType"),
+                expected,
+                media_type.unwrap_or("none"),
+            ));
         }
-    } else if claimed == stored.format || media_type.is_none_or(|t| t == stored.media_type.as_str()) {
-        out.push(Violation::new(RuleId::ManBytes, format!("{path}.imageManifest"), "the manifest byte for byte as pushed", describe_change(&stored.bytes, bytes)));
+    } else if claimed == stored.format || media_type.is_none_or(|t| t == stored.media_type.as_str())
+    {
+        out.push(Violation::new(
+            RuleId::ManBytes,
+            format!("{path}.imageManifest"),
+            "the manifest byte for byte as pushed",
+            describe_change(&stored.bytes, bytes),
+        ));
         check_untranslated_digest(requested, stored, digest, path, out);
         if !is_digest_of(digest, bytes) {
-            out.push(Violation::new(RuleId::ManDigest, format!("{path}.imageId.imageDigest"), "sha256 of imageManifest", digest));
+            out.push(Violation::new(
+                RuleId::ManDigest,
+                format!("{path}.imageId.imageDigest"),
+                "sha256 of imageManifest",
+                digest,
+            ));
         }
     } else {
         let rule_id = match rule.cause {
@@ -52,39 +96,90 @@ pub(crate) fn check_manifest(requested: &ImageIdentifier, e: &ExpectedImage, ima
             [] => "the stored manifest".to_owned(),
             t => format!("the stored manifest or a translation to {t:?}"),
         };
-        out.push(Violation::new(rule_id, format!("{path}.imageManifest"), expected, format!("a {claimed:?} manifest")));
+        out.push(Violation::new(
+            rule_id,
+            format!("{path}.imageManifest"),
+            expected,
+            format!("a {claimed:?} manifest"),
+        ));
     }
 }
 
 /// An untranslated answer carries the stored digest (or the requested one, when it differs
 /// only in hex case).
-fn check_untranslated_digest(requested: &ImageIdentifier, stored: &StoredManifest, digest: &str, path: &str, out: &mut Vec<Violation>) {
-    let echoes_request = requested.image_digest.as_deref().is_some_and(|d| d == digest && digest_matches(d, stored.digest.as_str()));
+fn check_untranslated_digest(
+    requested: &ImageIdentifier,
+    stored: &StoredManifest,
+    digest: &str,
+    path: &str,
+    out: &mut Vec<Violation>,
+) {
+    let echoes_request = requested
+        .image_digest
+        .as_deref()
+        .is_some_and(|d| d == digest && digest_matches(d, stored.digest.as_str()));
     if digest != stored.digest.as_str() && !echoes_request {
-        out.push(Violation::new(RuleId::ManDigest, format!("{path}.imageId.imageDigest"), stored.digest.as_str(), digest));
+        out.push(Violation::new(
+            RuleId::ManDigest,
+            format!("{path}.imageId.imageDigest"),
+            stored.digest.as_str(),
+            digest,
+        ));
     }
 }
 
 fn check_media_type(found: Option<&str>, pushed: &str, path: &str, out: &mut Vec<Violation>) {
     if found != Some(pushed) {
-        out.push(Violation::new(RuleId::ManMediaType, format!("{path}.imageManifestMediaType"), pushed, found.unwrap_or("none")));
+        out.push(Violation::new(
+            RuleId::ManMediaType,
+            format!("{path}.imageManifestMediaType"),
+            pushed,
+            found.unwrap_or("none"),
+        ));
     }
 }
 
 /// A translation names the same config and layers in the same order (S2 <-> OCI), or the
 /// same layer blobs in reverse order (S1).
-fn check_translation(stored: &StoredManifest, to: Format, bytes: &str, path: &str, out: &mut Vec<Violation>) {
+fn check_translation(
+    stored: &StoredManifest,
+    to: Format,
+    bytes: &str,
+    path: &str,
+    out: &mut Vec<Violation>,
+) {
     let path = format!("{path}.imageManifest");
     let Some(translated) = Contents::parse(bytes) else {
-        out.push(Violation::new(RuleId::ManTranslation, path, "a JSON manifest", "not JSON"));
+        out.push(Violation::new(
+            RuleId::ManTranslation,
+            path,
+            "a JSON manifest",
+            "not JSON",
+        ));
         return;
     };
-    let blobs = |c: &Contents| c.layers.iter().map(|l| (l.digest.clone(), l.size)).collect::<Vec<_>>();
+    let blobs = |c: &Contents| {
+        c.layers
+            .iter()
+            .map(|l| (l.digest.clone(), l.size))
+            .collect::<Vec<_>>()
+    };
     let problem = match to {
         Format::S1 => {
-            let want: Vec<&str> = stored.contents.layers.iter().rev().map(|l| l.digest.as_str()).collect();
-            let got: Vec<&str> = translated.layers.iter().map(|l| l.digest.as_str()).collect();
-            (want != got).then(|| format!("fsLayers {got:?}, not the stored layers reversed {want:?}"))
+            let want: Vec<&str> = stored
+                .contents
+                .layers
+                .iter()
+                .rev()
+                .map(|l| l.digest.as_str())
+                .collect();
+            let got: Vec<&str> = translated
+                .layers
+                .iter()
+                .map(|l| l.digest.as_str())
+                .collect();
+            (want != got)
+                .then(|| format!("fsLayers {got:?}, not the stored layers reversed {want:?}"))
         }
         _ => {
             let config = |c: &Contents| c.config.as_ref().map(|d| (d.digest.clone(), d.size));
@@ -98,12 +193,25 @@ fn check_translation(stored: &StoredManifest, to: Format, bytes: &str, path: &st
         }
     };
     if let Some(found) = problem {
-        out.push(Violation::new(RuleId::ManTranslation, path, "the stored config and layers", found));
+        out.push(Violation::new(
+            RuleId::ManTranslation,
+            path,
+            "the stored config and layers",
+            found,
+        ));
     }
 }
 
 /// Says how two manifests differ, briefly: length, and the first differing byte.
 fn describe_change(pushed: &str, answered: &str) -> String {
-    let at = pushed.bytes().zip(answered.bytes()).position(|(a, b)| a != b).unwrap_or(pushed.len().min(answered.len()));
-    format!("{} bytes differing from the {} pushed at byte {at}", answered.len(), pushed.len())
+    let at = pushed
+        .bytes()
+        .zip(answered.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(pushed.len().min(answered.len()));
+    format!(
+        "{} bytes differing from the {} pushed at byte {at}",
+        answered.len(),
+        pushed.len()
+    )
 }

@@ -6,7 +6,12 @@ use super::super::wire::CONTENT_TYPE;
 
 /// Whether a `Content-Type` value is AWS JSON 1.1 (case-insensitive, parameters ignored).
 pub fn is_aws_json(content_type: &str) -> bool {
-    content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(CONTENT_TYPE)
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case(CONTENT_TYPE)
 }
 
 /// Whether an answered digest names the requested one: exactly, or, for digests whose hex
@@ -27,7 +32,10 @@ pub fn claimed_format(media_type: Option<&str>, manifest: &str) -> Format {
         return Format::of(t);
     }
     let value: serde_json::Value = serde_json::from_str(manifest).unwrap_or_default();
-    match (value.get("mediaType").and_then(|v| v.as_str()), value.get("schemaVersion").and_then(|v| v.as_i64())) {
+    match (
+        value.get("mediaType").and_then(|v| v.as_str()),
+        value.get("schemaVersion").and_then(|v| v.as_i64()),
+    ) {
         (Some(t), _) => Format::of(t),
         (None, Some(1)) => Format::S1,
         _ => Format::Other,
@@ -57,5 +65,9 @@ pub const KNOWN_ERRORS: [&str; 16] = [
 
 /// Whether an answer is throttling, which a client retries before judging (spec section 1).
 pub fn is_throttling(status: u16, code: Option<&str>) -> bool {
-    status == 429 || matches!(code, Some("ThrottlingException" | "ServiceUnavailableException"))
+    status == 429
+        || matches!(
+            code,
+            Some("ThrottlingException" | "ServiceUnavailableException")
+        )
 }

@@ -25,8 +25,20 @@ pub struct Violation {
 
 impl Violation {
     /// A violation of `rule` at `path`.
-    pub fn new(rule: RuleId, path: impl Into<String>, expected: impl Into<String>, found: impl Into<String>) -> Self {
-        Self { rule, level: rule.level(), path: path.into(), expected: expected.into(), found: found.into(), via: None }
+    pub fn new(
+        rule: RuleId,
+        path: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
+        Self {
+            rule,
+            level: rule.level(),
+            path: path.into(),
+            expected: expected.into(),
+            found: found.into(),
+            via: None,
+        }
     }
 
     /// Whether the violation fails a run at `threshold` (`may` never does).

@@ -34,7 +34,10 @@ macro_rules! reject_non_composite {
             Ok(self.0.wrong_kind($kind, format!("number {v}")))
         }
         fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(self.0.wrong_kind($kind, format!("string {:?}", $crate::wire::decode::truncate_str(v))))
+            Ok(self.0.wrong_kind(
+                $kind,
+                format!("string {:?}", $crate::wire::decode::truncate_str(v)),
+            ))
         }
     };
 }
@@ -148,7 +151,11 @@ impl Context {
     /// Records that the current value is not of the modelled kind.
     pub fn wrong_kind<T>(&mut self, expected: Kind, found: impl Into<String>) -> Option<T> {
         let path = self.render(None);
-        self.shape_issues.push(ShapeIssue { path, expected, found: found.into() });
+        self.shape_issues.push(ShapeIssue {
+            path,
+            expected,
+            found: found.into(),
+        });
         None
     }
 
@@ -177,7 +184,8 @@ pub trait Decode: Sized {
     const KIND: Kind;
 
     /// Decodes one value from `de`, recording problems in `cx`.
-    fn decode<'de, D: Deserializer<'de>>(de: D, cx: &mut Context) -> Result<Option<Self>, D::Error>;
+    fn decode<'de, D: Deserializer<'de>>(de: D, cx: &mut Context)
+    -> Result<Option<Self>, D::Error>;
 }
 
 /// Adapts [`Decode`] to serde's seeds.
@@ -198,7 +206,11 @@ pub fn decode_body<T: Decode>(body: &[u8]) -> Result<Decoded<T>, DecodeError> {
         .and_then(|v| de.end().map(|()| v))
         .map_err(|e| DecodeError::from_json(&e, body))?;
     match value {
-        Some(value) => Ok(Decoded { value, shape_issues: cx.shape_issues, unknown_members: cx.unknown_members }),
+        Some(value) => Ok(Decoded {
+            value,
+            shape_issues: cx.shape_issues,
+            unknown_members: cx.unknown_members,
+        }),
         None => {
             let found = cx.shape_issues.pop().map(|i| i.found).unwrap_or_default();
             Err(DecodeError::NotAnObject { found })
@@ -286,7 +298,10 @@ impl<'de> Visitor<'de> for ScalarVisitor {
 
 impl Decode for String {
     const KIND: Kind = Kind::String;
-    fn decode<'de, D: Deserializer<'de>>(de: D, cx: &mut Context) -> Result<Option<Self>, D::Error> {
+    fn decode<'de, D: Deserializer<'de>>(
+        de: D,
+        cx: &mut Context,
+    ) -> Result<Option<Self>, D::Error> {
         Ok(match de.deserialize_any(ScalarVisitor)? {
             Scalar::Str(s) => Some(s.into_owned()),
             other => cx.wrong_kind(Kind::String, other.describe()),
@@ -296,7 +311,10 @@ impl Decode for String {
 
 impl Decode for bool {
     const KIND: Kind = Kind::Boolean;
-    fn decode<'de, D: Deserializer<'de>>(de: D, cx: &mut Context) -> Result<Option<Self>, D::Error> {
+    fn decode<'de, D: Deserializer<'de>>(
+        de: D,
+        cx: &mut Context,
+    ) -> Result<Option<Self>, D::Error> {
         Ok(match de.deserialize_any(ScalarVisitor)? {
             Scalar::Bool(b) => Some(b),
             other => cx.wrong_kind(Kind::Boolean, other.describe()),
@@ -306,7 +324,10 @@ impl Decode for bool {
 
 impl Decode for i64 {
     const KIND: Kind = Kind::Integer;
-    fn decode<'de, D: Deserializer<'de>>(de: D, cx: &mut Context) -> Result<Option<Self>, D::Error> {
+    fn decode<'de, D: Deserializer<'de>>(
+        de: D,
+        cx: &mut Context,
+    ) -> Result<Option<Self>, D::Error> {
         Ok(match de.deserialize_any(ScalarVisitor)? {
             Scalar::Int(n) => Some(n),
             Scalar::UInt(n) => match i64::try_from(n) {
@@ -320,7 +341,10 @@ impl Decode for i64 {
 
 impl Decode for f64 {
     const KIND: Kind = Kind::Number;
-    fn decode<'de, D: Deserializer<'de>>(de: D, cx: &mut Context) -> Result<Option<Self>, D::Error> {
+    fn decode<'de, D: Deserializer<'de>>(
+        de: D,
+        cx: &mut Context,
+    ) -> Result<Option<Self>, D::Error> {
         #[allow(clippy::cast_precision_loss)] // timestamps: precision of f64 is what JSON gives
         Ok(match de.deserialize_any(ScalarVisitor)? {
             Scalar::Int(n) => Some(n as f64),
@@ -333,7 +357,10 @@ impl Decode for f64 {
 
 impl<T: Decode> Decode for Vec<T> {
     const KIND: Kind = Kind::Array;
-    fn decode<'de, D: Deserializer<'de>>(de: D, cx: &mut Context) -> Result<Option<Self>, D::Error> {
+    fn decode<'de, D: Deserializer<'de>>(
+        de: D,
+        cx: &mut Context,
+    ) -> Result<Option<Self>, D::Error> {
         de.deserialize_any(ListVisitor::<T>(cx, PhantomData))
     }
 }
@@ -366,8 +393,6 @@ impl<'de, T: Decode> Visitor<'de> for ListVisitor<'_, T> {
         Ok(self.0.wrong_kind(Kind::Array, found.describe()))
     }
 }
-
-
 
 /// The first 40 characters of `s`, for messages.
 pub(crate) fn truncate_str(s: &str) -> &str {

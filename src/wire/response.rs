@@ -93,7 +93,10 @@ pub fn parse_response<O: Decode>(
     body: &[u8],
 ) -> Result<Reply<O>, DecodeError> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(DecodeError::TooLarge { len: body.len(), limit: MAX_BODY_BYTES });
+        return Err(DecodeError::TooLarge {
+            len: body.len(),
+            limit: MAX_BODY_BYTES,
+        });
     }
     if (200..300).contains(&status) {
         return decode_body::<O>(body).map(Reply::Success);
@@ -107,7 +110,9 @@ fn parse_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ErrorReply {
         ErrorBody::Json(serde_json::Value::Object(map)) => map.get(name).and_then(|v| v.as_str()),
         _ => None,
     };
-    let header = headers.get("x-amzn-errortype").and_then(|v| v.to_str().ok());
+    let header = headers
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok());
     let (raw_code, code_source) = match (member("__type"), member("code"), header) {
         (Some(t), _, _) => (Some(t), Some(CodeSource::BodyType)),
         (None, Some(c), _) => (Some(c), Some(CodeSource::BodyCode)),
@@ -121,7 +126,15 @@ fn parse_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ErrorReply {
     };
     let code = raw_code.map(|raw| clean_error_name(raw).to_owned());
     let raw_code = raw_code.map(str::to_owned);
-    ErrorReply { status, code, raw_code, code_source, message, message_member, body }
+    ErrorReply {
+        status,
+        code,
+        raw_code,
+        code_source,
+        message,
+        message_member,
+        body,
+    }
 }
 
 fn classify_error_body(body: &[u8]) -> ErrorBody {
@@ -130,14 +143,23 @@ fn classify_error_body(body: &[u8]) -> ErrorBody {
     }
     match serde_json::from_slice(body) {
         Ok(value) => ErrorBody::Json(value),
-        Err(_) => ErrorBody::NotJson { html: looks_like_html(body) },
+        Err(_) => ErrorBody::NotJson {
+            html: looks_like_html(body),
+        },
     }
 }
 
 /// Whether a body starts like an HTML document (after white space, case-insensitively).
 pub fn looks_like_html(body: &[u8]) -> bool {
-    let start = body.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(body.len());
-    let head: Vec<u8> = body[start..].iter().take(15).map(u8::to_ascii_lowercase).collect();
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len());
+    let head: Vec<u8> = body[start..]
+        .iter()
+        .take(15)
+        .map(u8::to_ascii_lowercase)
+        .collect();
     head.starts_with(b"<!doctype html") || head.starts_with(b"<html")
 }
 

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use base64::Engine as _;
 use serde::de::{Deserializer, MapAccess};
 
-use super::decode::{Context, Decode, Kind, Structure, StructVisitor};
+use super::decode::{Context, Decode, Kind, StructVisitor, Structure};
 
 /// Declares a structure shape: the struct, its JSON names, and its lenient decoder.
 macro_rules! structure {
@@ -70,12 +70,19 @@ impl serde::Serialize for Blob {
 
 impl Decode for Blob {
     const KIND: Kind = Kind::Blob;
-    fn decode<'de, D: Deserializer<'de>>(de: D, cx: &mut Context) -> Result<Option<Self>, D::Error> {
-        let Some(text) = String::decode(de, cx)? else { return Ok(None) };
-        Ok(match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
-            Ok(bytes) => Some(Blob(bytes)),
-            Err(e) => cx.wrong_kind(Kind::Blob, format!("a string that is not base64 ({e})")),
-        })
+    fn decode<'de, D: Deserializer<'de>>(
+        de: D,
+        cx: &mut Context,
+    ) -> Result<Option<Self>, D::Error> {
+        let Some(text) = String::decode(de, cx)? else {
+            return Ok(None);
+        };
+        Ok(
+            match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
+                Ok(bytes) => Some(Blob(bytes)),
+                Err(e) => cx.wrong_kind(Kind::Blob, format!("a string that is not base64 ({e})")),
+            },
+        )
     }
 }
 
@@ -267,16 +274,25 @@ structure! {
 impl ImageIdentifier {
     /// An id naming a tag.
     pub fn tag(tag: impl Into<String>) -> Self {
-        Self { image_tag: Some(tag.into()), image_digest: None }
+        Self {
+            image_tag: Some(tag.into()),
+            image_digest: None,
+        }
     }
 
     /// An id naming a digest.
     pub fn digest(digest: impl Into<String>) -> Self {
-        Self { image_tag: None, image_digest: Some(digest.into()) }
+        Self {
+            image_tag: None,
+            image_digest: Some(digest.into()),
+        }
     }
 
     /// An id naming both a tag and a digest.
     pub fn tag_and_digest(tag: impl Into<String>, digest: impl Into<String>) -> Self {
-        Self { image_tag: Some(tag.into()), image_digest: Some(digest.into()) }
+        Self {
+            image_tag: Some(tag.into()),
+            image_digest: Some(digest.into()),
+        }
     }
 }

@@ -9,7 +9,11 @@ fn spec_rows() -> Vec<(String, String, String)> {
         .filter(|l| l.starts_with("| "))
         .map(|l| {
             let cells: Vec<&str> = l.trim_matches('|').split(" | ").map(str::trim).collect();
-            (cells[0].to_owned(), cells[1].to_owned(), cells[2..].join(" | "))
+            (
+                cells[0].to_owned(),
+                cells[1].to_owned(),
+                cells[2..].join(" | "),
+            )
         })
         .collect()
 }
@@ -19,7 +23,9 @@ fn every_rule_of_the_spec_is_in_the_catalogue_with_its_level_and_statement() {
     let rows = spec_rows();
     assert_eq!(rows.len(), 43, "the spec's catalogue has 43 rules");
     for (id, level, statement) in &rows {
-        let rule = RuleId::parse(id).unwrap_or_else(|| panic!("{id} is missing from the catalogue")).rule();
+        let rule = RuleId::parse(id)
+            .unwrap_or_else(|| panic!("{id} is missing from the catalogue"))
+            .rule();
         assert_eq!(rule.level.as_str(), level, "level of {id}");
         assert_eq!(rule.statement, statement, "statement of {id}");
     }
@@ -29,7 +35,11 @@ fn every_rule_of_the_spec_is_in_the_catalogue_with_its_level_and_statement() {
 fn the_catalogue_has_no_rule_the_spec_does_not_have() {
     let ids: Vec<String> = spec_rows().into_iter().map(|(id, _, _)| id).collect();
     for rule in RULES {
-        assert!(ids.contains(&rule.id.as_str().to_owned()), "{} is not in the spec", rule.id);
+        assert!(
+            ids.contains(&rule.id.as_str().to_owned()),
+            "{} is not in the spec",
+            rule.id
+        );
         assert!(!rule.source.is_empty(), "{} has no source", rule.id);
     }
     assert_eq!(RULES.len(), ids.len());
@@ -46,8 +56,15 @@ fn rule_ids_round_trip_through_their_spelling() {
 
 #[test]
 fn may_rules_never_fail_a_run() {
-    let may = RULES.iter().filter(|r| r.level == Level::May).map(|r| r.id.as_str()).collect::<Vec<_>>();
-    assert_eq!(may, ["WIRE-UNKNOWN-MEMBER", "ID-INVALID-TAG", "ROBUST-AUTH"]);
+    let may = RULES
+        .iter()
+        .filter(|r| r.level == Level::May)
+        .map(|r| r.id.as_str())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        may,
+        ["WIRE-UNKNOWN-MEMBER", "ID-INVALID-TAG", "ROBUST-AUTH"]
+    );
     let v = ecr_contract::oracle::Violation::new(RuleId::WireUnknownMember, "x", "a", "b");
     assert!(!v.fails_at(Level::Should) && !v.fails_at(Level::Must));
 }

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use ecr_contract::r#gen::Fixture;
 use ecr_contract::model::{
-    Call, Expected, ExpectedFailure, IdAnswer, ManifestRule, Registry, TagRule, batch_get_image_body,
+    Call, Expected, ExpectedFailure, IdAnswer, ManifestRule, Registry, TagRule,
+    batch_get_image_body,
 };
 use ecr_contract::oracle::{Level, RuleId, Violation, check, check_in};
 use ecr_contract::wire;
@@ -73,8 +74,18 @@ pub fn load(file: &str) -> CaseFile {
 /// Runs every case of a file, reporting every failing case at once.
 pub fn check_file(file: &str) -> usize {
     let cases = load(file);
-    let failures: Vec<String> = cases.cases.iter().filter_map(|c| check_case(c).err()).collect();
-    assert!(failures.is_empty(), "{} of {} cases in {file} fail:\n\n{}", failures.len(), cases.cases.len(), failures.join("\n\n"));
+    let failures: Vec<String> = cases
+        .cases
+        .iter()
+        .filter_map(|c| check_case(c).err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases in {file} fail:\n\n{}",
+        failures.len(),
+        cases.cases.len(),
+        failures.join("\n\n")
+    );
     cases.cases.len()
 }
 
@@ -84,7 +95,8 @@ pub fn check_case(case: &Case) -> Result<(), String> {
     let (fixture, mut registry) = fixture_registry();
     registry.require_blobs = case.require_blobs;
     for (i, step) in case.setup.iter().enumerate() {
-        run_step(&mut registry, step, &fixture).map_err(|e| fail(format!("setup step {i}: {e}")))?;
+        run_step(&mut registry, step, &fixture)
+            .map_err(|e| fail(format!("setup step {i}: {e}")))?;
     }
     let body = match expand(&case.request, &fixture) {
         Value::String(raw) => raw.into_bytes(),
@@ -94,9 +106,15 @@ pub fn check_case(case: &Case) -> Result<(), String> {
     let summary = summarize(&expected, &fixture);
     let want = expand(&case.expect, &fixture);
     if summary != want {
-        return Err(fail(format!("the model expects\n{summary:#}\nbut the case says\n{want:#}")));
+        return Err(fail(format!(
+            "the model expects\n{summary:#}\nbut the case says\n{want:#}"
+        )));
     }
-    let context = case.context.as_deref().map(|c| RuleId::parse(c).ok_or_else(|| fail(format!("unknown rule {c}")))).transpose()?;
+    let context = case
+        .context
+        .as_deref()
+        .map(|c| RuleId::parse(c).ok_or_else(|| fail(format!("unknown rule {c}"))))
+        .transpose()?;
     let judge = |raw: &Raw| -> Vec<Violation> {
         let observed = raw.observe();
         match context {
@@ -107,7 +125,10 @@ pub fn check_case(case: &Case) -> Result<(), String> {
     for profile in all_profiles() {
         let violations = judge(&Raw::of(&expected.answer(&profile)));
         if !violations.is_empty() {
-            return Err(fail(format!("the answer of {profile:?} is refused: {}", show(&violations))));
+            return Err(fail(format!(
+                "the answer of {profile:?} is refused: {}",
+                show(&violations)
+            )));
         }
     }
     let default = Raw::of(&expected.answer(&Default::default()));
@@ -116,9 +137,15 @@ pub fn check_case(case: &Case) -> Result<(), String> {
         .and_then(|r| r.get("imageIds").and_then(Value::as_array).cloned())
         .unwrap_or_default();
     for spec in &case.accept {
-        let violations: Vec<Violation> = judge(&mutate(&default, spec, &fixture, &requested)).into_iter().filter(|v| v.fails_at(Level::Should)).collect();
+        let violations: Vec<Violation> = judge(&mutate(&default, spec, &fixture, &requested))
+            .into_iter()
+            .filter(|v| v.fails_at(Level::Should))
+            .collect();
         if !violations.is_empty() {
-            return Err(fail(format!("acceptable mutation {spec} is refused: {}", show(&violations))));
+            return Err(fail(format!(
+                "acceptable mutation {spec} is refused: {}",
+                show(&violations)
+            )));
         }
     }
     if case.breaks.is_empty() {
@@ -127,7 +154,10 @@ pub fn check_case(case: &Case) -> Result<(), String> {
     for (spec, rule) in &case.breaks {
         let violations = judge(&mutate(&default, spec, &fixture, &requested));
         if !violations.iter().any(|v| v.rule.as_str() == rule) {
-            return Err(fail(format!("mutation {spec} should break {rule}; found: {}", show(&violations))));
+            return Err(fail(format!(
+                "mutation {spec} should break {rule}; found: {}",
+                show(&violations)
+            )));
         }
     }
     Ok(())
@@ -151,7 +181,10 @@ fn run_step(registry: &mut Registry, step: &Step, fixture: &Fixture) -> Result<(
             None => Ok(()),
         },
         (Err(e), Some(want)) if e.code == want => Ok(()),
-        (Ok(out), Some(want)) => Err(format!("{} should fail with {want}, answered {out}", step.call)),
+        (Ok(out), Some(want)) => Err(format!(
+            "{} should fail with {want}, answered {out}",
+            step.call
+        )),
         (Err(e), _) => Err(format!("{} failed: {e}", step.call)),
     }
 }
@@ -160,11 +193,18 @@ fn run_step(registry: &mut Registry, step: &Step, fixture: &Fixture) -> Result<(
 fn contains(have: &Value, want: &Value) -> Result<(), String> {
     match (have, want) {
         (Value::Object(h), Value::Object(w)) => w.iter().try_for_each(|(k, v)| {
-            contains(h.get(k).ok_or_else(|| format!("output has no member {k}"))?, v).map_err(|e| format!("{k}: {e}"))
+            contains(
+                h.get(k)
+                    .ok_or_else(|| format!("output has no member {k}"))?,
+                v,
+            )
+            .map_err(|e| format!("{k}: {e}"))
         }),
-        (Value::Array(h), Value::Array(w)) if h.len() == w.len() => {
-            h.iter().zip(w).enumerate().try_for_each(|(i, (h, w))| contains(h, w).map_err(|e| format!("[{i}]: {e}")))
-        }
+        (Value::Array(h), Value::Array(w)) if h.len() == w.len() => h
+            .iter()
+            .zip(w)
+            .enumerate()
+            .try_for_each(|(i, (h, w))| contains(h, w).map_err(|e| format!("[{i}]: {e}"))),
         _ if have == want => Ok(()),
         _ => Err(format!("output has {have}, not {want}")),
     }
@@ -175,7 +215,10 @@ fn decode<T: wire::Decode>(value: &Value) -> Result<T, String> {
     let bytes = serde_json::to_vec(value).map_err(|e| e.to_string())?;
     let decoded = wire::decode_body::<T>(&bytes).map_err(|e| e.to_string())?;
     if !decoded.is_clean() {
-        return Err(format!("malformed case input: {:?} {:?}", decoded.shape_issues, decoded.unknown_members));
+        return Err(format!(
+            "malformed case input: {:?} {:?}",
+            decoded.shape_issues, decoded.unknown_members
+        ));
     }
     Ok(decoded.value)
 }
@@ -194,7 +237,11 @@ pub fn summarize(expected: &Expected, fixture: &Fixture) -> Value {
         out.insert("error".into(), json!(e.codes));
     }
     if let Some(batch) = &expected.success {
-        let ids: Vec<Value> = batch.ids.iter().map(|id| summarize_id(&id.answer, fixture)).collect();
+        let ids: Vec<Value> = batch
+            .ids
+            .iter()
+            .map(|id| summarize_id(&id.answer, fixture))
+            .collect();
         out.insert("ids".into(), Value::Array(ids));
     }
     Value::Object(out)
@@ -204,7 +251,11 @@ fn summarize_id(answer: &IdAnswer, fixture: &Fixture) -> Value {
     match answer {
         IdAnswer::Fails(f) => json!({"fails": f.codes}),
         IdAnswer::Found(e) => {
-            let name = fixture.images.iter().find(|i| i.digest == e.stored.digest.as_str()).map(|i| i.name.to_owned());
+            let name = fixture
+                .images
+                .iter()
+                .find(|i| i.digest == e.stored.digest.as_str())
+                .map(|i| i.name.to_owned());
             let mut out = json!({"image": name.unwrap_or_else(|| e.stored.digest.to_string())});
             out["tags"] = match &e.tags {
                 TagRule::Exactly(t) => json!(t),
@@ -225,7 +276,11 @@ fn manifest_options(rule: &ManifestRule, or_fails: Option<&ExpectedFailure>) -> 
     if rule.as_stored {
         options.push("stored".into());
     }
-    options.extend(rule.translations.iter().map(|f| format!("{f:?}").to_uppercase()));
+    options.extend(
+        rule.translations
+            .iter()
+            .map(|f| format!("{f:?}").to_uppercase()),
+    );
     if or_fails.is_some() {
         options.push("fail".into());
     }

@@ -26,7 +26,11 @@ pub fn expand(value: &Value, fixture: &Fixture) -> Value {
             if let Some(out) = placeholder(map, fixture) {
                 return out;
             }
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), expand(v, fixture))).collect())
+            Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), expand(v, fixture)))
+                    .collect(),
+            )
         }
         other => other.clone(),
     }
@@ -35,10 +39,18 @@ pub fn expand(value: &Value, fixture: &Fixture) -> Value {
 fn placeholder(map: &serde_json::Map<String, Value>, fixture: &Fixture) -> Option<Value> {
     let image = |key: &str| {
         let name = map.get(key)?.as_str()?;
-        Some(fixture.image(name).unwrap_or_else(|| panic!("no fixture image {name}")))
+        Some(
+            fixture
+                .image(name)
+                .unwrap_or_else(|| panic!("no fixture image {name}")),
+        )
     };
     let seed = |key: &str| map.get(key).and_then(Value::as_str).map(Blob::from_seed);
-    let count = |key: &str| map.get(key).and_then(Value::as_u64).map(|n| usize::try_from(n).unwrap_or(0));
+    let count = |key: &str| {
+        map.get(key)
+            .and_then(Value::as_u64)
+            .map(|n| usize::try_from(n).unwrap_or(0))
+    };
     if let Some(i) = image("$digest") {
         return Some(json!(i.digest));
     }
@@ -46,7 +58,10 @@ fn placeholder(map: &serde_json::Map<String, Value>, fixture: &Fixture) -> Optio
         return Some(json!(i.manifest));
     }
     if let Some(inner) = map.get("$upper") {
-        let text = expand(inner, fixture).as_str().unwrap_or_default().to_owned();
+        let text = expand(inner, fixture)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let (prefix, hex) = text.split_once(':').unwrap_or(("", &text));
         return Some(json!(format!("{prefix}:{}", hex.to_uppercase())));
     }
@@ -57,11 +72,15 @@ fn placeholder(map: &serde_json::Map<String, Value>, fixture: &Fixture) -> Optio
         return Some(json!(text.repeat(n)));
     }
     if let Some(blob) = seed("$blob") {
-        return Some(json!(base64::engine::general_purpose::STANDARD.encode(&blob.bytes)));
+        return Some(json!(
+            base64::engine::general_purpose::STANDARD.encode(&blob.bytes)
+        ));
     }
     if let Some(inner) = map.get("$sha256") {
         let text = expand(inner, fixture);
-        return Some(json!(ImageDigest::of(text.as_str().unwrap_or_default().as_bytes()).to_string()));
+        return Some(json!(
+            ImageDigest::of(text.as_str().unwrap_or_default().as_bytes()).to_string()
+        ));
     }
     if let Some(blob) = seed("$blobLast") {
         return Some(json!(blob.size() - 1));
@@ -71,8 +90,13 @@ fn placeholder(map: &serde_json::Map<String, Value>, fixture: &Fixture) -> Optio
     }
     if let Some(spec) = map.get("$schema2") {
         let config = Blob::from_seed(spec["config"].as_str().unwrap_or("c"));
-        let layers: Vec<Blob> =
-            spec["layers"].as_array().into_iter().flatten().filter_map(Value::as_str).map(Blob::from_seed).collect();
+        let layers: Vec<Blob> = spec["layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(Blob::from_seed)
+            .collect();
         return Some(json!(schema2(&config, &layers, Layout::Docker)));
     }
     None

@@ -24,14 +24,21 @@ impl Raw {
             Ok(response) => (200, serde_json::to_vec(response).expect("encodes")),
             Err(e) => (e.status(), wire::encode_error(e.code, &e.message)),
         };
-        Raw { status, headers: vec![("content-type", wire::CONTENT_TYPE.to_owned())], body }
+        Raw {
+            status,
+            headers: vec![("content-type", wire::CONTENT_TYPE.to_owned())],
+            body,
+        }
     }
 
     /// The answer as the oracle sees it, decoded from the bytes.
     pub fn observe(&self) -> Observed {
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
-            headers.insert(HeaderName::from_static(name), HeaderValue::from_str(value).expect("header value"));
+            headers.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_str(value).expect("header value"),
+            );
         }
         Observed::from_http(self.status, &headers, &self.body)
     }
@@ -58,7 +65,12 @@ pub fn mutate(raw: &Raw, spec: &str, fixture: &Fixture, requested: &[Value]) -> 
     let (name, arg) = spec.split_once(':').unwrap_or((spec, ""));
     let mut out = raw.clone();
     let mut body = raw.json();
-    let digest_of = |arg: &str| fixture.image(arg).map(|i| i.digest.clone()).unwrap_or_else(|| arg.to_owned());
+    let digest_of = |arg: &str| {
+        fixture
+            .image(arg)
+            .map(|i| i.digest.clone())
+            .unwrap_or_else(|| arg.to_owned())
+    };
     match name {
         "status" => out.status = arg.parse().expect("a status"),
         "content_type" => out.set_header("content-type", (!arg.is_empty()).then(|| arg.to_owned())),
@@ -83,11 +95,29 @@ pub fn mutate(raw: &Raw, spec: &str, fixture: &Fixture, requested: &[Value]) -> 
         }
         _ => {
             let needs = |list: &str| body[list].as_array().is_some_and(|l| !l.is_empty());
-            let on_failure =
-                matches!(name, "drop_failure" | "code" | "no_reason" | "failure_tag" | "failure_digest" | "image_for_failure");
+            let on_failure = matches!(
+                name,
+                "drop_failure"
+                    | "code"
+                    | "no_reason"
+                    | "failure_tag"
+                    | "failure_digest"
+                    | "image_for_failure"
+            );
             let list = if on_failure { "failures" } else { "images" };
-            let adds = matches!(name, "no_member" | "reverse" | "unknown_member" | "wrong_type" | "no_message" | "message_upper");
-            assert!(adds || needs(list), "mutation {spec} needs an entry in {list}: {body}");
+            let adds = matches!(
+                name,
+                "no_member"
+                    | "reverse"
+                    | "unknown_member"
+                    | "wrong_type"
+                    | "no_message"
+                    | "message_upper"
+            );
+            assert!(
+                adds || needs(list),
+                "mutation {spec} needs an entry in {list}: {body}"
+            );
             edit_body(&mut body, name, arg, fixture, &digest_of, requested);
             out.set_json(&body);
         }
@@ -95,7 +125,14 @@ pub fn mutate(raw: &Raw, spec: &str, fixture: &Fixture, requested: &[Value]) -> 
     out
 }
 
-fn edit_body(body: &mut Value, name: &str, arg: &str, fixture: &Fixture, digest_of: &dyn Fn(&str) -> String, requested: &[Value]) {
+fn edit_body(
+    body: &mut Value,
+    name: &str,
+    arg: &str,
+    fixture: &Fixture,
+    digest_of: &dyn Fn(&str) -> String,
+    requested: &[Value],
+) {
     let image = |body: &mut Value| body["images"][0].take();
     match name {
         "drop_image" => remove_first(body, "images"),
@@ -124,9 +161,13 @@ fn edit_body(body: &mut Value, name: &str, arg: &str, fixture: &Fixture, digest_
             body["images"][0]["imageManifest"] = json!(other.manifest);
         }
         "reformat" => {
-            let text = body["images"][0]["imageManifest"].as_str().expect("manifest").to_owned();
+            let text = body["images"][0]["imageManifest"]
+                .as_str()
+                .expect("manifest")
+                .to_owned();
             let value: Value = serde_json::from_str(&text).expect("manifest is JSON");
-            body["images"][0]["imageManifest"] = json!(serde_json::to_string_pretty(&value).expect("encodes"));
+            body["images"][0]["imageManifest"] =
+                json!(serde_json::to_string_pretty(&value).expect("encodes"));
         }
         "translate" => translate_first(body, arg),
         "stored" => {
@@ -145,12 +186,18 @@ fn edit_body(body: &mut Value, name: &str, arg: &str, fixture: &Fixture, digest_
             remove_first(body, "images");
             let id = requested_id(&entry["imageId"], requested);
             let failure = json!({"imageId": id, "failureCode": arg, "failureReason": "injected"});
-            body["failures"].as_array_mut().expect("failures").push(failure);
+            body["failures"]
+                .as_array_mut()
+                .expect("failures")
+                .push(failure);
         }
         "add_failure" => {
             let id = requested_id(&body["images"][0]["imageId"], requested);
             let failure = json!({"imageId": id, "failureCode": arg, "failureReason": "injected"});
-            body["failures"].as_array_mut().expect("failures").push(failure);
+            body["failures"]
+                .as_array_mut()
+                .expect("failures")
+                .push(failure);
         }
         "image_for_failure" => {
             let failure = body["failures"][0].take();
@@ -188,7 +235,10 @@ fn translate_first(body: &mut Value, format: &str) {
         other => panic!("unknown format {other}"),
     };
     let entry = &mut body["images"][0];
-    let stored = entry["imageManifest"].as_str().expect("manifest").to_owned();
+    let stored = entry["imageManifest"]
+        .as_str()
+        .expect("manifest")
+        .to_owned();
     let from = Format::of(entry["imageManifestMediaType"].as_str().unwrap_or_default());
     let contents = Contents::parse(&stored).expect("manifest parses");
     let translated = translate(&contents, from, to, "team/app", "t").expect("translatable");
@@ -200,13 +250,19 @@ fn translate_first(body: &mut Value, format: &str) {
 fn requested_id(answered: &Value, requested: &[Value]) -> Value {
     let same = |key: &str, r: &Value| r.get(key).is_some() && r.get(key) == answered.get(key);
     let by_tag = requested.iter().find(|r| same("imageTag", r));
-    let by_digest = requested.iter().find(|r| r.get("imageTag").is_none() && same("imageDigest", r));
-    by_tag.or(by_digest).cloned().unwrap_or_else(|| answered.clone())
+    let by_digest = requested
+        .iter()
+        .find(|r| r.get("imageTag").is_none() && same("imageDigest", r));
+    by_tag
+        .or(by_digest)
+        .cloned()
+        .unwrap_or_else(|| answered.clone())
 }
 
 /// Removes the last layer of the first image's manifest, keeping its digest honest.
 fn drop_layer(entry: &mut Value) {
-    let mut manifest: Value = serde_json::from_str(entry["imageManifest"].as_str().expect("manifest")).expect("JSON");
+    let mut manifest: Value =
+        serde_json::from_str(entry["imageManifest"].as_str().expect("manifest")).expect("JSON");
     for list in ["layers", "fsLayers"] {
         if let Some(items) = manifest[list].as_array_mut() {
             items.pop();
