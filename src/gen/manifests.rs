@@ -44,9 +44,9 @@ pub enum Layout {
 }
 
 /// Renders `value` in `layout`.
-pub fn render(value: &Value, layout: Layout) -> String {
+pub fn render(value: &impl Serialize, layout: Layout) -> String {
     let indent: &[u8] = match layout {
-        Layout::Compact => return value.to_string(),
+        Layout::Compact => return serde_json::to_string(value).unwrap_or_default(),
         Layout::Docker => b"   ",
         Layout::Indented => b"  ",
     };
@@ -63,48 +63,114 @@ pub fn render(value: &Value, layout: Layout) -> String {
     text
 }
 
-fn descriptor(media_type: &str, blob: &Blob) -> Value {
-    json!({"mediaType": media_type, "size": blob.size(), "digest": blob.digest})
+/// A content descriptor, in the member order Docker writes.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Descriptor<'a> {
+    media_type: &'a str,
+    size: usize,
+    digest: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<Platform<'a>>,
+}
+
+#[derive(Serialize)]
+struct Platform<'a> {
+    architecture: &'a str,
+    os: &'a str,
+}
+
+/// A schema 2 or OCI image manifest, or a manifest list.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Manifest<'a> {
+    schema_version: u8,
+    media_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<Descriptor<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layers: Option<Vec<Descriptor<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manifests: Option<Vec<Descriptor<'a>>>,
+}
+
+fn descriptor<'a>(media_type: &'a str, blob: &'a Blob) -> Descriptor<'a> {
+    Descriptor {
+        media_type,
+        size: blob.size(),
+        digest: &blob.digest,
+        platform: None,
+    }
+}
+
+fn image_manifest(
+    media_type: &str,
+    config_type: &str,
+    layer_type: &str,
+    config: &Blob,
+    layers: &[Blob],
+    layout: Layout,
+) -> String {
+    render(
+        &Manifest {
+            schema_version: 2,
+            media_type,
+            config: Some(descriptor(config_type, config)),
+            layers: Some(layers.iter().map(|l| descriptor(layer_type, l)).collect()),
+            manifests: None,
+        },
+        layout,
+    )
 }
 
 /// A Docker schema 2 manifest naming `config` and `layers`.
 pub fn schema2(config: &Blob, layers: &[Blob], layout: Layout) -> String {
-    render(
-        &json!({
-            "schemaVersion": 2,
-            "mediaType": S2,
-            "config": descriptor("application/vnd.docker.container.image.v1+json", config),
-            "layers": layers.iter().map(|l| descriptor("application/vnd.docker.image.rootfs.diff.tar.gzip", l)).collect::<Vec<_>>(),
-        }),
-        layout,
-    )
+    let (config_type, layer_type) = (
+        "application/vnd.docker.container.image.v1+json",
+        "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    );
+    image_manifest(S2, config_type, layer_type, config, layers, layout)
 }
 
 /// An OCI image manifest naming `config` and `layers`.
 pub fn oci(config: &Blob, layers: &[Blob], layout: Layout) -> String {
-    render(
-        &json!({
-            "schemaVersion": 2,
-            "mediaType": OCI,
-            "config": descriptor("application/vnd.oci.image.config.v1+json", config),
-            "layers": layers.iter().map(|l| descriptor("application/vnd.oci.image.layer.v1.tar+gzip", l)).collect::<Vec<_>>(),
-        }),
-        layout,
-    )
+    let (config_type, layer_type) = (
+        "application/vnd.oci.image.config.v1+json",
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+    );
+    image_manifest(OCI, config_type, layer_type, config, layers, layout)
 }
 
 /// A Docker schema 1 manifest (no top-level `mediaType`: push it with
 /// [`S1_MEDIA_TYPE`]), layers newest first.
 pub fn schema1(name: &str, tag: &str, layers: &[Blob], layout: Layout) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Schema1<'a> {
+        schema_version: u8,
+        name: &'a str,
+        tag: &'a str,
+        architecture: &'a str,
+        fs_layers: Vec<Value>,
+        history: Vec<Value>,
+    }
     render(
-        &json!({
-            "schemaVersion": 1,
-            "name": name,
-            "tag": tag,
-            "architecture": "amd64",
-            "fsLayers": layers.iter().rev().map(|l| json!({"blobSum": l.digest})).collect::<Vec<_>>(),
-            "history": layers.iter().rev().map(|l| json!({"v1Compatibility": json!({"id": &l.digest[7..]}).to_string()})).collect::<Vec<_>>(),
-        }),
+        &Schema1 {
+            schema_version: 1,
+            name,
+            tag,
+            architecture: "amd64",
+            fs_layers: layers
+                .iter()
+                .rev()
+                .map(|l| json!({"blobSum": l.digest}))
+                .collect(),
+            history: layers
+                .iter()
+                .rev()
+                .map(|l| json!({"v1Compatibility": json!({"id": &l.digest[7..]}).to_string()}))
+                .collect(),
+        },
         layout,
     )
 }
@@ -112,19 +178,28 @@ pub fn schema1(name: &str, tag: &str, layers: &[Blob], layout: Layout) -> String
 /// The media type schema 1 manifests are pushed with.
 pub const S1_MEDIA_TYPE: &str = S1_SIGNED;
 
-/// A Docker manifest list naming `manifests` (each with its digest and size).
+/// A Docker manifest list naming `manifests` (each with its digest, size and architecture).
 pub fn manifest_list(manifests: &[(&str, usize, &str)], layout: Layout) -> String {
+    let entries = manifests
+        .iter()
+        .map(|(digest, size, architecture)| Descriptor {
+            media_type: S2,
+            size: *size,
+            digest,
+            platform: Some(Platform {
+                architecture,
+                os: "linux",
+            }),
+        })
+        .collect();
     render(
-        &json!({
-            "schemaVersion": 2,
-            "mediaType": DOCKER_LIST,
-            "manifests": manifests.iter().map(|(digest, size, arch)| json!({
-                "mediaType": S2,
-                "size": size,
-                "digest": digest,
-                "platform": {"architecture": arch, "os": "linux"},
-            })).collect::<Vec<_>>(),
-        }),
+        &Manifest {
+            schema_version: 2,
+            media_type: DOCKER_LIST,
+            config: None,
+            layers: None,
+            manifests: Some(entries),
+        },
         layout,
     )
 }
