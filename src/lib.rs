@@ -35,6 +35,8 @@
 //! (rules and `check`) <- `gen` (generators). [`model`] and [`oracle`] do no
 //! I/O, read no clock and are not `async`.
 
+#[cfg(feature = "arbitrary")]
+pub mod fuzzing;
 pub mod r#gen;
 pub mod model;
 pub mod oracle;

@@ -3,7 +3,6 @@
 //! corpus and the harness's property phase.
 
 use proptest::prelude::*;
-use proptest::sample::select;
 
 use crate::model::manifest::{DOCKER_LIST, OCI, OCI_INDEX, S1, S2};
 use crate::model::{Call, DigestTags, ImageDigest, Profile, Registry, RegistryId};
@@ -68,12 +67,15 @@ impl Pushable {
     }
 }
 
-fn arb_layout() -> impl Strategy<Value = Layout> {
-    prop_oneof![
-        Just(Layout::Docker),
-        Just(Layout::Compact),
-        Just(Layout::Indented)
-    ]
+// The strategies below use only tuples, vectors and ranges, never `prop_oneof!`,
+// `prop_flat_map` or option strategies: those fork the RNG, and under the fuzzers'
+// pass-through RNG every fork takes half of the remaining input. Choices are drawn as
+// indices instead, so fuzz bytes map one to one onto choices and recorded bytes replay the
+// same value.
+
+/// Draws `true` with probability `numerator / 10`.
+fn tenths(numerator: u8) -> impl Strategy<Value = bool> {
+    (0..10u8).prop_map(move |n| n < numerator)
 }
 
 /// An image manifest: Docker schema 2, OCI or schema 1, with up to three layers.
@@ -82,9 +84,10 @@ pub fn arb_manifest() -> impl Strategy<Value = Pushable> {
         0..3u8,
         0..8u8,
         proptest::collection::vec(0..16u8, 0..4),
-        arb_layout(),
+        0..3u8,
     )
         .prop_map(|(kind, config, layers, layout)| {
+            let layout = [Layout::Docker, Layout::Compact, Layout::Indented][usize::from(layout)];
             let config = Blob::from_seed(&format!("config-{config}"));
             let layers: Vec<Blob> = layers
                 .iter()
@@ -131,150 +134,239 @@ pub fn arb_manifests() -> impl Strategy<Value = Vec<Pushable>> {
     })
 }
 
-fn arb_call(pool: Vec<Pushable>) -> impl Strategy<Value = Call> {
-    let repo = select(REPOSITORIES.to_vec());
-    let tag = select(TAGS.to_vec());
-    let digests: Vec<String> = pool.iter().map(Pushable::digest).collect();
-    prop_oneof![
-        2 => (repo.clone(), any::<bool>()).prop_map(|(r, immutable)| Call::CreateRepository(CreateRepositoryRequest {
-            repository_name: Some(r.to_owned()),
-            image_tag_mutability: immutable.then(|| "IMMUTABLE".to_owned()),
+/// A call, with its manifest and digest named by index into the pool.
+#[derive(Debug, Clone)]
+struct CallChoice {
+    kind: u8,
+    repository: usize,
+    manifest: usize,
+    tag: Option<usize>,
+    immutable: bool,
+    by_digest: bool,
+}
+
+fn arb_call_choice() -> impl Strategy<Value = CallChoice> {
+    (
+        0..25u8,
+        0..10usize,
+        any::<usize>(),
+        (tenths(8), 0..TAGS.len()),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(kind, repository, manifest, (tagged, tag), immutable, by_digest)| CallChoice {
+                kind,
+                repository,
+                manifest,
+                tag: tagged.then_some(tag),
+                immutable,
+                by_digest,
+            },
+        )
+}
+
+/// Weights: create 2, put 18, delete an image 4, delete a repository 1 (of 25); `team/app`
+/// 6 of 10, the other repositories 2 each.
+fn resolve_call(c: &CallChoice, pool: &[Pushable]) -> Call {
+    let repository_name = Some(
+        REPOSITORIES[match c.repository {
+            0..=5 => 0,
+            6..=7 => 1,
+            _ => 2,
+        }]
+        .to_owned(),
+    );
+    let pushable = &pool[c.manifest % pool.len()];
+    match c.kind {
+        0..=1 => Call::CreateRepository(CreateRepositoryRequest {
+            repository_name,
+            image_tag_mutability: c.immutable.then(|| "IMMUTABLE".to_owned()),
             ..Default::default()
-        })),
-        8 => (repo.clone(), select(pool), proptest::option::weighted(0.8, tag.clone())).prop_map(|(r, p, t)| Call::PutImage(PutImageRequest {
-            repository_name: Some(r.to_owned()),
-            image_manifest: Some(p.manifest),
-            image_manifest_media_type: Some(p.media_type.to_owned()),
-            image_tag: t.map(str::to_owned),
+        }),
+        2..=19 => Call::PutImage(PutImageRequest {
+            repository_name,
+            image_manifest: Some(pushable.manifest.clone()),
+            image_manifest_media_type: Some(pushable.media_type.to_owned()),
+            image_tag: c.tag.map(|t| TAGS[t].to_owned()),
             ..Default::default()
-        })),
-        2 => (repo.clone(), prop_oneof![tag.prop_map(ImageIdentifier::tag), select(digests).prop_map(ImageIdentifier::digest)])
-            .prop_map(|(r, id)| Call::BatchDeleteImage(BatchDeleteImageRequest {
-                repository_name: Some(r.to_owned()),
+        }),
+        20..=23 => {
+            let id = match c.by_digest {
+                true => ImageIdentifier::digest(pushable.digest()),
+                false => ImageIdentifier::tag(TAGS[c.tag.unwrap_or(0)]),
+            };
+            Call::BatchDeleteImage(BatchDeleteImageRequest {
+                repository_name,
                 image_ids: Some(vec![id]),
                 ..Default::default()
-            })),
-        1 => repo.prop_map(|r| Call::DeleteRepository(DeleteRepositoryRequest {
-            repository_name: Some(r.to_owned()),
+            })
+        }
+        _ => Call::DeleteRepository(DeleteRepositoryRequest {
+            repository_name,
             force: Some(true),
             ..Default::default()
-        })),
-    ]
-}
-
-/// A call sequence over `pool`, starting with the creation of `team/app`.
-pub fn arb_calls(pool: Vec<Pushable>) -> impl Strategy<Value = Vec<Call>> {
-    proptest::collection::vec(arb_call(pool), 0..16).prop_map(|mut calls| {
-        calls.insert(
-            0,
-            Call::CreateRepository(CreateRepositoryRequest {
-                repository_name: Some(REPOSITORIES[0].to_owned()),
-                ..Default::default()
-            }),
-        );
-        calls
-    })
-}
-
-/// Digests a request may name: the pool's, an absent one, one in upper-case hex, malformed ones.
-fn request_digests(pool: &[Pushable]) -> Vec<String> {
-    let mut digests: Vec<String> = pool.iter().map(Pushable::digest).collect();
-    if let Some(first) = digests.first().cloned() {
-        digests.push(format!("sha256:{}", first[7..].to_uppercase()));
+        }),
     }
-    digests.push(format!("sha256:{}", "0".repeat(64)));
-    digests.extend([
-        "sha256:xyz".to_owned(),
-        "no-colon".to_owned(),
-        "sha256:".to_owned(),
-    ]);
-    digests
 }
 
-fn request_tags() -> Vec<String> {
-    let mut tags: Vec<String> = TAGS.iter().map(|t| (*t).to_owned()).collect();
-    tags.extend(["absent".to_owned(), "a/b".to_owned(), "t".repeat(300)]);
-    tags
+/// The calls of a scenario: `team/app` is created first, then up to sixteen random calls.
+fn resolve_calls(choices: &[CallChoice], pool: &[Pushable]) -> Vec<Call> {
+    let first = Call::CreateRepository(CreateRepositoryRequest {
+        repository_name: Some(REPOSITORIES[0].to_owned()),
+        ..Default::default()
+    });
+    std::iter::once(first)
+        .chain(choices.iter().map(|c| resolve_call(c, pool)))
+        .collect()
 }
 
-/// An image id naming pool digests and tags, sometimes malformed.
-pub fn arb_image_id(pool: &[Pushable]) -> impl Strategy<Value = ImageIdentifier> + use<> {
-    let tag = select(request_tags());
-    let digest = select(request_digests(pool));
-    prop_oneof![
-        4 => tag.clone().prop_map(ImageIdentifier::tag),
-        3 => digest.clone().prop_map(ImageIdentifier::digest),
-        2 => (tag, digest).prop_map(|(t, d)| ImageIdentifier::tag_and_digest(t, d)),
-        1 => Just(ImageIdentifier::default()),
-    ]
-}
-
-fn arb_accepted() -> impl Strategy<Value = Option<Vec<String>>> {
-    let types = vec![
-        S1,
-        S1_MEDIA_TYPE,
-        S2,
-        OCI,
-        DOCKER_LIST,
-        OCI_INDEX,
-        "text/plain",
+/// A digest a request names: 8 in 10 times one of the pool's, else an absent one, one in
+/// upper-case hex, or a malformed one.
+fn request_digest(pool: &[Pushable], (kind, i): (u8, usize)) -> String {
+    if kind < 8 {
+        return pool[i % pool.len()].digest();
+    }
+    let first = pool[0].digest();
+    let odd = [
+        format!("sha256:{}", first[7..].to_uppercase()),
+        format!("sha256:{}", "0".repeat(64)),
     ];
-    proptest::option::weighted(0.6, proptest::sample::subsequence(types, 1..4))
-        .prop_map(|t| t.map(|t| t.into_iter().map(str::to_owned).collect()))
+    match i % 5 {
+        0 | 1 => odd[i % 5].clone(),
+        2 => "sha256:xyz".to_owned(),
+        3 => "no-colon".to_owned(),
+        _ => "sha256:".to_owned(),
+    }
 }
 
-fn arb_registry_id() -> impl Strategy<Value = Option<String>> {
-    prop_oneof![
-        8 => Just(None),
-        2 => Just(Some(ACCOUNT.to_owned())),
-        1 => Just(Some("210987654321".to_owned())),
-        1 => Just(Some("12345".to_owned())),
-    ]
+/// A tag a request names: 8 in 10 times one the calls use, else an absent one, one with a
+/// slash, or one of 300 characters.
+fn request_tag((kind, i): (u8, usize)) -> String {
+    match (kind < 8, i % 3) {
+        (true, _) => TAGS[i % TAGS.len()].to_owned(),
+        (false, 0) => "absent".to_owned(),
+        (false, 1) => "a/b".to_owned(),
+        (false, _) => "t".repeat(300),
+    }
+}
+
+/// Media types a request may accept; `text/plain` is one the table does not know.
+const ACCEPTABLE: [&str; 7] = [
+    S1,
+    S1_MEDIA_TYPE,
+    S2,
+    OCI,
+    DOCKER_LIST,
+    OCI_INDEX,
+    "text/plain",
+];
+
+/// An id: its kind, then a tag and a digest, each as a weight draw and an index.
+type IdChoice = (u8, (u8, usize), (u8, usize));
+
+/// A request, with its digests named by index.
+#[derive(Debug, Clone)]
+struct RequestChoice {
+    registry: u8,
+    name: (bool, usize),
+    ids: Vec<IdChoice>,
+    accepted: (bool, Vec<usize>),
+}
+
+fn arb_request_choice() -> impl Strategy<Value = RequestChoice> {
+    let pick = || (0..10u8, any::<usize>());
+    (
+        0..12u8,
+        (tenths(9), 0..20usize),
+        proptest::collection::vec((0..10u8, pick(), pick()), 1..6),
+        (
+            tenths(6),
+            proptest::collection::vec(0..ACCEPTABLE.len(), 1..4),
+        ),
+    )
+        .prop_map(|(registry, name, ids, accepted)| RequestChoice {
+            registry,
+            name,
+            ids,
+            accepted,
+        })
+}
+
+/// Weights of ids: tag 4, digest 3, both 2, neither 1 (of 10). Registry ids: none 8, the
+/// caller's 2, a foreign one 1, an invalid one 1 (of 12).
+fn resolve_request(c: &RequestChoice, pool: &[Pushable]) -> BatchGetImageRequest {
+    let registry_id = match c.registry {
+        0..=7 => None,
+        8..=9 => Some(ACCOUNT.to_owned()),
+        10 => Some("210987654321".to_owned()),
+        _ => Some("12345".to_owned()),
+    };
+    let name = match c.name {
+        (true, 0..=13) | (false, 0..=9) => REPOSITORIES[0],
+        (true, 14..=16) | (false, 10..=13) => REPOSITORIES[1],
+        (true, _) | (false, 14..=16) => REPOSITORIES[2],
+        (false, 17) => "absent",
+        (false, 18) => "x",
+        (false, _) => "Bad_Name",
+    };
+    let ids = c
+        .ids
+        .iter()
+        .map(|(kind, t, d)| {
+            let (tag, digest) = (request_tag(*t), request_digest(pool, *d));
+            match kind {
+                0..=3 => ImageIdentifier::tag(tag),
+                4..=6 => ImageIdentifier::digest(digest),
+                7..=8 => ImageIdentifier::tag_and_digest(tag, digest),
+                _ => ImageIdentifier::default(),
+            }
+        })
+        .collect();
+    let accepted = c.accepted.0.then(|| {
+        let mut types: Vec<String> = Vec::new();
+        for t in c.accepted.1.iter().map(|i| ACCEPTABLE[*i].to_owned()) {
+            if !types.contains(&t) {
+                types.push(t);
+            }
+        }
+        types
+    });
+    BatchGetImageRequest {
+        registry_id,
+        repository_name: Some(name.to_owned()),
+        image_ids: Some(ids),
+        accepted_media_types: accepted,
+    }
 }
 
 /// A BatchGetImage request against registries built from `pool`: mostly valid, sometimes
 /// naming absent or invalid repositories, registries, tags and digests.
-pub fn arb_request(pool: &[Pushable]) -> impl Strategy<Value = BatchGetImageRequest> + use<> {
-    let mut names: Vec<&str> = REPOSITORIES.to_vec();
-    names.extend(["absent", "x", "Bad_Name"]);
-    (
-        arb_registry_id(),
-        prop_oneof![9 => select(REPOSITORIES.to_vec()), 1 => select(names)],
-        proptest::collection::vec(arb_image_id(pool), 1..6),
-        arb_accepted(),
-    )
-        .prop_map(|(registry_id, name, ids, accepted)| BatchGetImageRequest {
-            registry_id,
-            repository_name: Some(name.to_owned()),
-            image_ids: Some(ids),
-            accepted_media_types: accepted,
-        })
+pub fn arb_request(pool: Vec<Pushable>) -> impl Strategy<Value = BatchGetImageRequest> {
+    arb_request_choice().prop_map(move |c| resolve_request(&c, &pool))
 }
 
 /// A registry built by random calls and a request against it.
 pub fn arb_scenario() -> impl Strategy<Value = Scenario> {
-    arb_manifests().prop_flat_map(|pool| {
-        let request = arb_request(&pool);
-        (arb_calls(pool), request).prop_map(|(calls, request)| Scenario { calls, request })
-    })
+    (
+        arb_manifests(),
+        proptest::collection::vec(arb_call_choice(), 0..16),
+        arb_request_choice(),
+    )
+        .prop_map(|(pool, calls, request)| Scenario {
+            calls: resolve_calls(&calls, &pool),
+            request: resolve_request(&request, &pool),
+        })
 }
 
 /// Any profile: every choice a conforming server may make.
 pub fn arb_profile() -> impl Strategy<Value = Profile> {
-    (
-        prop_oneof![
-            Just(DigestTags::None),
-            Just(DigestTags::First),
-            Just(DigestTags::Each)
-        ],
-        any::<[bool; 5]>(),
-    )
-        .prop_map(|(digest_tags, b)| Profile {
-            digest_tags,
-            fail_untranslatable: b[0],
-            digest_of_translation: b[1],
-            reject_invalid_digest: b[2],
-            mismatch_as_not_found: b[3],
-            dedupe_ids: b[4],
-        })
+    (0..3usize, any::<[bool; 5]>()).prop_map(|(digest_tags, b)| Profile {
+        digest_tags: [DigestTags::None, DigestTags::First, DigestTags::Each][digest_tags],
+        fail_untranslatable: b[0],
+        digest_of_translation: b[1],
+        reject_invalid_digest: b[2],
+        mismatch_as_not_found: b[3],
+        dedupe_ids: b[4],
+    })
 }

@@ -8,12 +8,16 @@
 pub mod decode;
 mod error;
 mod operation;
+mod request;
 mod response;
 mod shapes;
 
 pub use decode::{Decode, Decoded, Kind, ShapeIssue, decode_body};
 pub use error::{DecodeError, MAX_BODY_BYTES};
-pub use operation::{CONTENT_TYPE, HttpRequest, Input, Operation, TARGET_PREFIX, encode_request};
+pub use operation::{
+    CONTENT_TYPE, HttpRequest, Input, Operation, TARGET_PREFIX, encode_raw, encode_request,
+};
+pub use request::{MAX_REQUEST_BYTES, Request, RequestError, decode_operation, decode_request};
 pub use response::{
     CodeSource, ErrorBody, ErrorReply, MessageMember, Reply, clean_error_name, encode_error,
     parse_response,

@@ -3,6 +3,7 @@
 mod catalogue;
 mod contract;
 mod decoder;
+mod fuzzing;
 mod properties;
 mod snapshots;
 mod support;

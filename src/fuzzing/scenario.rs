@@ -1,0 +1,233 @@
+//! The properties of the model and the oracle, as functions over one generated scenario:
+//! shared by the property tests and the `model_oracle` fuzz target.
+
+use http::HeaderMap;
+
+use crate::r#gen::Scenario;
+use crate::model::{
+    DigestTags, Expected, FAILURE_CODES, IdAnswer, ImageDigest, OpError, Profile, batch_get_image,
+};
+use crate::oracle::{Observed, RuleId, Violation, check};
+use crate::wire::{self, BatchGetImageResponse, ImageIdentifier};
+
+/// The answer `answer`, sent as bytes and read back as the oracle sees it.
+pub fn observe(answer: &Result<BatchGetImageResponse, OpError>) -> Observed {
+    let (status, body) = match answer {
+        Ok(response) => (200, serde_json::to_vec(response).unwrap_or_default()),
+        Err(e) => (e.status(), wire::encode_error(e.code, &e.message)),
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(wire::CONTENT_TYPE),
+    );
+    Observed::from_http(status, &headers, &body)
+}
+
+/// Runs every scenario property, returning the first that fails.
+pub fn check_scenario(scenario: &Scenario, profile: &Profile) -> Result<(), String> {
+    let expected = batch_get_image(&scenario.registry(), &scenario.request);
+    model_answer_passes(&expected, profile)?;
+    let Ok(response) = expected.answer(profile) else {
+        return Ok(());
+    };
+    accounting_holds(scenario, profile, &response)?;
+    digests_are_content_addresses(scenario, &expected, &response)?;
+    mutations_are_caught(scenario, &expected, &response)
+}
+
+/// The model's answer, through the wire, passes the oracle.
+pub fn model_answer_passes(expected: &Expected, profile: &Profile) -> Result<(), String> {
+    let violations = check(expected, &observe(&expected.answer(profile)));
+    match violations.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "the model's answer breaks rules: {}",
+            show(&violations)
+        )),
+    }
+}
+
+/// Every failure echoes a requested id, every entry names a requested tag or digest, and
+/// there is one answer per id (per distinct id when repeats are answered once; at least that
+/// many under `DigestTags::Each`).
+pub fn accounting_holds(
+    scenario: &Scenario,
+    profile: &Profile,
+    response: &BatchGetImageResponse,
+) -> Result<(), String> {
+    let ids: Vec<&ImageIdentifier> = scenario.request.image_ids.iter().flatten().collect();
+    let images = response.images.as_deref().unwrap_or_default();
+    let failures = response.failures.as_deref().unwrap_or_default();
+    if let Some(f) = failures
+        .iter()
+        .find(|f| !f.image_id.as_ref().is_some_and(|id| ids.contains(&id)))
+    {
+        return Err(format!("{f:?} answers no requested id"));
+    }
+    if let Some(i) = images
+        .iter()
+        .find(|i| !ids.iter().any(|id| names(id, i.image_id.as_ref())))
+    {
+        return Err(format!("{:?} names no requested tag or digest", i.image_id));
+    }
+    let mut distinct = ids.clone();
+    distinct.sort_by(|a, b| (&a.image_tag, &a.image_digest).cmp(&(&b.image_tag, &b.image_digest)));
+    distinct.dedup();
+    let want = if profile.dedupe_ids {
+        distinct.len()
+    } else {
+        ids.len()
+    };
+    let answers = images.len() + failures.len();
+    let ok = match profile.digest_tags {
+        DigestTags::Each => answers >= want,
+        _ => answers == want,
+    };
+    ok.then_some(())
+        .ok_or_else(|| format!("{answers} answers for {want} ids"))
+}
+
+/// Whether an entry with id `got` names the tag or (in any hex case) the digest of `id`.
+fn names(id: &ImageIdentifier, got: Option<&ImageIdentifier>) -> bool {
+    let Some(got) = got else { return false };
+    id.image_tag
+        .as_ref()
+        .is_some_and(|t| got.image_tag.as_ref() == Some(t))
+        || id
+            .image_digest
+            .as_deref()
+            .zip(got.image_digest.as_deref())
+            .is_some_and(|(d, g)| d.eq_ignore_ascii_case(g))
+}
+
+/// Stored digests are SHA-256 of the manifest bytes, and so are those of untranslated answers.
+pub fn digests_are_content_addresses(
+    scenario: &Scenario,
+    expected: &Expected,
+    response: &BatchGetImageResponse,
+) -> Result<(), String> {
+    for repository in scenario.registry().repositories() {
+        for (digest, image) in &repository.images {
+            if *digest != ImageDigest::of(image.manifest.bytes.as_bytes()) {
+                return Err(format!("stored digest {digest} is not the manifest's"));
+            }
+        }
+    }
+    let Some(batch) = &expected.success else {
+        return Ok(());
+    };
+    for image in response.images.iter().flatten() {
+        let manifest = image.image_manifest.as_deref().unwrap_or_default();
+        let stored = batch
+            .ids
+            .iter()
+            .any(|e| matches!(&e.answer, IdAnswer::Found(f) if f.stored.bytes == manifest));
+        let digest = image
+            .image_id
+            .as_ref()
+            .and_then(|i| i.image_digest.as_deref())
+            .unwrap_or_default();
+        if stored && !ImageDigest::of(manifest.as_bytes()).eq_ignoring_hex_case(digest) {
+            return Err(format!(
+                "untranslated manifest answered with digest {digest}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The oracle catches a dropped failure or entry, a changed digest and a flipped failure code.
+pub fn mutations_are_caught(
+    scenario: &Scenario,
+    expected: &Expected,
+    response: &BatchGetImageResponse,
+) -> Result<(), String> {
+    let judge = |r: &BatchGetImageResponse| check(expected, &Observed::from_answer(&Ok(r.clone())));
+    let caught = |what: &str, r: &BatchGetImageResponse, rule: Option<RuleId>| {
+        let v = judge(r);
+        let ok = match rule {
+            Some(rule) => v.iter().any(|v| v.rule == rule),
+            None => !v.is_empty(),
+        };
+        ok.then_some(())
+            .ok_or_else(|| format!("{what} is not caught: {}", show(&v)))
+    };
+    let ids: Vec<&ImageIdentifier> = scenario.request.image_ids.iter().flatten().collect();
+    let images = response.images.clone().unwrap_or_default();
+    let failures = response.failures.clone().unwrap_or_default();
+    let sent = |id: Option<&ImageIdentifier>| ids.iter().filter(|i| Some(**i) == id).count();
+    let also_answered = |id: Option<&ImageIdentifier>| {
+        images
+            .iter()
+            .any(|i| id.is_some_and(|id| names(id, i.image_id.as_ref())))
+    };
+    if let Some(k) = failures
+        .iter()
+        .position(|f| sent(f.image_id.as_ref()) == 1 && !also_answered(f.image_id.as_ref()))
+    {
+        let mut r = response.clone();
+        r.failures.as_mut().map(|f| f.remove(k));
+        caught("a dropped failure", &r, Some(RuleId::IdAccounting))?;
+    }
+    if let Some(first) = failures.first() {
+        if let Some(code) = disallowed_code(expected, first.image_id.as_ref()) {
+            let mut r = response.clone();
+            if let Some(f) = r.failures.as_mut().and_then(|f| f.first_mut()) {
+                f.failure_code = Some(code.to_owned());
+            }
+            caught("a flipped failure code", &r, None)?;
+        }
+    }
+    if let Some(first) = images.first() {
+        let mut r = response.clone();
+        if let Some(id) = r
+            .images
+            .as_mut()
+            .and_then(|i| i.first_mut())
+            .and_then(|i| i.image_id.as_mut())
+        {
+            id.image_digest = id.image_digest.as_deref().map(flip_last_hex);
+        }
+        caught("a changed digest", &r, None)?;
+        let alike = images[1..].iter().any(|i| {
+            first
+                .image_id
+                .as_ref()
+                .is_some_and(|id| names(id, i.image_id.as_ref()))
+        });
+        if !alike {
+            let mut r = response.clone();
+            r.images.as_mut().map(|i| i.remove(0));
+            caught("a dropped entry", &r, None)?;
+        }
+    }
+    Ok(())
+}
+
+/// A modelled failure code the expectation for `id` does not allow, if any.
+fn disallowed_code(expected: &Expected, id: Option<&ImageIdentifier>) -> Option<&'static str> {
+    let allowed: Vec<&str> = expected
+        .success
+        .iter()
+        .flat_map(|b| &b.ids)
+        .filter(|e| Some(&e.requested) == id)
+        .flat_map(|e| match &e.answer {
+            IdAnswer::Fails(f) => f.codes.clone(),
+            IdAnswer::Found(f) => f.or_fails.iter().flat_map(|o| o.codes.clone()).collect(),
+        })
+        .collect();
+    FAILURE_CODES.iter().copied().find(|c| !allowed.contains(c))
+}
+
+fn flip_last_hex(digest: &str) -> String {
+    let mut out = digest.to_owned();
+    if let Some(last) = out.pop() {
+        out.push(if last == '0' { '1' } else { '0' });
+    }
+    out
+}
+
+fn show(violations: &[Violation]) -> String {
+    violations.iter().map(|v| format!("\n  - {v}")).collect()
+}
