@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "arbitrary")]
+mod corpus;
 mod rules;
 
 /// Checks that a server behaves like Amazon ECR's BatchGetImage.
@@ -19,6 +21,9 @@ struct Cli {
 enum Command {
     /// Print the rule catalogue: id, level, statement and source of every rule.
     Rules(rules::Args),
+    /// Write the seed corpus of every fuzz target (deterministic).
+    #[cfg(feature = "arbitrary")]
+    Corpus(corpus::Args),
 }
 
 /// Parses the arguments, runs the subcommand and maps the outcome to an exit code.
@@ -26,6 +31,8 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Rules(args) => rules::run(&args),
+        #[cfg(feature = "arbitrary")]
+        Command::Corpus(args) => corpus::run(&args),
     };
     match outcome {
         Ok(code) => code,
