@@ -61,6 +61,10 @@ pub fn parse_request(data: &[u8]) {
         Request::PutImage(d) => assert_re_decodes(&d.value),
         Request::BatchDeleteImage(d) => assert_re_decodes(&d.value),
         Request::DeleteRepository(d) => assert_re_decodes(&d.value),
+        Request::DescribeRepositories(d) => assert_re_decodes(&d.value),
+        Request::ListImages(d) => assert_re_decodes(&d.value),
+        Request::DescribeImages(d) => assert_re_decodes(&d.value),
+        Request::BatchCheckLayerAvailability(d) => assert_re_decodes(&d.value),
     }
 }
 
@@ -71,7 +75,7 @@ pub fn roundtrip(data: &[u8]) {
         return;
     };
     let u = &mut Unstructured::new(rest);
-    match selector % 8 {
+    match selector % 12 {
         0 => input_round_trips::<wire::BatchGetImageRequest>(u),
         1 => input_round_trips::<wire::CreateRepositoryRequest>(u),
         2 => input_round_trips::<wire::InitiateLayerUploadRequest>(u),
@@ -79,7 +83,11 @@ pub fn roundtrip(data: &[u8]) {
         4 => input_round_trips::<wire::CompleteLayerUploadRequest>(u),
         5 => input_round_trips::<wire::PutImageRequest>(u),
         6 => input_round_trips::<wire::BatchDeleteImageRequest>(u),
-        _ => input_round_trips::<wire::DeleteRepositoryRequest>(u),
+        7 => input_round_trips::<wire::DeleteRepositoryRequest>(u),
+        8 => input_round_trips::<wire::DescribeRepositoriesRequest>(u),
+        9 => input_round_trips::<wire::ListImagesRequest>(u),
+        10 => input_round_trips::<wire::DescribeImagesRequest>(u),
+        _ => input_round_trips::<wire::BatchCheckLayerAvailabilityRequest>(u),
     }
 }
 

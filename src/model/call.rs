@@ -54,7 +54,7 @@ impl Registry {
             Call::InitiateLayerUpload(r) => json(self.initiate_layer_upload(r)),
             Call::UploadLayerPart(r) => json(self.upload_layer_part(r)),
             Call::CompleteLayerUpload(r) => json(self.complete_layer_upload(r)),
-            Call::PutImage(r) => json(self.put_image(r)),
+            Call::PutImage(r) => json(self.put_image(r, now)),
             Call::BatchDeleteImage(r) => json(self.batch_delete_image(r)),
             Call::DeleteRepository(r) => json(self.delete_repository(r)),
         }

@@ -18,10 +18,12 @@ use super::request::{check_image_ids, failure};
 pub const MAX_MANIFEST_CHARS: usize = 4_194_304;
 
 impl Registry {
-    /// `PutImage`: stores the manifest under its digest and points the tag at it.
+    /// `PutImage` at time `now` (seconds since the epoch): stores the manifest under its
+    /// digest and points the tag at it.
     pub fn put_image(
         &mut self,
         request: &wire::PutImageRequest,
+        now: f64,
     ) -> Result<wire::PutImageResponse, OpError> {
         let require_blobs = self.require_blobs;
         let repository = self.target_mut(
@@ -52,7 +54,7 @@ impl Registry {
             }
         }
         check_references(repository, &stored, require_blobs)?;
-        store(repository, stored, tag)
+        store(repository, stored, tag, now)
     }
 
     /// `BatchDeleteImage`: by tag removes the tag (and the image with its last tag); by digest
@@ -167,6 +169,7 @@ fn store(
     repository: &mut Repository,
     stored: StoredManifest,
     tag: Option<ImageTag>,
+    now: f64,
 ) -> Result<wire::PutImageResponse, OpError> {
     let digest = stored.digest.clone();
     let existing = repository.images.get(&digest);
@@ -206,6 +209,7 @@ fn store(
         .or_insert_with(|| Image {
             manifest: Arc::new(stored),
             tags: BTreeSet::new(),
+            pushed_at: now,
         });
     if let Some(tag) = tag {
         image.tags.insert(tag.clone());

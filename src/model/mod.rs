@@ -15,6 +15,7 @@ mod images;
 mod lookup;
 pub mod manifest;
 mod names;
+mod reads;
 mod registry;
 mod request;
 mod upload;

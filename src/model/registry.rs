@@ -47,6 +47,8 @@ pub struct Image {
     pub manifest: Arc<StoredManifest>,
     /// Tags pointing at this image.
     pub tags: BTreeSet<ImageTag>,
+    /// When it was first pushed, seconds since the epoch.
+    pub pushed_at: f64,
 }
 
 /// One repository.

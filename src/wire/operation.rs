@@ -31,11 +31,19 @@ pub enum Operation {
     BatchDeleteImage,
     /// `DeleteRepository`.
     DeleteRepository,
+    /// `DescribeRepositories`.
+    DescribeRepositories,
+    /// `ListImages`.
+    ListImages,
+    /// `DescribeImages`.
+    DescribeImages,
+    /// `BatchCheckLayerAvailability`.
+    BatchCheckLayerAvailability,
 }
 
 impl Operation {
-    /// Every operation, in the spec's order.
-    pub const ALL: [Operation; 8] = [
+    /// Every operation: the spec's, then the reads common clients call.
+    pub const ALL: [Operation; 12] = [
         Operation::BatchGetImage,
         Operation::CreateRepository,
         Operation::InitiateLayerUpload,
@@ -44,6 +52,10 @@ impl Operation {
         Operation::PutImage,
         Operation::BatchDeleteImage,
         Operation::DeleteRepository,
+        Operation::DescribeRepositories,
+        Operation::ListImages,
+        Operation::DescribeImages,
+        Operation::BatchCheckLayerAvailability,
     ];
 
     /// The operation's name in the service model.
@@ -57,6 +69,10 @@ impl Operation {
             Operation::PutImage => "PutImage",
             Operation::BatchDeleteImage => "BatchDeleteImage",
             Operation::DeleteRepository => "DeleteRepository",
+            Operation::DescribeRepositories => "DescribeRepositories",
+            Operation::ListImages => "ListImages",
+            Operation::DescribeImages => "DescribeImages",
+            Operation::BatchCheckLayerAvailability => "BatchCheckLayerAvailability",
         }
     }
 
@@ -98,6 +114,10 @@ inputs! {
     PutImageRequest => PutImage => PutImageResponse;
     BatchDeleteImageRequest => BatchDeleteImage => BatchDeleteImageResponse;
     DeleteRepositoryRequest => DeleteRepository => DeleteRepositoryResponse;
+    DescribeRepositoriesRequest => DescribeRepositories => DescribeRepositoriesResponse;
+    ListImagesRequest => ListImages => ListImagesResponse;
+    DescribeImagesRequest => DescribeImages => DescribeImagesResponse;
+    BatchCheckLayerAvailabilityRequest => BatchCheckLayerAvailability => BatchCheckLayerAvailabilityResponse;
 }
 
 /// An unsigned HTTP request, ready for a transport to sign and send.

@@ -32,6 +32,14 @@ pub enum Request {
     BatchDeleteImage(Decoded<BatchDeleteImageRequest>),
     /// `DeleteRepository`.
     DeleteRepository(Decoded<DeleteRepositoryRequest>),
+    /// `DescribeRepositories`.
+    DescribeRepositories(Decoded<DescribeRepositoriesRequest>),
+    /// `ListImages`.
+    ListImages(Decoded<ListImagesRequest>),
+    /// `DescribeImages`.
+    DescribeImages(Decoded<DescribeImagesRequest>),
+    /// `BatchCheckLayerAvailability`.
+    BatchCheckLayerAvailability(Decoded<BatchCheckLayerAvailabilityRequest>),
 }
 
 /// Why a request could not be read.
@@ -64,6 +72,10 @@ impl Request {
             Request::PutImage(_) => Operation::PutImage,
             Request::BatchDeleteImage(_) => Operation::BatchDeleteImage,
             Request::DeleteRepository(_) => Operation::DeleteRepository,
+            Request::DescribeRepositories(_) => Operation::DescribeRepositories,
+            Request::ListImages(_) => Operation::ListImages,
+            Request::DescribeImages(_) => Operation::DescribeImages,
+            Request::BatchCheckLayerAvailability(_) => Operation::BatchCheckLayerAvailability,
         }
     }
 }
@@ -96,5 +108,11 @@ pub fn decode_operation(operation: Operation, body: &[u8]) -> Result<Request, Re
         Operation::PutImage => Request::PutImage(decode_body(body)?),
         Operation::BatchDeleteImage => Request::BatchDeleteImage(decode_body(body)?),
         Operation::DeleteRepository => Request::DeleteRepository(decode_body(body)?),
+        Operation::DescribeRepositories => Request::DescribeRepositories(decode_body(body)?),
+        Operation::ListImages => Request::ListImages(decode_body(body)?),
+        Operation::DescribeImages => Request::DescribeImages(decode_body(body)?),
+        Operation::BatchCheckLayerAvailability => {
+            Request::BatchCheckLayerAvailability(decode_body(body)?)
+        }
     })
 }

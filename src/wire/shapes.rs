@@ -296,3 +296,117 @@ impl ImageIdentifier {
         }
     }
 }
+
+structure! {
+    /// `DescribeRepositoriesRequest`.
+    pub struct DescribeRepositoriesRequest {
+        "registryId" => registry_id: String,
+        "repositoryNames" => repository_names: Vec<String>,
+        "nextToken" => next_token: String,
+        "maxResults" => max_results: i64,
+    }
+}
+
+structure! {
+    /// `DescribeRepositoriesResponse`.
+    pub struct DescribeRepositoriesResponse {
+        "repositories" => repositories: Vec<Repository>,
+        "nextToken" => next_token: String,
+    }
+}
+
+structure! {
+    /// `ListImagesFilter` and `DescribeImagesFilter`.
+    pub struct ImagesFilter {
+        "tagStatus" => tag_status: String,
+    }
+}
+
+structure! {
+    /// `ListImagesRequest`.
+    pub struct ListImagesRequest {
+        "registryId" => registry_id: String,
+        "repositoryName" => repository_name: String,
+        "nextToken" => next_token: String,
+        "maxResults" => max_results: i64,
+        "filter" => filter: ImagesFilter,
+    }
+}
+
+structure! {
+    /// `ListImagesResponse`.
+    pub struct ListImagesResponse {
+        "imageIds" => image_ids: Vec<ImageIdentifier>,
+        "nextToken" => next_token: String,
+    }
+}
+
+structure! {
+    /// `DescribeImagesRequest`.
+    pub struct DescribeImagesRequest {
+        "registryId" => registry_id: String,
+        "repositoryName" => repository_name: String,
+        "imageIds" => image_ids: Vec<ImageIdentifier>,
+        "nextToken" => next_token: String,
+        "maxResults" => max_results: i64,
+        "filter" => filter: ImagesFilter,
+    }
+}
+
+structure! {
+    /// `ImageDetail`.
+    pub struct ImageDetail {
+        "registryId" => registry_id: String,
+        "repositoryName" => repository_name: String,
+        "imageDigest" => image_digest: String,
+        "imageTags" => image_tags: Vec<String>,
+        "imageSizeInBytes" => image_size_in_bytes: i64,
+        /// Seconds since the Unix epoch.
+        "imagePushedAt" => image_pushed_at: f64,
+        "imageManifestMediaType" => image_manifest_media_type: String,
+    }
+}
+
+structure! {
+    /// `DescribeImagesResponse`.
+    pub struct DescribeImagesResponse {
+        "imageDetails" => image_details: Vec<ImageDetail>,
+        "nextToken" => next_token: String,
+    }
+}
+
+structure! {
+    /// `BatchCheckLayerAvailabilityRequest`.
+    pub struct BatchCheckLayerAvailabilityRequest {
+        "registryId" => registry_id: String,
+        "repositoryName" => repository_name: String,
+        "layerDigests" => layer_digests: Vec<String>,
+    }
+}
+
+structure! {
+    /// `Layer`.
+    pub struct Layer {
+        "layerDigest" => layer_digest: String,
+        "layerAvailability" => layer_availability: String,
+        "layerSize" => layer_size: i64,
+        "mediaType" => media_type: String,
+    }
+}
+
+structure! {
+    /// `LayerFailure`.
+    pub struct LayerFailure {
+        "layerDigest" => layer_digest: String,
+        "failureCode" => failure_code: String,
+        "failureReason" => failure_reason: String,
+    }
+}
+
+structure! {
+    /// `BatchCheckLayerAvailabilityResponse`.
+    pub struct BatchCheckLayerAvailabilityResponse {
+        "layers" => layers: Vec<Layer>,
+        "failures" => failures: Vec<LayerFailure>,
+    }
+}

@@ -220,12 +220,15 @@ fn answers_of_the_setup_operations_have_a_fixed_wire_form() {
             "answer-error-repository-already-exists",
             answer_form(&again)
         );
-        let put = registry.put_image(&wire::PutImageRequest {
-            repository_name: Some("team/app".into()),
-            image_manifest: Some(s2b.manifest.clone()),
-            image_tag: Some("v1".into()),
-            ..Default::default()
-        });
+        let put = registry.put_image(
+            &wire::PutImageRequest {
+                repository_name: Some("team/app".into()),
+                image_manifest: Some(s2b.manifest.clone()),
+                image_tag: Some("v1".into()),
+                ..Default::default()
+            },
+            1_700_000_002.0,
+        );
         insta::assert_snapshot!("answer-put-image-moving-a-tag", answer_form(&put));
         let deleted = registry.batch_delete_image(&wire::BatchDeleteImageRequest {
             repository_name: Some("team/app".into()),
