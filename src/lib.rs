@@ -40,6 +40,7 @@ pub mod fuzzing;
 pub mod r#gen;
 pub mod model;
 pub mod oracle;
+pub mod serve;
 pub mod wire;
 
 #[doc(hidden)]

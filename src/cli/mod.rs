@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 #[cfg(feature = "arbitrary")]
 mod corpus;
 mod rules;
+mod serve;
 
 /// Checks that a server behaves like Amazon ECR's BatchGetImage.
 #[derive(Debug, Parser)]
@@ -19,6 +20,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the reference model as a local ECR endpoint (AWS JSON 1.1).
+    Serve(serve::Args),
     /// Print the rule catalogue: id, level, statement and source of every rule.
     Rules(rules::Args),
     /// Write the seed corpus of every fuzz target (deterministic).
@@ -30,6 +33,7 @@ enum Command {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Serve(args) => serve::run(&args),
         Command::Rules(args) => rules::run(&args),
         #[cfg(feature = "arbitrary")]
         Command::Corpus(args) => corpus::run(&args),

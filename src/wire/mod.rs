@@ -11,6 +11,7 @@ mod operation;
 mod request;
 mod response;
 mod shapes;
+mod sign;
 
 pub use decode::{Decode, Decoded, Kind, ShapeIssue, decode_body};
 pub use error::{DecodeError, MAX_BODY_BYTES};
@@ -23,3 +24,4 @@ pub use response::{
     parse_response,
 };
 pub use shapes::*;
+pub use sign::{Credentials, SignError, parse_amz_date, sign_request};

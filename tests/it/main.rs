@@ -1,9 +1,11 @@
 //! The integration tests: one binary, with shared helpers in `support/`.
 
 mod catalogue;
+mod clients;
 mod contract;
 mod decoder;
 mod fuzzing;
 mod properties;
+mod serve;
 mod snapshots;
 mod support;

@@ -4,6 +4,7 @@
 pub mod cases;
 pub mod expand;
 pub mod mutate;
+pub mod python;
 
 use ecr_contract::r#gen::{Fixture, build_registry, fixture};
 use ecr_contract::model::{DigestTags, Profile, Registry};

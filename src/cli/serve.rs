@@ -1,0 +1,73 @@
+//! `ecr-contract serve`: the reference model as a local ECR endpoint.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+
+use crate::model::RegistryId;
+use crate::serve::{Config, Credentials, PROFILE_HELP, parse_profile, run as run_server};
+
+/// Arguments of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// The caller's account id: the default registry.
+    #[arg(long, default_value = "123456789012")]
+    account_id: String,
+    /// Region used in ARNs and repository URIs.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Refuse PutImage when the config or a layer blob was not uploaded, as real ECR does.
+    #[arg(long)]
+    require_blobs: bool,
+    /// Require requests signed (SigV4) with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    #[arg(long)]
+    verify_signatures: bool,
+    /// Choices where the spec allows several outcomes.
+    #[arg(long, default_value = "", help = format!("Choices where the spec allows several outcomes: {PROFILE_HELP}"))]
+    profile: String,
+}
+
+/// Serves until Ctrl-C.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let verify_signatures = match args.verify_signatures {
+        false => None,
+        true => match Credentials::from_env() {
+            Some(c) => Some(c),
+            None => bail!("--verify-signatures needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        },
+    };
+    let config = Config {
+        host: args.host.clone(),
+        port: args.port,
+        account_id: RegistryId::parse(&args.account_id).context("--account-id")?,
+        region: args.region.clone(),
+        require_blobs: args.require_blobs,
+        verify_signatures,
+        profile: parse_profile(&args.profile).map_err(anyhow::Error::msg)?,
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    runtime
+        .block_on(run_server(
+            config,
+            |url| {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(
+                    out,
+                    "ecr-contract serve: listening on {url} (Ctrl-C to stop)"
+                );
+                let _ = out.flush();
+            },
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+        ))
+        .with_context(|| format!("serving on {}:{}", args.host, args.port))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,99 @@
+//! `--verify-signatures`: requests must carry a valid SigV4 signature by configured
+//! credentials, answered over JSON as ECR does (HTTP 400, spec section 1).
+
+use http::HeaderMap;
+
+use crate::model::OpError;
+pub use crate::wire::Credentials;
+use crate::wire::{parse_amz_date, sign_request};
+
+/// Checks the SigV4 signature of a request against `credentials`.
+pub fn verify(
+    credentials: &Credentials,
+    method: &str,
+    uri: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), OpError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let Some(authorization) = header("authorization") else {
+        return Err(OpError::new(
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        ));
+    };
+    let incomplete = || {
+        OpError::new(
+            "IncompleteSignatureException",
+            "The request signature is incomplete or malformed",
+        )
+    };
+    let parts = Authorization::parse(authorization).ok_or_else(incomplete)?;
+    let time = header("x-amz-date")
+        .and_then(parse_amz_date)
+        .ok_or_else(incomplete)?;
+    if parts.access_key_id != credentials.access_key_id {
+        return Err(OpError::new(
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        ));
+    }
+    let signed: Vec<(&str, &str)> = parts
+        .signed_headers
+        .iter()
+        .filter(|name| {
+            !matches!(
+                **name,
+                "x-amz-date" | "x-amz-security-token" | "authorization"
+            )
+        })
+        .map(|name| Ok((*name, header(name).ok_or_else(incomplete)?)))
+        .collect::<Result<_, OpError>>()?;
+    let host = header("host").unwrap_or("localhost");
+    let url = format!("http://{host}{uri}");
+    let (_, expected) = sign_request(credentials, parts.region, method, &url, &signed, body, time)
+        .map_err(|e| OpError::new("IncompleteSignatureException", e.to_string()))?;
+    if expected != parts.signature {
+        return Err(OpError::new(
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+        ));
+    }
+    Ok(())
+}
+
+/// The parts of `AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/ecr/aws4_request,
+/// SignedHeaders=a;b, Signature=hex`.
+struct Authorization<'a> {
+    access_key_id: &'a str,
+    region: &'a str,
+    signed_headers: Vec<&'a str>,
+    signature: &'a str,
+}
+
+impl<'a> Authorization<'a> {
+    fn parse(value: &'a str) -> Option<Self> {
+        let rest = value.strip_prefix("AWS4-HMAC-SHA256")?.trim_start();
+        let mut credential = None;
+        let mut signed_headers = None;
+        let mut signature = None;
+        for part in rest.split(',').map(str::trim) {
+            let (key, value) = part.split_once('=')?;
+            match key {
+                "Credential" => credential = Some(value),
+                "SignedHeaders" => signed_headers = Some(value.split(';').collect()),
+                "Signature" => signature = Some(value),
+                _ => {}
+            }
+        }
+        let mut scope = credential?.split('/');
+        let access_key_id = scope.next()?;
+        let region = scope.nth(1)?;
+        Some(Self {
+            access_key_id,
+            region,
+            signed_headers: signed_headers?,
+            signature: signature?,
+        })
+    }
+}

@@ -1,0 +1,158 @@
+//! The embedded server's request handling, without HTTP: headers and body in, status and body
+//! out. Shared by the HTTP server and the wiremock responder.
+
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use http::HeaderMap;
+use serde::Serialize;
+
+use crate::model::{OpError, Profile, Registry, batch_get_image};
+use crate::wire::{self, Decoded, Request, RequestError};
+
+use super::auth::{Credentials, verify};
+
+/// An answer: HTTP status, body, and the request id to send as `x-amzn-RequestId`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// AWS JSON 1.1 body.
+    pub body: Vec<u8>,
+    /// The request id.
+    pub request_id: String,
+}
+
+/// The reference model behind the AWS JSON 1.1 protocol.
+#[derive(Debug)]
+pub struct Endpoint {
+    registry: RwLock<Registry>,
+    profile: Profile,
+    credentials: Option<Credentials>,
+    clock: fn() -> f64,
+    requests: AtomicU64,
+}
+
+fn system_clock() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl Endpoint {
+    /// An endpoint over `registry`, answering by `profile`; with `credentials`, requests must
+    /// be signed with them.
+    pub fn new(registry: Registry, profile: Profile, credentials: Option<Credentials>) -> Self {
+        Self {
+            registry: RwLock::new(registry),
+            profile,
+            credentials,
+            clock: system_clock,
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// A copy of the current state.
+    pub fn registry(&self) -> Registry {
+        self.registry
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Answers one request. Never panics on any input.
+    pub fn handle(&self, method: &str, uri: &str, headers: &HeaderMap, body: &[u8]) -> Reply {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        let request_id = format!("00000000-0000-4000-8000-{n:012x}");
+        let (status, body) = match self.answer(method, uri, headers, body) {
+            Ok(body) => (200, body),
+            Err(e) => (e.status(), wire::encode_error(e.code, &e.message)),
+        };
+        Reply {
+            status,
+            body,
+            request_id,
+        }
+    }
+
+    fn answer(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Vec<u8>, OpError> {
+        if let Some(credentials) = &self.credentials {
+            verify(credentials, method, uri, headers, body)?;
+        }
+        let request = wire::decode_request(headers, body).map_err(refusal)?;
+        let now = (self.clock)();
+        match request {
+            Request::BatchGetImage(r) => {
+                let value = clean(r)?;
+                let registry = self
+                    .registry
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                json(batch_get_image(&registry, &value).answer(&self.profile))
+            }
+            Request::CreateRepository(r) => json(self.write().create_repository(&clean(r)?, now)),
+            Request::InitiateLayerUpload(r) => json(self.write().initiate_layer_upload(&clean(r)?)),
+            Request::UploadLayerPart(r) => json(self.write().upload_layer_part(&clean(r)?)),
+            Request::CompleteLayerUpload(r) => json(self.write().complete_layer_upload(&clean(r)?)),
+            Request::PutImage(r) => json(self.write().put_image(&clean(r)?, now)),
+            Request::BatchDeleteImage(r) => json(self.write().batch_delete_image(&clean(r)?)),
+            Request::DeleteRepository(r) => json(self.write().delete_repository(&clean(r)?)),
+            Request::DescribeRepositories(r) => json(self.read().describe_repositories(&clean(r)?)),
+            Request::ListImages(r) => json(self.read().list_images(&clean(r)?)),
+            Request::DescribeImages(r) => json(self.read().describe_images(&clean(r)?)),
+            Request::BatchCheckLayerAvailability(r) => {
+                json(self.read().batch_check_layer_availability(&clean(r)?))
+            }
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
+        self.registry
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Registry> {
+        self.registry
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The error a real endpoint gives for a request it cannot read.
+fn refusal(e: RequestError) -> OpError {
+    match e {
+        RequestError::MissingTarget(_) | RequestError::UnknownOperation(_) => {
+            OpError::new("UnknownOperationException", e.to_string())
+        }
+        RequestError::TooLarge(_) | RequestError::Body(_) => {
+            OpError::new("SerializationException", e.to_string())
+        }
+    }
+}
+
+/// A request whose members all have their modelled JSON types; unknown members are ignored,
+/// as AWS services do.
+fn clean<T>(decoded: Decoded<T>) -> Result<T, OpError> {
+    match decoded.shape_issues.first() {
+        None => Ok(decoded.value),
+        Some(issue) => Err(OpError::new(
+            "SerializationException",
+            format!(
+                "{} must be {}, found {}",
+                issue.path, issue.expected, issue.found
+            ),
+        )),
+    }
+}
+
+fn json<T: Serialize>(output: Result<T, OpError>) -> Result<Vec<u8>, OpError> {
+    output.map(|o| serde_json::to_vec(&o).unwrap_or_else(|_| b"{}".to_vec()))
+}

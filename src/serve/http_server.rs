@@ -1,0 +1,118 @@
+//! The HTTP side: axum on tokio, bodies bounded, graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::response::Response;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::model::OpError;
+use crate::wire::{self, MAX_REQUEST_BYTES};
+
+use super::{Config, Endpoint};
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    endpoint: Arc<Endpoint>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// The URL to send requests to, such as `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The endpoint behind the server, for inspecting its state.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Stops accepting requests and waits for those in flight.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Starts a server in this tokio runtime on `config`'s address (port 0: a free port).
+pub async fn spawn(config: Config) -> std::io::Result<Server> {
+    let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
+    let addr = listener.local_addr()?;
+    let endpoint = Arc::new(config.endpoint());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, Arc::clone(&endpoint), async move {
+        let _ = stopped.await;
+    }));
+    Ok(Server {
+        addr,
+        endpoint,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// Runs a server until `shutdown` completes, calling `ready` with its URL once it listens.
+pub async fn run(
+    config: Config,
+    ready: impl FnOnce(&str),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
+    ready(&format!("http://{}", listener.local_addr()?));
+    serve(listener, Arc::new(config.endpoint()), shutdown).await
+}
+
+async fn serve(
+    listener: TcpListener,
+    endpoint: Arc<Endpoint>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = axum::Router::new().fallback(handle).with_state(endpoint);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let uri = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let reply = match to_bytes(body, MAX_REQUEST_BYTES).await {
+        Ok(bytes) => endpoint.handle(parts.method.as_str(), &uri, &parts.headers, &bytes),
+        Err(e) => {
+            let error = OpError::new(
+                "SerializationException",
+                format!("request body unreadable or over {MAX_REQUEST_BYTES} bytes: {e}"),
+            );
+            super::Reply {
+                status: error.status(),
+                body: wire::encode_error(error.code, &error.message),
+                request_id: String::new(),
+            }
+        }
+    };
+    Response::builder()
+        .status(reply.status)
+        .header("content-type", wire::CONTENT_TYPE)
+        .header("x-amzn-requestid", reply.request_id)
+        .body(Body::from(reply.body))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}

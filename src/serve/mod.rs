@@ -1,0 +1,74 @@
+//! The reference model behind an HTTP endpoint that speaks AWS JSON 1.1, so that real clients
+//! (boto3, the AWS CLI, the harness itself) can be run against it.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use ecr_contract::serve::{Config, spawn};
+//! let server = spawn(Config::default()).await?;
+//! println!("ECR at {}", server.url());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod endpoint;
+mod http_server;
+mod profile;
+#[cfg(feature = "wiremock")]
+mod responder;
+
+pub use auth::Credentials;
+pub use endpoint::{Endpoint, Reply};
+pub use http_server::{Server, run, spawn};
+pub use profile::{PROFILE_HELP, parse_profile};
+#[cfg(feature = "wiremock")]
+pub use responder::Responder;
+
+use crate::model::{Profile, Registry, RegistryId};
+
+/// How to run the embedded server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind; loopback by default.
+    pub host: String,
+    /// Port; 0 picks a free one.
+    pub port: u16,
+    /// The caller's account: the default registry id.
+    pub account_id: RegistryId,
+    /// Region, for ARNs and URIs.
+    pub region: String,
+    /// Whether PutImage requires uploaded blobs, as real ECR does.
+    pub require_blobs: bool,
+    /// When set, requests must be signed with these credentials.
+    pub verify_signatures: Option<Credentials>,
+    /// The server's choices where the spec allows several outcomes.
+    pub profile: Profile,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 0,
+            account_id: RegistryId::parse("123456789012")
+                .unwrap_or_else(|_| unreachable!("twelve digits")),
+            region: "us-east-1".into(),
+            require_blobs: false,
+            verify_signatures: None,
+            profile: Profile::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The endpoint this configuration describes, with an empty registry.
+    pub fn endpoint(&self) -> Endpoint {
+        let mut registry = Registry::new(self.account_id.clone(), self.region.clone());
+        registry.require_blobs = self.require_blobs;
+        Endpoint::new(
+            registry,
+            self.profile.clone(),
+            self.verify_signatures.clone(),
+        )
+    }
+}
