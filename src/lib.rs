@@ -35,12 +35,15 @@
 //! (rules and `check`) <- `gen` (generators). [`model`] and [`oracle`] do no
 //! I/O, read no clock and are not `async`.
 
+pub mod check;
 #[cfg(feature = "arbitrary")]
 pub mod fuzzing;
 pub mod r#gen;
 pub mod model;
 pub mod oracle;
+pub mod report;
 pub mod serve;
+pub mod target;
 pub mod wire;
 
 #[doc(hidden)]

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check;
+mod cleanup;
 #[cfg(feature = "arbitrary")]
 mod corpus;
 mod rules;
@@ -20,6 +22,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check an ECR-compatible endpoint against the contract, rule by rule.
+    Check(check::Args),
+    /// Delete the repositories a run left behind, as listed in its journal.
+    Cleanup(cleanup::Args),
     /// Serve the reference model as a local ECR endpoint (AWS JSON 1.1).
     Serve(serve::Args),
     /// Print the rule catalogue: id, level, statement and source of every rule.
@@ -33,6 +39,8 @@ enum Command {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Cleanup(args) => cleanup::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Rules(args) => rules::run(&args),
         #[cfg(feature = "arbitrary")]

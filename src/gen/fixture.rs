@@ -36,6 +36,8 @@ pub struct Fixture {
     pub repositories: Vec<(&'static str, bool)>,
     /// The images.
     pub images: Vec<FixtureImage>,
+    /// Every blob (config or layer) the images name.
+    pub blobs: Vec<Blob>,
 }
 
 impl Fixture {
@@ -134,7 +136,11 @@ pub fn fixture() -> Fixture {
         ],
         Layout::Docker,
     );
+    let seeds = [
+        "c1", "c2", "c3", "c4", "c5", "l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8", "u1", "u2",
+    ];
     Fixture {
+        blobs: seeds.iter().map(|s| b(s)).collect(),
         repositories: vec![("team/app", false), ("locked", true), ("ubuntu", false)],
         images: vec![
             s2,

@@ -54,6 +54,17 @@ impl Credentials {
         ))
     }
 
+    /// Placeholder credentials for endpoints on this machine when the environment has none:
+    /// emulators (moto, LocalStack) read the region and account from the signature's scope,
+    /// and route unsigned requests elsewhere.
+    pub fn placeholder() -> Self {
+        Self::new(
+            "AKIDECRCONTRACTLOCAL",
+            "ecr-contract-placeholder-secret",
+            None,
+        )
+    }
+
     /// The session token, if any.
     pub fn session_token(&self) -> Option<&str> {
         self.session_token.as_deref()

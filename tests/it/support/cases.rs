@@ -1,74 +1,21 @@
-//! Contract cases as data: `tests/cases/*.json`, one file per spec section, run by
-//! [`check_case`].
-//!
-//! A case names the spec row it covers, optional setup calls applied after the fixture (each
-//! with the error it must give, if any), a BatchGetImage request, the model's expected
-//! outcome in summary form, mutations of the answer that stay acceptable (`accept`), and
-//! mutations that break a rule (`break`, mutation to rule id).
+//! The runner of the contract cases (`tests/cases/*.json`, see
+//! `ecr_contract::check::cases` for the format): [`check_case`] checks one against the model
+//! and the oracle.
 
-use std::collections::BTreeMap;
-
+use ecr_contract::check::cases::{self, Case, CaseFile, Step, expand};
 use ecr_contract::r#gen::Fixture;
 use ecr_contract::model::{
-    Call, Expected, ExpectedFailure, IdAnswer, ManifestRule, Registry, TagRule,
-    batch_get_image_body,
+    Expected, ExpectedFailure, IdAnswer, ManifestRule, Registry, TagRule, batch_get_image_body,
 };
 use ecr_contract::oracle::{Level, RuleId, Violation, check, check_in};
-use ecr_contract::wire;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::expand::expand;
 use super::mutate::{Raw, mutate};
 use super::{all_profiles, fixture_registry};
 
-/// A file of cases.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CaseFile {
-    #[allow(dead_code)] // documents the file
-    pub section: String,
-    pub cases: Vec<Case>,
-}
-
-/// One contract case.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Case {
-    pub name: String,
-    pub row: String,
-    #[serde(default)]
-    pub require_blobs: bool,
-    #[serde(default)]
-    pub setup: Vec<Step>,
-    pub request: Value,
-    pub expect: Value,
-    #[serde(default)]
-    pub context: Option<String>,
-    #[serde(default)]
-    pub accept: Vec<String>,
-    #[serde(rename = "break")]
-    pub breaks: BTreeMap<String, String>,
-}
-
-/// A setup call and the error it must give (`None`: it must succeed).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Step {
-    pub call: String,
-    pub input: Value,
-    #[serde(default)]
-    pub error: Option<String>,
-    /// Members the output must have, with these values.
-    #[serde(default)]
-    pub output: Option<Value>,
-}
-
-/// Loads `tests/cases/<file>`.
+/// Loads a case file embedded in the library.
 pub fn load(file: &str) -> CaseFile {
-    let path = format!("{}/tests/cases/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    cases::file(file).unwrap_or_else(|| panic!("no case file {file}"))
 }
 
 /// Runs every case of a file, reporting every failing case at once.
@@ -164,17 +111,7 @@ pub fn check_case(case: &Case) -> Result<(), String> {
 }
 
 fn run_step(registry: &mut Registry, step: &Step, fixture: &Fixture) -> Result<(), String> {
-    let input = expand(&step.input, fixture);
-    let call: Call = match step.call.as_str() {
-        "CreateRepository" => Call::CreateRepository(decode(&input)?),
-        "InitiateLayerUpload" => Call::InitiateLayerUpload(decode(&input)?),
-        "UploadLayerPart" => Call::UploadLayerPart(decode(&input)?),
-        "CompleteLayerUpload" => Call::CompleteLayerUpload(decode(&input)?),
-        "PutImage" => Call::PutImage(decode(&input)?),
-        "BatchDeleteImage" => Call::BatchDeleteImage(decode(&input)?),
-        "DeleteRepository" => Call::DeleteRepository(decode(&input)?),
-        other => return Err(format!("unknown call {other}")),
-    };
+    let call = step.to_call(fixture)?;
     match (registry.apply(&call, 1_800_000_000.0), &step.error) {
         (Ok(out), None) => match &step.output {
             Some(want) => contains(&out, &expand(want, fixture)),
@@ -208,19 +145,6 @@ fn contains(have: &Value, want: &Value) -> Result<(), String> {
         _ if have == want => Ok(()),
         _ => Err(format!("output has {have}, not {want}")),
     }
-}
-
-/// Decodes a wire shape from a JSON value, refusing unknown members and wrong types.
-fn decode<T: wire::Decode>(value: &Value) -> Result<T, String> {
-    let bytes = serde_json::to_vec(value).map_err(|e| e.to_string())?;
-    let decoded = wire::decode_body::<T>(&bytes).map_err(|e| e.to_string())?;
-    if !decoded.is_clean() {
-        return Err(format!(
-            "malformed case input: {:?} {:?}",
-            decoded.shape_issues, decoded.unknown_members
-        ));
-    }
-    Ok(decoded.value)
 }
 
 fn show(violations: &[Violation]) -> String {

@@ -2,7 +2,6 @@
 //! data-driven contract-case runner.
 
 pub mod cases;
-pub mod expand;
 pub mod mutate;
 pub mod python;
 

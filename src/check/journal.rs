@@ -1,0 +1,91 @@
+//! The journal: every repository the harness creates is written down before it is created,
+//! so `ecr-contract cleanup` can remove what a crashed run left, and nothing else.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One created repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The endpoint URL.
+    pub endpoint: String,
+    /// The region.
+    pub region: String,
+    /// The repository.
+    pub repository: String,
+}
+
+/// An append-only list of created repositories, one tab-separated line each.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    path: PathBuf,
+}
+
+impl Journal {
+    /// The journal at `path` (created on first write).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `entry` down (and syncs it) before the repository is created.
+    pub fn record(&self, entry: &Entry) -> std::io::Result<()> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        writeln!(
+            file,
+            "{}\t{}\t{}",
+            entry.endpoint, entry.region, entry.repository
+        )?;
+        file.sync_data()
+    }
+
+    /// Every entry.
+    pub fn entries(&self) -> std::io::Result<Vec<Entry>> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|line| {
+                let mut parts = line.splitn(3, '\t');
+                Some(Entry {
+                    endpoint: parts.next()?.into(),
+                    region: parts.next()?.into(),
+                    repository: parts.next()?.into(),
+                })
+            })
+            .collect())
+    }
+
+    /// Forgets `removed` entries (the repositories are gone), deleting the file when empty.
+    pub fn forget(&self, removed: &[Entry]) -> std::io::Result<()> {
+        let left: Vec<Entry> = self
+            .entries()?
+            .into_iter()
+            .filter(|e| !removed.contains(e))
+            .collect();
+        if left.is_empty() {
+            return match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            };
+        }
+        let text: String = left
+            .iter()
+            .map(|e| format!("{}\t{}\t{}\n", e.endpoint, e.region, e.repository))
+            .collect();
+        std::fs::write(&self.path, text)
+    }
+}

@@ -1,0 +1,441 @@
+//! One run's conversation with the server: seeding under the run prefix, sending probes,
+//! judging answers with a model mirror of the server's state, cleaning up.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::r#gen::{Fixture, fixture};
+use crate::model::{Call, Expected, ImageDigest, Registry, RegistryId, batch_get_image_body};
+use crate::oracle::{Observed, RuleId, Violation, check, check_in};
+use crate::report::{Finding, Reproduction, Response};
+use crate::target::{Exchange, HttpTarget, TransportError};
+use crate::wire::{self, Operation, Reply};
+
+use super::journal::{Entry, Journal};
+
+/// Why a run could not do its job.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// The endpoint could not be reached.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// Seeding failed in a way the harness cannot adapt to.
+    #[error("setup impossible: {0}")]
+    Setup(String),
+    /// The journal could not be written.
+    #[error("journal: {0}")]
+    Journal(#[from] std::io::Error),
+}
+
+/// Rules every judged answer exercises, whatever the probe: the model-free checks.
+const WIRE_RULES: [RuleId; 5] = [
+    RuleId::WireStatus,
+    RuleId::WireContentType,
+    RuleId::WireShape,
+    RuleId::WireUnknownMember,
+    RuleId::RobustNo5xx,
+];
+const SUCCESS_RULES: [RuleId; 3] = [
+    RuleId::WireBothLists,
+    RuleId::IdFailureCode,
+    RuleId::IdFailureReason,
+];
+const ERROR_RULES: [RuleId; 3] = [
+    RuleId::WireErrorCode,
+    RuleId::WireErrorBodyType,
+    RuleId::WireErrorMessage,
+];
+
+/// A run's state.
+#[derive(Debug)]
+pub struct Session<'t> {
+    pub(crate) target: &'t HttpTarget,
+    pub(crate) prefix: String,
+    pub(crate) journal: Journal,
+    pub(crate) fixture: Fixture,
+    pub(crate) account: Option<RegistryId>,
+    pub(crate) layer_api: Option<bool>,
+    pub(crate) settle: Duration,
+    pub(crate) created: Vec<Entry>,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) exercised: BTreeSet<RuleId>,
+    pub(crate) notes: Vec<String>,
+    pub(crate) probes: usize,
+    pub(crate) retries: u32,
+    pub(crate) settle_needed: Duration,
+    pub(crate) uploaded: std::collections::HashSet<(String, String)>,
+}
+
+impl<'t> Session<'t> {
+    /// A session against `target`, creating repositories under `prefix`.
+    pub fn new(target: &'t HttpTarget, prefix: String, journal: Journal, settle: Duration) -> Self {
+        Self {
+            target,
+            prefix,
+            journal,
+            fixture: fixture(),
+            account: None,
+            layer_api: None,
+            settle,
+            created: Vec::new(),
+            findings: Vec::new(),
+            exercised: BTreeSet::new(),
+            notes: Vec::new(),
+            probes: 0,
+            retries: 0,
+            settle_needed: Duration::ZERO,
+            uploaded: std::collections::HashSet::new(),
+        }
+    }
+
+    /// The name of fixture repository `name` in `scope`.
+    pub(crate) fn name(&self, scope: &str, name: &str) -> String {
+        format!("{}/{scope}/{name}", self.prefix)
+    }
+
+    /// Sends a call's JSON input.
+    pub(crate) async fn send(
+        &mut self,
+        operation: Operation,
+        body: &Value,
+    ) -> Result<Exchange, TransportError> {
+        let exchange = self
+            .target
+            .send(operation, serde_json::to_vec(body).unwrap_or_default())
+            .await?;
+        self.retries += exchange.retries;
+        Ok(exchange)
+    }
+
+    /// An empty model registry for the server's account.
+    pub(crate) fn empty_mirror(&self) -> Result<Registry, CheckError> {
+        let account = self
+            .account
+            .clone()
+            .ok_or_else(|| CheckError::Setup("no account id learned".into()))?;
+        Ok(Registry::new(account, self.target.region()))
+    }
+
+    /// Sends `call` (renamed into `scope`) and applies it to `mirror` when the server accepts
+    /// it. Returns the server's answer, or its error code.
+    pub(crate) async fn apply(
+        &mut self,
+        scope: &str,
+        call: &Call,
+        mirror: &mut Option<Registry>,
+    ) -> Result<Result<Value, String>, CheckError> {
+        let operation = call.operation();
+        let mut input = serde_json::to_value(call).unwrap_or_default()["input"].take();
+        self.rename(scope, &mut input);
+        self.apply_input(operation, call, input, mirror).await
+    }
+
+    /// As [`Session::apply`], with the input already renamed.
+    pub(crate) async fn apply_input(
+        &mut self,
+        operation: Operation,
+        call: &Call,
+        input: Value,
+        mirror: &mut Option<Registry>,
+    ) -> Result<Result<Value, String>, CheckError> {
+        if operation == Operation::CreateRepository {
+            let repository = input["repositoryName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let entry = Entry {
+                endpoint: self.target.url().to_owned(),
+                region: self.target.region().to_owned(),
+                repository,
+            };
+            self.journal.record(&entry)?;
+            self.created.push(entry);
+        }
+        if operation == Operation::PutImage && self.layer_api != Some(false) {
+            self.upload_blobs(&input).await?;
+        }
+        let exchange = self.send(operation, &input).await?;
+        let answer: Value = serde_json::from_slice(&exchange.body).unwrap_or(Value::Null);
+        if exchange.status != 200 {
+            return Ok(Err(error_code(&exchange)));
+        }
+        if operation == Operation::CreateRepository && self.account.is_none() {
+            let id = answer["repository"]["registryId"]
+                .as_str()
+                .unwrap_or_default();
+            let account = RegistryId::parse(id).map_err(|_| {
+                CheckError::Setup(format!("CreateRepository answered registryId {id:?}"))
+            })?;
+            self.account = Some(account);
+        }
+        if operation == Operation::PutImage {
+            self.check_put_digest(&input, &answer, &exchange);
+        }
+        if mirror.is_none() {
+            *mirror = Some(self.empty_mirror()?);
+        }
+        if let (Some(mirror), Some(renamed)) = (mirror.as_mut(), renamed_call(call, &input)) {
+            let _ = mirror.apply(&renamed, 0.0);
+        }
+        Ok(Ok(answer))
+    }
+
+    /// Uploads, with the layer API, every blob a PutImage manifest names that the harness can
+    /// produce and has not uploaded to that repository yet. A server without the layer API
+    /// (HTTP 5xx or an unknown operation) is from then on seeded with PutImage alone.
+    async fn upload_blobs(&mut self, put: &Value) -> Result<(), CheckError> {
+        let repository = put["repositoryName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let contents = crate::model::manifest::Contents::parse(
+            put["imageManifest"].as_str().unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        for digest in contents.blobs().map(str::to_owned).collect::<Vec<_>>() {
+            let Some(blob) = known_blob(&digest) else {
+                continue;
+            };
+            if !self.uploaded.insert((repository.clone(), digest.clone())) {
+                continue;
+            }
+            let start = self
+                .send(
+                    Operation::InitiateLayerUpload,
+                    &serde_json::json!({"repositoryName": repository}),
+                )
+                .await?;
+            if start.status != 200 {
+                let code = error_code(&start);
+                if self.layer_api.is_none()
+                    && (start.status >= 500
+                        || code.contains("UnknownOperation")
+                        || code.contains("NotImplemented"))
+                {
+                    self.layer_api = Some(false);
+                    self.notes.push(format!("the server has no layer upload API (InitiateLayerUpload: HTTP {} {code}): seeded with PutImage alone; blob checks not exercised", start.status));
+                    return Ok(());
+                }
+                // An absent repository: the PutImage that follows is refused the same way.
+                return Ok(());
+            }
+            self.layer_api = Some(true);
+            let upload_id =
+                serde_json::from_slice::<Value>(&start.body).unwrap_or_default()["uploadId"]
+                    .clone();
+            let part = serde_json::json!({"repositoryName": repository, "uploadId": upload_id, "partFirstByte": 0,
+                "partLastByte": blob.size() - 1, "layerPartBlob": wire::Blob(blob.bytes.clone())});
+            self.send(Operation::UploadLayerPart, &part).await?;
+            let complete = serde_json::json!({"repositoryName": repository, "uploadId": upload_id, "layerDigests": [blob.digest]});
+            let done = self.send(Operation::CompleteLayerUpload, &complete).await?;
+            if done.status != 200 && error_code(&done) != "LayerAlreadyExistsException" {
+                self.notes.push(format!(
+                    "uploading {digest} to {repository}: CompleteLayerUpload answered {}",
+                    error_code(&done)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// STATE-PUT-DIGEST: PutImage reports the SHA-256 of the manifest.
+    fn check_put_digest(&mut self, input: &Value, answer: &Value, exchange: &Exchange) {
+        let manifest = input["imageManifest"].as_str().unwrap_or_default();
+        let want = ImageDigest::of(manifest.as_bytes()).to_string();
+        let found = answer["image"]["imageId"]["imageDigest"]
+            .as_str()
+            .unwrap_or("none");
+        self.exercised.insert(RuleId::StatePutDigest);
+        if found != want {
+            let v = Violation::new(
+                RuleId::StatePutDigest,
+                "image.imageId.imageDigest",
+                want,
+                found,
+            );
+            self.record(v, "seeding: PutImage", exchange);
+        }
+    }
+
+    /// Renames fixture repositories in `value` into `scope`.
+    pub(crate) fn rename(&self, scope: &str, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    match (key.as_str(), v.as_str()) {
+                        ("repositoryName", Some(name)) if self.is_fixture_name(name) => {
+                            *v = Value::String(self.name(scope, name))
+                        }
+                        _ => self.rename(scope, v),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.rename(scope, v)),
+            _ => {}
+        }
+    }
+
+    fn is_fixture_name(&self, name: &str) -> bool {
+        self.fixture.repositories.iter().any(|(n, _)| *n == name)
+            || crate::r#gen::REPOSITORIES.contains(&name)
+    }
+
+    /// Sends a BatchGetImage body, judges the answer against `mirror`, records findings; with
+    /// a settle time, re-reads until the answer passes or the time is up.
+    pub(crate) async fn probe(
+        &mut self,
+        probe: &str,
+        mirror: &Registry,
+        body: Vec<u8>,
+        context: Option<RuleId>,
+    ) -> Result<Vec<Violation>, CheckError> {
+        let expected = batch_get_image_body(mirror, &body);
+        let start = Instant::now();
+        loop {
+            let exchange = self
+                .target
+                .send(Operation::BatchGetImage, body.clone())
+                .await?;
+            self.retries += exchange.retries;
+            let observed = Observed::from_http(exchange.status, &exchange.headers, &exchange.body);
+            let violations = judge(&expected, &observed, context);
+            if !violations.is_empty() && start.elapsed() < self.settle {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            if violations.is_empty()
+                && start.elapsed() > Duration::from_millis(1)
+                && self.settle > Duration::ZERO
+            {
+                self.settle_needed = self.settle_needed.max(start.elapsed());
+            }
+            self.probes += 1;
+            self.exercise(&observed);
+            for v in &violations {
+                self.record(v.clone(), probe, &exchange);
+            }
+            return Ok(violations);
+        }
+    }
+
+    fn exercise(&mut self, observed: &Observed) {
+        self.exercised.extend(WIRE_RULES);
+        match &observed.reply {
+            Ok(Reply::Success(_)) => self.exercised.extend(SUCCESS_RULES),
+            Ok(Reply::Error(_)) => self.exercised.extend(ERROR_RULES),
+            Err(_) => {}
+        }
+    }
+
+    /// Records a finding with its exchange and reproduction.
+    pub(crate) fn record(&mut self, violation: Violation, probe: &str, exchange: &Exchange) {
+        let request = String::from_utf8_lossy(&exchange.request_body).into_owned();
+        let body =
+            String::from_utf8_lossy(&exchange.body[..exchange.body.len().min(4096)]).into_owned();
+        let reproduction = Reproduction::new(
+            self.target.url(),
+            self.target.region(),
+            exchange.operation.name(),
+            &request,
+        );
+        self.findings.push(Finding {
+            message: violation.to_string(),
+            violation,
+            probe: probe.to_owned(),
+            request,
+            response: Response {
+                status: exchange.status,
+                body,
+            },
+            reproduction,
+        });
+    }
+
+    /// Deletes every repository this session created (force), and forgets them in the journal.
+    pub(crate) async fn cleanup(&mut self, scope_prefix: Option<&str>) -> Result<(), CheckError> {
+        let (mine, others): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.created)
+            .into_iter()
+            .partition(|e| scope_prefix.is_none_or(|p| e.repository.starts_with(p)));
+        self.created = others;
+        let mut removed = Vec::new();
+        for entry in mine {
+            let body = serde_json::json!({"repositoryName": entry.repository, "force": true});
+            let exchange = self.send(Operation::DeleteRepository, &body).await?;
+            let code = error_code(&exchange);
+            if exchange.status == 200 || code == "RepositoryNotFoundException" {
+                removed.push(entry);
+            } else {
+                self.notes.push(format!(
+                    "could not delete {}: HTTP {} {code}",
+                    entry.repository, exchange.status
+                ));
+            }
+        }
+        self.journal.forget(&removed)?;
+        Ok(())
+    }
+}
+
+/// The blob with `digest`, if it is one the harness uploads before a push: the fixture's, the
+/// contract cases', or the generators'. (Not `b1` and `b2`: the case that shows
+/// LayersNotFoundException uploads them itself, after pushing without them.)
+fn known_blob(digest: &str) -> Option<crate::r#gen::manifests::Blob> {
+    use crate::r#gen::manifests::Blob;
+    let fixed = [
+        "c1", "c2", "c3", "c4", "c5", "l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8", "u1", "u2",
+        "n1", "n2", "n3",
+    ];
+    let generated = (0..8)
+        .map(|i| format!("config-{i}"))
+        .chain((0..16).map(|i| format!("layer-{i}")));
+    fixed
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(generated)
+        .map(|s| Blob::from_seed(&s))
+        .find(|b| b.digest == digest)
+}
+
+fn judge(expected: &Expected, observed: &Observed, context: Option<RuleId>) -> Vec<Violation> {
+    match context {
+        Some(rule) => check_in(rule, expected, observed),
+        None => check(expected, observed),
+    }
+}
+
+/// The error name of a refused call.
+pub(crate) fn error_code(exchange: &Exchange) -> String {
+    match wire::parse_response::<wire::BatchGetImageResponse>(
+        exchange.status,
+        &exchange.headers,
+        &exchange.body,
+    ) {
+        Ok(Reply::Error(e)) => e
+            .code
+            .unwrap_or_else(|| format!("HTTP {}", exchange.status)),
+        _ => format!("HTTP {}", exchange.status),
+    }
+}
+
+/// `call` with its input replaced by the renamed one.
+fn renamed_call(call: &Call, input: &Value) -> Option<Call> {
+    let mut tagged = serde_json::to_value(call).ok()?;
+    tagged["input"] = input.clone();
+    let bytes = serde_json::to_vec(&tagged["input"]).ok()?;
+    Some(match call {
+        Call::CreateRepository(_) => Call::CreateRepository(wire::decode_body(&bytes).ok()?.value),
+        Call::InitiateLayerUpload(_) => {
+            Call::InitiateLayerUpload(wire::decode_body(&bytes).ok()?.value)
+        }
+        Call::UploadLayerPart(_) => Call::UploadLayerPart(wire::decode_body(&bytes).ok()?.value),
+        Call::CompleteLayerUpload(_) => {
+            Call::CompleteLayerUpload(wire::decode_body(&bytes).ok()?.value)
+        }
+        Call::PutImage(_) => Call::PutImage(wire::decode_body(&bytes).ok()?.value),
+        Call::BatchDeleteImage(_) => Call::BatchDeleteImage(wire::decode_body(&bytes).ok()?.value),
+        Call::DeleteRepository(_) => Call::DeleteRepository(wire::decode_body(&bytes).ok()?.value),
+    })
+}

@@ -1,0 +1,223 @@
+//! One [`Report`] of a `check` run, rendered as text for people, JSON for tools and JUnit
+//! for CI, with a reproduction (curl and AWS CLI) for every finding. No secrets: requests
+//! are shown by body, and credentials only as environment variable names.
+
+mod junit;
+mod text;
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::oracle::{Level, RULES, RuleId, Violation};
+
+/// What a run found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// The endpoint checked.
+    pub endpoint: String,
+    /// The region.
+    pub region: String,
+    /// The account the endpoint answered with.
+    pub account: Option<String>,
+    /// The seed of the random phase.
+    pub seed: u64,
+    /// The prefix of every repository the run created.
+    pub prefix: String,
+    /// Requests judged by the oracle.
+    pub probes: usize,
+    /// Random sequences run.
+    pub property_cases: u32,
+    /// Wall time of the run.
+    pub seconds: f64,
+    /// Throttled requests retried (not violations).
+    pub retries: u32,
+    /// The longest settle time a read needed to see a write.
+    pub settle_seconds: f64,
+    /// Every violation, with its probe and reproduction.
+    pub findings: Vec<Finding>,
+    /// Rules some probe exercised.
+    #[serde(skip)]
+    pub exercised: BTreeSet<RuleId>,
+    /// What the harness had to adapt to or could not do.
+    pub notes: Vec<String>,
+}
+
+/// One violation, where it was found, and how to see it again.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// The rule broken.
+    #[serde(flatten)]
+    pub violation: Violation,
+    /// A one-line message.
+    pub message: String,
+    /// The probe: a contract case, a seeding step, or a random sequence.
+    pub probe: String,
+    /// The request body sent.
+    pub request: String,
+    /// The answer received.
+    pub response: Response,
+    /// Commands that send the same request.
+    pub reproduction: Reproduction,
+}
+
+/// An answer, as received.
+#[derive(Debug, Clone, Serialize)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// The body (its first 4 KiB).
+    pub body: String,
+}
+
+/// The request again, from a shell; credentials come from the environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reproduction {
+    /// A `curl --aws-sigv4` command.
+    pub curl: String,
+    /// An `aws ecr batch-get-image --cli-input-json` command, for BatchGetImage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<String>,
+}
+
+/// Whether a rule passed, failed or was not exercised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Exercised, never broken.
+    Pass,
+    /// Broken at least once.
+    Fail,
+    /// No probe could break it.
+    NotExercised,
+}
+
+/// A rule's status in a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleStatus {
+    /// The rule id.
+    pub rule: RuleId,
+    /// Its level.
+    pub level: Level,
+    /// Its statement.
+    pub statement: &'static str,
+    /// Its source.
+    pub source: &'static str,
+    /// Pass, fail or not exercised.
+    pub status: Status,
+    /// How many violations.
+    pub count: usize,
+}
+
+/// Shell-quotes `s` in single quotes.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+impl Reproduction {
+    /// Commands sending `body` as `operation` to `endpoint` in `region`.
+    pub fn new(endpoint: &str, region: &str, operation: &str, body: &str) -> Self {
+        let curl = format!(
+            "curl -sS --aws-sigv4 'aws:amz:{region}:ecr' --user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" \
+-H 'content-type: application/x-amz-json-1.1' -H 'x-amz-target: AmazonEC2ContainerRegistry_V20150921.{operation}' \
+--data-binary {} {}",
+            quote(body),
+            quote(endpoint)
+        );
+        let aws = (operation == "BatchGetImage").then(|| {
+            format!(
+                "aws ecr batch-get-image --endpoint-url {} --region {region} --cli-input-json {}",
+                quote(endpoint),
+                quote(body)
+            )
+        });
+        Self { curl, aws }
+    }
+}
+
+impl Report {
+    /// Every rule of the catalogue with its status.
+    pub fn rules(&self) -> Vec<RuleStatus> {
+        RULES
+            .iter()
+            .map(|rule| {
+                let count = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.violation.rule == rule.id)
+                    .count();
+                let status = match (count, self.exercised.contains(&rule.id)) {
+                    (0, false) => Status::NotExercised,
+                    (0, true) => Status::Pass,
+                    _ => Status::Fail,
+                };
+                RuleStatus {
+                    rule: rule.id,
+                    level: rule.level,
+                    statement: rule.statement,
+                    source: rule.source,
+                    status,
+                    count,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether some violation is at or above `threshold` (`may` never is).
+    pub fn fails_at(&self, threshold: Level) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.violation.fails_at(threshold))
+    }
+
+    /// The report as JSON: summary, per-rule status, violations, notes.
+    pub fn to_json(&self) -> serde_json::Value {
+        let rules = self.rules();
+        let count = |s: Status| rules.iter().filter(|r| r.status == s).count();
+        serde_json::json!({
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "account": self.account,
+            "seed": self.seed,
+            "prefix": self.prefix,
+            "summary": {
+                "probes": self.probes,
+                "property_cases": self.property_cases,
+                "seconds": self.seconds,
+                "retries": self.retries,
+                "settle_seconds": self.settle_seconds,
+                "violations": self.findings.len(),
+                "rules_passed": count(Status::Pass),
+                "rules_failed": count(Status::Fail),
+                "rules_not_exercised": count(Status::NotExercised),
+            },
+            "rules": rules,
+            "violations": self.findings,
+            "notes": self.notes,
+        })
+    }
+
+    /// Replaces every occurrence of `secrets` in the report's text by `** redacted **`.
+    pub fn redact(&mut self, secrets: &[&str]) {
+        let clean = |s: &mut String| {
+            for secret in secrets.iter().filter(|s| !s.is_empty()) {
+                *s = s.replace(secret, "** redacted **");
+            }
+        };
+        for f in &mut self.findings {
+            for s in [
+                &mut f.request,
+                &mut f.response.body,
+                &mut f.reproduction.curl,
+                &mut f.message,
+                &mut f.violation.found,
+            ] {
+                clean(s);
+            }
+        }
+        self.notes.iter_mut().for_each(clean);
+    }
+}
+
+pub use junit::to_junit;
+pub use text::to_text;

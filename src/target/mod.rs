@@ -1,0 +1,238 @@
+//! The system under test, over HTTP: signing, timeouts, retries of throttling, a bound on the
+//! answer's size. The only networked layer besides `serve`.
+
+use std::time::{Duration, SystemTime};
+
+use http::HeaderMap;
+
+use crate::oracle::normalize::is_throttling;
+use crate::wire::{self, Credentials, MAX_BODY_BYTES, Operation};
+
+/// Why a request got no answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// Connecting, sending or reading failed (including timeouts).
+    #[error("{operation} to {url}: {reason}")]
+    Http {
+        /// The operation.
+        operation: &'static str,
+        /// The endpoint.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The answer was larger than the decoder reads.
+    #[error("{operation}: answer over {MAX_BODY_BYTES} bytes")]
+    TooLarge {
+        /// The operation.
+        operation: &'static str,
+    },
+    /// The request could not be signed.
+    #[error(transparent)]
+    Sign(#[from] wire::SignError),
+}
+
+/// A request as sent (secrets redacted) and the answer as received.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// The operation.
+    pub operation: Operation,
+    /// The request body.
+    pub request_body: Vec<u8>,
+    /// HTTP status.
+    pub status: u16,
+    /// Answer headers.
+    pub headers: HeaderMap,
+    /// Answer body.
+    pub body: Vec<u8>,
+    /// Throttled attempts retried before this answer.
+    pub retries: u32,
+}
+
+/// An ECR endpoint reached over HTTP.
+#[derive(Debug, Clone)]
+pub struct HttpTarget {
+    url: String,
+    region: String,
+    credentials: Option<Credentials>,
+    client: reqwest::Client,
+    max_retries: u32,
+}
+
+impl HttpTarget {
+    /// A target at `url` in `region`; requests are signed when `credentials` are given.
+    pub fn new(
+        url: &str,
+        region: &str,
+        credentials: Option<Credentials>,
+        timeout: Duration,
+    ) -> Result<Self, TransportError> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| TransportError::Http {
+                operation: "setup",
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            url: url.trim_end_matches('/').to_owned() + "/",
+            region: region.to_owned(),
+            credentials,
+            client,
+            max_retries: 6,
+        })
+    }
+
+    /// The endpoint URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The region requests are signed for.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The credentials, if requests are signed.
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.credentials.as_ref()
+    }
+
+    /// Whether the endpoint is on this machine (a loopback address or `localhost`).
+    pub fn is_loopback(&self) -> bool {
+        let host = reqwest::Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        host == "localhost"
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// Sends `body` as `operation`, retrying throttling with exponential backoff.
+    pub async fn send(
+        &self,
+        operation: Operation,
+        body: Vec<u8>,
+    ) -> Result<Exchange, TransportError> {
+        self.send_with(operation, body, true).await
+    }
+
+    /// Sends without signing, for the ROBUST-AUTH probe.
+    pub async fn send_unsigned(
+        &self,
+        operation: Operation,
+        body: Vec<u8>,
+    ) -> Result<Exchange, TransportError> {
+        self.send_with(operation, body, false).await
+    }
+
+    async fn send_with(
+        &self,
+        operation: Operation,
+        body: Vec<u8>,
+        signed: bool,
+    ) -> Result<Exchange, TransportError> {
+        let mut retries = 0;
+        loop {
+            let (status, headers, answer) = self.attempt(operation, &body, signed).await?;
+            let code = headers
+                .get("x-amzn-errortype")
+                .and_then(|v| v.to_str().ok())
+                .map(wire::clean_error_name)
+                .map(str::to_owned);
+            let body_code = serde_json::from_slice::<serde_json::Value>(&answer)
+                .ok()
+                .and_then(|v| {
+                    v.get("__type")
+                        .and_then(|t| t.as_str())
+                        .map(|t| wire::clean_error_name(t).to_owned())
+                });
+            let throttled =
+                status >= 400 && is_throttling(status, body_code.as_deref().or(code.as_deref()));
+            if throttled && retries < self.max_retries {
+                retries += 1;
+                tokio::time::sleep(Duration::from_millis(50 << retries)).await;
+                continue;
+            }
+            return Ok(Exchange {
+                operation,
+                request_body: body,
+                status,
+                headers,
+                body: answer,
+                retries,
+            });
+        }
+    }
+
+    async fn attempt(
+        &self,
+        operation: Operation,
+        body: &[u8],
+        signed: bool,
+    ) -> Result<(u16, HeaderMap, Vec<u8>), TransportError> {
+        let request = wire::encode_raw(operation, body.to_vec());
+        let http_error = |e: reqwest::Error| TransportError::Http {
+            operation: operation.name(),
+            url: self.url.clone(),
+            reason: e.to_string(),
+        };
+        let mut builder = self.client.post(&self.url);
+        let mut headers: Vec<(String, String)> = request
+            .headers
+            .iter()
+            .filter(|(k, _)| *k != "Content-Length")
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect();
+        if let (true, Some(credentials)) = (signed, &self.credentials) {
+            let host = reqwest::Url::parse(&self.url).ok().and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_owned(),
+                })
+            });
+            let mut signed_headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            if let Some(host) = &host {
+                signed_headers.push(("host", host.as_str()));
+            }
+            let (added, _) = wire::sign_request(
+                credentials,
+                &self.region,
+                "POST",
+                &self.url,
+                &signed_headers,
+                body,
+                SystemTime::now(),
+            )?;
+            headers.extend(added);
+        }
+        for (k, v) in &headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        let mut response = builder
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(http_error)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let mut answer = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(http_error)? {
+            if answer.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(TransportError::TooLarge {
+                    operation: operation.name(),
+                });
+            }
+            answer.extend_from_slice(&chunk);
+        }
+        Ok((status, headers, answer))
+    }
+}
