@@ -33,6 +33,19 @@ pub enum TransportError {
     Sign(#[from] wire::SignError),
 }
 
+/// An error and its sources, as one line: reqwest's "error sending request" says why only in
+/// its source (a timeout, a refused connection).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
 /// A request as sent (secrets redacted) and the answer as received.
 #[derive(Debug, Clone)]
 pub struct Exchange {
@@ -74,7 +87,7 @@ impl HttpTarget {
             .map_err(|e| TransportError::Http {
                 operation: "setup",
                 url: url.to_owned(),
-                reason: e.to_string(),
+                reason: chain(&e),
             })?;
         Ok(Self {
             url: url.trim_end_matches('/').to_owned() + "/",
@@ -156,7 +169,7 @@ impl HttpTarget {
                 status >= 400 && is_throttling(status, body_code.as_deref().or(code.as_deref()));
             if throttled && retries < self.max_retries {
                 retries += 1;
-                tokio::time::sleep(Duration::from_millis(50 << retries)).await;
+                tokio::time::sleep(Duration::from_millis(10 << retries)).await;
                 continue;
             }
             return Ok(Exchange {
@@ -180,7 +193,7 @@ impl HttpTarget {
         let http_error = |e: reqwest::Error| TransportError::Http {
             operation: operation.name(),
             url: self.url.clone(),
-            reason: e.to_string(),
+            reason: chain(&e),
         };
         let mut builder = self.client.post(&self.url);
         let mut headers: Vec<(String, String)> = request

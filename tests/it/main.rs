@@ -1,6 +1,7 @@
 //! The integration tests: one binary, with shared helpers in `support/`.
 
 mod catalogue;
+mod check;
 mod clients;
 mod contract;
 mod decoder;

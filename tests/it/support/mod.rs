@@ -1,6 +1,7 @@
 //! Helpers shared by every test module: snapshot settings, the fixture registry, and the
 //! data-driven contract-case runner.
 
+pub mod broken;
 pub mod cases;
 pub mod mutate;
 pub mod python;

@@ -1,0 +1,419 @@
+//! `check` against correct and deliberately broken servers (wiremock and real HTTP on
+//! loopback): a correct server passes every rule and exits 0; each broken behaviour is
+//! reported under its rule; throttling is retried; a stalling server times out cleanly;
+//! secrets never reach a report; only created repositories are deleted.
+
+use std::process::Command;
+use std::time::Duration;
+
+use ecr_contract::check::{Journal, Options, run};
+use ecr_contract::oracle::{Level, RULES, RuleId};
+use ecr_contract::report::{Report, Status, to_junit, to_text};
+use ecr_contract::serve::spawn;
+use ecr_contract::target::HttpTarget;
+use ecr_contract::wire::Credentials;
+
+use crate::support::broken::{Fault, broken_server, reference_config};
+
+fn options(cases: u32, journal: &std::path::Path) -> Options {
+    Options {
+        cases,
+        seed: 7,
+        settle: Duration::ZERO,
+        keep: false,
+        journal: Journal::new(journal),
+        progress: None,
+    }
+}
+
+async fn check_url(url: &str, cases: u32) -> Report {
+    let dir = tempdir();
+    let target = HttpTarget::new(
+        url,
+        "us-east-1",
+        Some(Credentials::placeholder()),
+        Duration::from_secs(10),
+    )
+    .expect("a target");
+    run(&target, &options(cases, &dir.join("journal.tsv")))
+        .await
+        .expect("the check runs")
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "ecr-contract-test-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correct_server_passes_every_rule() {
+    let server = spawn(reference_config()).await.expect("serve starts");
+    let report = check_url(&server.url(), 60).await;
+    assert!(report.findings.is_empty(), "{}", to_text(&report));
+    let statuses: Vec<(RuleId, Status)> =
+        report.rules().iter().map(|r| (r.rule, r.status)).collect();
+    assert!(
+        statuses.iter().all(|(_, s)| *s == Status::Pass),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.len(), RULES.len());
+    assert!(report.probes > 100, "{} probes", report.probes);
+    assert!(
+        server.endpoint().registry().repositories().next().is_none(),
+        "the run deletes what it created"
+    );
+    server.shutdown().await;
+}
+
+/// One broken behaviour per rule of level must or should, and the rule it must be reported under.
+const BROKEN: &[(&str, &str)] = &[
+    ("status:201", "WIRE-STATUS"),
+    ("content_type:text/plain", "WIRE-CONTENT-TYPE"),
+    ("error:NoSuchThingException", "WIRE-ERROR-CODE"),
+    (
+        "error_header_only:RepositoryNotFoundException",
+        "WIRE-ERROR-BODY-TYPE",
+    ),
+    ("no_message", "WIRE-ERROR-MESSAGE"),
+    ("wrong_type:images", "WIRE-SHAPE"),
+    ("no_member:failures", "WIRE-BOTH-LISTS"),
+    ("ok_empty", "VAL-REGISTRY-ID"),
+    ("ok_empty", "VAL-REPO-NAME"),
+    ("ok_empty", "VAL-IMAGE-IDS-COUNT"),
+    ("ok_empty", "VAL-TAG-LENGTH"),
+    ("ok_empty", "VAL-MEDIA-TYPES-COUNT"),
+    ("ok_empty", "VAL-MALFORMED"),
+    ("ok_empty", "REPO-NOT-FOUND"),
+    ("ok_empty", "REPO-FOREIGN-REGISTRY"),
+    ("registry:999999999999", "REPO-ECHO"),
+    ("drop_image", "ID-ACCOUNTING"),
+    ("tag:zzz", "ID-BY-TAG"),
+    ("failure_for_image:ImageNotFound", "ID-BY-DIGEST"),
+    ("failure_for_image:ImageNotFound", "ID-TAG-AND-DIGEST"),
+    ("code:MissingDigestAndTag", "ID-MISMATCH-CODE"),
+    ("code:MissingDigestAndTag", "ID-NOT-FOUND"),
+    ("code:ImageNotFound", "ID-MISSING-BOTH"),
+    ("code:ImageNotFound", "ID-INVALID-DIGEST"),
+    ("failure_digest:s2", "ID-FAILURE-ECHO"),
+    ("code:NotAFailureCode", "ID-FAILURE-CODE"),
+    ("no_reason", "ID-FAILURE-REASON"),
+    ("image_for_failure:s2", "ID-CASE"),
+    ("digest:s2b", "MAN-DIGEST"),
+    ("reformat", "MAN-BYTES"),
+    ("no_media_type", "MAN-MEDIA-TYPE"),
+    ("translate:OCI", "MAN-NO-TRANSLATION-BY-DIGEST"),
+    ("translate:OCI", "MAN-ACCEPTED-STORED"),
+    ("translate:OCI", "MAN-TRANSLATION"),
+    ("stored:s2", "STATE-READ-AFTER-PUT"),
+    ("digest:s2b", "STATE-RETAG"),
+    ("stored:s2", "STATE-TAG-MOVE"),
+    ("image_for_failure:s2b", "STATE-DELETE"),
+    ("html", "ROBUST-NO-5XX"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_broken_behaviour_is_reported_under_its_rule() {
+    let mut missed = Vec::new();
+    let mut covered: Vec<&str> = BROKEN.iter().map(|(_, rule)| *rule).collect();
+    for (mutation, rule) in BROKEN {
+        let server = broken_server(Fault {
+            mutation: Some(mutation),
+            ..Fault::default()
+        })
+        .await;
+        let report = check_url(&server.uri(), 0).await;
+        if !report
+            .findings
+            .iter()
+            .any(|f| f.violation.rule.as_str() == *rule)
+        {
+            missed.push(format!(
+                "{mutation} not reported under {rule}:\n{}",
+                to_text(&report)
+            ));
+        }
+        assert!(
+            report.fails_at(Level::Should),
+            "{mutation}: the run must fail"
+        );
+    }
+    let server = broken_server(Fault {
+        wrong_put_digest: true,
+        ..Fault::default()
+    })
+    .await;
+    let report = check_url(&server.uri(), 0).await;
+    if !report
+        .findings
+        .iter()
+        .any(|f| f.violation.rule == RuleId::StatePutDigest)
+    {
+        missed.push("a wrong PutImage digest not reported under STATE-PUT-DIGEST".into());
+    }
+    covered.push("STATE-PUT-DIGEST");
+    assert!(missed.is_empty(), "{}", missed.join("\n\n"));
+    for rule in RULES.iter().filter(|r| r.level != Level::May) {
+        assert!(
+            covered.contains(&rule.id.as_str()),
+            "no broken server for {}",
+            rule.id
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_retried_and_not_a_violation() {
+    let server = broken_server(Fault {
+        throttle_every: Some(5),
+        ..Fault::default()
+    })
+    .await;
+    let report = check_url(&server.uri(), 10).await;
+    assert!(report.findings.is_empty(), "{}", to_text(&report));
+    assert!(report.retries > 10, "{} retries", report.retries);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalling_server_gives_a_clear_error_not_a_hang() {
+    let server = broken_server(Fault {
+        delay: Some(Duration::from_secs(30)),
+        ..Fault::default()
+    })
+    .await;
+    let target = HttpTarget::new(
+        &server.uri(),
+        "us-east-1",
+        Some(Credentials::placeholder()),
+        Duration::from_millis(300),
+    )
+    .expect("a target");
+    let dir = tempdir();
+    let started = std::time::Instant::now();
+    let error = run(&target, &options(0, &dir.join("stall.tsv")))
+        .await
+        .expect_err("the check cannot do its job");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        error.to_string().contains("timed out") || error.to_string().contains("operation"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_name_the_rule_and_hold_no_secret() {
+    let server = broken_server(Fault {
+        mutation: Some("reformat"),
+        ..Fault::default()
+    })
+    .await;
+    let secret = "wJalrXUtnFEMI-not-a-real-secret-0123456789";
+    let credentials = Credentials::new(
+        "AKIDREPORTTEST",
+        secret,
+        Some("session-token-not-real-9876".into()),
+    );
+    let config = ecr_contract::serve::Config {
+        verify_signatures: Some(credentials.clone()),
+        ..reference_config()
+    };
+    drop(server);
+    let server = spawn(config).await.expect("serve starts");
+    let target = HttpTarget::new(
+        &server.url(),
+        "us-east-1",
+        Some(credentials),
+        Duration::from_secs(10),
+    )
+    .expect("a target");
+    let dir = tempdir();
+    let report = run(&target, &options(5, &dir.join("secrets.tsv")))
+        .await
+        .expect("runs");
+    let rendered = format!(
+        "{}{}{}",
+        to_text(&report),
+        report.to_json(),
+        to_junit(&report, Level::Should)
+    );
+    assert!(
+        !rendered.contains(secret) && !rendered.contains("session-token-not-real"),
+        "a secret leaked"
+    );
+    let json = report.to_json();
+    assert_eq!(json["summary"]["rules_failed"], 0);
+    assert_eq!(json["rules"].as_array().map(Vec::len), Some(RULES.len()));
+    server.shutdown().await;
+}
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ecr-contract"));
+    command
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_ECR")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    command
+}
+
+#[test]
+fn check_with_no_endpoint_checks_the_embedded_server_and_exits_0() {
+    let dir = tempdir();
+    let (json, junit) = (dir.join("report.json"), dir.join("junit.xml"));
+    let output = binary()
+        .args(["check", "--cases", "30", "--seed", "1", "--journal"])
+        .arg(dir.join("j.tsv"))
+        .arg("--report-json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("43 passed, 0 failed, 0 not exercised"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("a JSON report")).expect("JSON");
+    assert_eq!(report["violations"].as_array().map(Vec::len), Some(0));
+    assert!(
+        std::fs::read_to_string(&junit)
+            .expect("JUnit")
+            .contains("<testsuite name=\"ecr-contract\" tests=\"43\"")
+    );
+    assert!(
+        !dir.join("j.tsv").exists(),
+        "the journal is emptied after cleanup"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_are_1_for_violations_and_2_when_the_harness_cannot_work() {
+    let server = broken_server(Fault {
+        mutation: Some("reformat"),
+        ..Fault::default()
+    })
+    .await;
+    let uri = server.uri();
+    let dir = tempdir();
+    let journal = dir.join("exit.tsv");
+    fn status(args: Vec<String>) -> (Option<i32>, String) {
+        let output = binary().args(args).output().expect("runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned()
+                + &String::from_utf8_lossy(&output.stderr),
+        )
+    }
+    let j = journal.display().to_string();
+    let broken = tokio::task::spawn_blocking(move || {
+        status(vec![
+            "check".into(),
+            "--endpoint-url".into(),
+            uri,
+            "--cases".into(),
+            "0".into(),
+            "--journal".into(),
+            j,
+        ])
+    });
+    let (code, text) = broken.await.expect("runs");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("FAIL MAN-BYTES (must)") && text.contains("curl -sS --aws-sigv4"),
+        "{text}"
+    );
+    let remote = tokio::task::spawn_blocking(move || {
+        status(vec![
+            "check".into(),
+            "--endpoint-url".into(),
+            "https://api.ecr.us-east-1.amazonaws.com".into(),
+        ])
+    });
+    let (code, text) = remote.await.expect("runs");
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("--allow-writes"), "{text}");
+    let unreachable = tokio::task::spawn_blocking(move || {
+        status(vec![
+            "check".into(),
+            "--endpoint-url".into(),
+            "http://127.0.0.1:9".into(),
+        ])
+    });
+    let (code, text) = unreachable.await.expect("runs");
+    assert_eq!(code, Some(2), "{text}");
+    let bad = tokio::task::spawn_blocking(move || {
+        status(vec!["check".into(), "--fail-on".into(), "sometimes".into()])
+    });
+    assert_eq!(bad.await.expect("runs").0, Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_leaves_journalled_repositories_that_cleanup_removes_and_nothing_else() {
+    let server = spawn(reference_config()).await.expect("serve starts");
+    let target = HttpTarget::new(
+        &server.url(),
+        "us-east-1",
+        Some(Credentials::placeholder()),
+        Duration::from_secs(10),
+    )
+    .expect("a target");
+    // A repository the harness did not create.
+    let body =
+        serde_json::to_vec(&serde_json::json!({"repositoryName": "someone/else"})).expect("JSON");
+    target
+        .send(ecr_contract::wire::Operation::CreateRepository, body)
+        .await
+        .expect("created");
+    let dir = tempdir();
+    let journal = dir.join("keep.tsv");
+    let mut keep = options(3, &journal);
+    keep.keep = true;
+    run(&target, &keep).await.expect("runs");
+    let kept = Journal::new(&journal).entries().expect("a journal");
+    assert!(!kept.is_empty());
+    let names = |s: &ecr_contract::serve::Server| {
+        s.endpoint()
+            .registry()
+            .repositories()
+            .map(|r| r.name.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(names(&server).len() > 1);
+    let output = tokio::task::spawn_blocking(move || {
+        binary()
+            .args(["cleanup", "--journal"])
+            .arg(&journal)
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(
+        names(&server),
+        ["someone/else"],
+        "cleanup removes only what the harness created"
+    );
+    server.shutdown().await;
+}

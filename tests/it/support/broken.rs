@@ -1,0 +1,124 @@
+//! Deliberately broken servers: the reference endpoint behind wiremock, with one mutation
+//! applied to every BatchGetImage answer (or to PutImage's digest), or with throttling.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ecr_contract::r#gen::{Fixture, fixture};
+use ecr_contract::serve::{Config, Credentials, Endpoint};
+use ecr_contract::wire;
+use serde_json::Value;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use super::mutate::{Raw, mutate};
+
+/// How the server misbehaves.
+#[derive(Debug, Clone, Default)]
+pub struct Fault {
+    /// A mutation (see `mutate`) of every BatchGetImage answer it applies to.
+    pub mutation: Option<&'static str>,
+    /// PutImage answers a wrong digest.
+    pub wrong_put_digest: bool,
+    /// Every n-th request is throttled (HTTP 400 ThrottlingException).
+    pub throttle_every: Option<u64>,
+    /// Answers are delayed by this much.
+    pub delay: Option<Duration>,
+}
+
+struct Broken {
+    endpoint: Endpoint,
+    fault: Fault,
+    fixture: Fixture,
+    requests: AtomicU64,
+}
+
+impl Respond for Broken {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        if self
+            .fault
+            .throttle_every
+            .is_some_and(|every| n % every == 0)
+        {
+            return ResponseTemplate::new(400).set_body_raw(
+                wire::encode_error("ThrottlingException", "Rate exceeded"),
+                wire::CONTENT_TYPE,
+            );
+        }
+        let reply = self.endpoint.handle(
+            request.method.as_str(),
+            request.url.path(),
+            &request.headers,
+            &request.body,
+        );
+        let target = request
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let mut raw = Raw {
+            status: reply.status,
+            headers: vec![("content-type", wire::CONTENT_TYPE.to_owned())],
+            body: reply.body,
+        };
+        if target.ends_with(".BatchGetImage") {
+            if let Some(spec) = self.fault.mutation {
+                let ids: Vec<Value> = serde_json::from_slice::<Value>(&request.body)
+                    .ok()
+                    .and_then(|r| r["imageIds"].as_array().cloned())
+                    .unwrap_or_default();
+                // A mutation that does not apply to this answer (no image to change) leaves it.
+                let fixture = &self.fixture;
+                let original = raw.clone();
+                raw = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    mutate(&original, spec, fixture, &ids)
+                }))
+                .unwrap_or(original);
+            }
+        }
+        if target.ends_with(".PutImage") && self.fault.wrong_put_digest && raw.status == 200 {
+            let mut body: Value = serde_json::from_slice(&raw.body).unwrap_or_default();
+            body["image"]["imageId"]["imageDigest"] =
+                Value::String(format!("sha256:{}", "f".repeat(64)));
+            raw.body = serde_json::to_vec(&body).unwrap_or_default();
+        }
+        let content_type = raw
+            .headers
+            .iter()
+            .find(|(n, _)| *n == "content-type")
+            .map_or("", |(_, v)| v.as_str())
+            .to_owned();
+        let mut template = ResponseTemplate::new(raw.status).set_body_raw(raw.body, &content_type);
+        for (name, value) in raw.headers.iter().filter(|(n, _)| *n != "content-type") {
+            template = template.insert_header(*name, value.as_str());
+        }
+        match self.fault.delay {
+            Some(delay) => template.set_delay(delay),
+            None => template,
+        }
+    }
+}
+
+/// The configuration of the reference server the broken ones wrap: blobs required and
+/// signatures verified with the placeholder credentials, like `check`'s embedded server.
+pub fn reference_config() -> Config {
+    Config {
+        require_blobs: true,
+        verify_signatures: Some(Credentials::placeholder()),
+        ..Config::default()
+    }
+}
+
+/// Starts a server with `fault`.
+pub async fn broken_server(fault: Fault) -> MockServer {
+    let server = MockServer::start().await;
+    let broken = Broken {
+        endpoint: reference_config().endpoint(),
+        fault,
+        fixture: fixture(),
+        requests: AtomicU64::new(0),
+    };
+    Mock::given(any()).respond_with(broken).mount(&server).await;
+    server
+}
