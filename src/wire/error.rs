@@ -24,6 +24,12 @@ pub enum DecodeError {
         /// What the JSON parser said.
         reason: String,
     },
+    /// The body is not UTF-8.
+    #[error("body is not UTF-8 at byte {offset}")]
+    InvalidUtf8 {
+        /// Byte offset of the first invalid byte.
+        offset: usize,
+    },
     /// The body ends in the middle of a JSON value.
     #[error("body ends early at byte {offset}")]
     Truncated {

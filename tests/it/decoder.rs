@@ -36,15 +36,32 @@ fn deeply_nested_body_is_refused_without_overflowing_the_stack() {
         parse(200, body.as_bytes()),
         Err(DecodeError::NotAnObject { .. } | DecodeError::TooDeep { .. })
     ));
-    // Below the modelled shapes (at most four levels deep), values are skipped without
-    // recursion: an image that is a deep array is a shape issue, not a stack overflow.
-    let nested_images = format!(
-        r#"{{"images": [{}{}], "failures": []}}"#,
-        "[".repeat(depth),
-        "]".repeat(depth)
+    // Skipped values are validated as they are skipped, so nesting meets the parser's
+    // recursion limit wherever it is, as it does for a generic JSON parser.
+    for body in [
+        format!(
+            r#"{{"images": [{}{}], "failures": []}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        ),
+        format!(
+            r#"{{"images": [], "failures": [], "x": {}{}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        ),
+    ] {
+        assert!(matches!(
+            parse(200, body.as_bytes()),
+            Err(DecodeError::TooDeep { .. })
+        ));
+    }
+    let shallow = format!(
+        r#"{{"images": [], "failures": [], "x": {}{}}}"#,
+        "[".repeat(100),
+        "]".repeat(100)
     );
-    let d = success(nested_images.as_bytes());
-    assert_eq!(d.shape_issues.len(), 1);
+    assert_eq!(success(shallow.as_bytes()).unknown_members, ["x"]);
+    let d = success(br#"{"images": [[[1]]], "failures": []}"#);
     assert_eq!(
         (
             d.shape_issues[0].path.as_str(),
@@ -52,14 +69,6 @@ fn deeply_nested_body_is_refused_without_overflowing_the_stack() {
         ),
         ("images[0]", "an array")
     );
-    // An unknown member is skipped without recursion, however deep, and reported.
-    let nested_member = format!(
-        r#"{{"images": [], "failures": [], "x": {}{}}}"#,
-        "[".repeat(depth),
-        "]".repeat(depth)
-    );
-    let d = success(nested_member.as_bytes());
-    assert_eq!(d.unknown_members, ["x"]);
 }
 
 #[test]
@@ -75,14 +84,12 @@ fn body_over_the_limit_is_refused_before_parsing() {
 }
 
 #[test]
-fn invalid_utf8_in_a_string_is_a_syntax_error_with_its_offset() {
+fn invalid_utf8_is_refused_with_the_offset_of_the_first_bad_byte() {
     let body = b"{\"failures\": [], \"images\": [{\"imageManifest\": \"\xff\xfe\"}]}";
-    match parse(200, body) {
-        Err(DecodeError::Syntax { offset, .. }) => {
-            assert!((46..=50).contains(&offset), "offset {offset}")
-        }
-        other => panic!("expected a syntax error, got {other:?}"),
-    }
+    assert_eq!(
+        parse(200, body),
+        Err(DecodeError::InvalidUtf8 { offset: 47 })
+    );
 }
 
 #[test]
@@ -255,4 +262,29 @@ proptest! {
         let _ = parse(200, body.as_bytes());
         let _ = parse(400, body.as_bytes());
     }
+}
+
+#[test]
+fn invalid_utf8_in_a_skipped_member_is_refused_too() {
+    let body = b"{\"images\": [], \"failures\": [], \"code\": \"a\xff\xfeb\"}";
+    assert_eq!(
+        parse(200, body),
+        Err(DecodeError::InvalidUtf8 { offset: 41 })
+    );
+}
+
+#[test]
+fn a_lone_surrogate_escape_in_a_skipped_member_is_refused_like_in_a_modelled_one() {
+    let skipped = br#"{"images": [], "failures": [], "x": "\ud800"}"#;
+    let modelled = br#"{"images": [{"imageManifest": "\ud800"}], "failures": []}"#;
+    let generic = serde_json::from_slice::<serde_json::Value>(skipped).is_ok();
+    assert_eq!(
+        parse(200, skipped).is_ok(),
+        generic,
+        "typed and generic decoders agree on {skipped:?}"
+    );
+    assert!(matches!(
+        parse(200, modelled),
+        Err(DecodeError::Syntax { .. })
+    ));
 }
