@@ -5,7 +5,7 @@ use http::HeaderMap;
 
 use crate::r#gen::Scenario;
 use crate::model::{
-    DigestTags, Expected, FAILURE_CODES, IdAnswer, ImageDigest, OpError, Profile, batch_get_image,
+    DigestTags, Expected, FAILURE_CODES, IdAnswer, ImageDigest, OpError, Profile, Registry, batch_get_image,
 };
 use crate::oracle::{Observed, RuleId, Violation, check};
 use crate::wire::{self, BatchGetImageResponse, ImageIdentifier};
@@ -26,13 +26,14 @@ pub fn observe(answer: &Result<BatchGetImageResponse, OpError>) -> Observed {
 
 /// Runs every scenario property, returning the first that fails.
 pub fn check_scenario(scenario: &Scenario, profile: &Profile) -> Result<(), String> {
-    let expected = batch_get_image(&scenario.registry(), &scenario.request);
+    let registry = scenario.registry();
+    let expected = batch_get_image(&registry, &scenario.request);
     model_answer_passes(&expected, profile)?;
     let Ok(response) = expected.answer(profile) else {
         return Ok(());
     };
     accounting_holds(scenario, profile, &response)?;
-    digests_are_content_addresses(scenario, &expected, &response)?;
+    digests_are_content_addresses(&registry, &expected, &response)?;
     mutations_are_caught(scenario, &expected, &response)
 }
 
@@ -103,11 +104,11 @@ fn names(id: &ImageIdentifier, got: Option<&ImageIdentifier>) -> bool {
 
 /// Stored digests are SHA-256 of the manifest bytes, and so are those of untranslated answers.
 pub fn digests_are_content_addresses(
-    scenario: &Scenario,
+    registry: &Registry,
     expected: &Expected,
     response: &BatchGetImageResponse,
 ) -> Result<(), String> {
-    for repository in scenario.registry().repositories() {
+    for repository in registry.repositories() {
         for (digest, image) in &repository.images {
             if *digest != ImageDigest::of(image.manifest.bytes.as_bytes()) {
                 return Err(format!("stored digest {digest} is not the manifest's"));

@@ -138,7 +138,7 @@ pub fn model_oracle(data: &[u8]) {
 /// from it. A depleted pass-through RNG returns zeros forever, on which rand's rejection
 /// sampling of ranges never terminates; the tail keeps it supplied.
 pub fn pass_through(data: &[u8]) -> TestRng {
-    const LEN: usize = 1 << 14;
+    const LEN: usize = 1 << 12;
     let mut seed = Vec::with_capacity(data.len() + LEN);
     seed.extend_from_slice(data);
     let mut state = data.iter().fold(0x243f_6a88_85a3_08d3_u64, |h, b| {
