@@ -58,6 +58,9 @@ pub struct Args {
     /// Seconds before a request times out.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
+    /// Seconds the whole run may take (exit 2 past it; created repositories stay journalled).
+    #[arg(long, default_value_t = 1800)]
+    max_seconds: u64,
     /// The journal of created repositories.
     #[arg(long, default_value = "ecr-contract-journal.tsv")]
     journal: PathBuf,

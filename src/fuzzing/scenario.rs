@@ -5,7 +5,8 @@ use http::HeaderMap;
 
 use crate::r#gen::Scenario;
 use crate::model::{
-    DigestTags, Expected, FAILURE_CODES, IdAnswer, ImageDigest, OpError, Profile, Registry, batch_get_image,
+    DigestTags, Expected, FAILURE_CODES, IdAnswer, ImageDigest, OpError, Profile, Registry,
+    batch_get_image,
 };
 use crate::oracle::{Observed, RuleId, Violation, check};
 use crate::wire::{self, BatchGetImageResponse, ImageIdentifier};

@@ -167,6 +167,29 @@ async fn each_broken_behaviour_is_reported_under_its_rule() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_random_sequence_is_shrunk_before_it_is_reported() {
+    let server = broken_server(Fault {
+        mutation: Some("reformat"),
+        ..Fault::default()
+    })
+    .await;
+    let report = check_url(&server.uri(), 50).await;
+    let note = report
+        .notes
+        .iter()
+        .find(|n| n.starts_with("random phase: a failing sequence, shrunk to"))
+        .expect("a shrunk sequence");
+    // Re-serialising manifests shows with one repository and one image: two calls.
+    let calls: usize = note["random phase: a failing sequence, shrunk to ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(calls <= 3, "{note}");
+    assert!(report.findings.iter().any(|f| f.probe.starts_with("random sequence") && f.violation.rule == RuleId::ManBytes));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_is_retried_and_not_a_violation() {
     let server = broken_server(Fault {
         throttle_every: Some(5),
