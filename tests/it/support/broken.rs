@@ -24,6 +24,10 @@ pub struct Fault {
     pub throttle_every: Option<u64>,
     /// Answers are delayed by this much.
     pub delay: Option<Duration>,
+    /// BatchGetImage answers echo every request header (a hostile server reflecting secrets).
+    pub echo_headers: bool,
+    /// Credentials the server verifies signatures with (default: the placeholder ones).
+    pub credentials: Option<Credentials>,
 }
 
 struct Broken {
@@ -77,6 +81,18 @@ impl Respond for Broken {
                 .unwrap_or(original);
             }
         }
+        if target.ends_with(".BatchGetImage") && self.fault.echo_headers {
+            let headers: Vec<String> = request
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("")))
+                .collect();
+            raw = Raw {
+                status: 400,
+                headers: raw.headers,
+                body: wire::encode_error("InvalidParameterException", &headers.join("; ")),
+            };
+        }
         if target.ends_with(".PutImage") && self.fault.wrong_put_digest && raw.status == 200 {
             let mut body: Value = serde_json::from_slice(&raw.body).unwrap_or_default();
             body["image"]["imageId"]["imageDigest"] =
@@ -113,8 +129,12 @@ pub fn reference_config() -> Config {
 /// Starts a server with `fault`.
 pub async fn broken_server(fault: Fault) -> MockServer {
     let server = MockServer::start().await;
+    let mut config = reference_config();
+    if let Some(credentials) = fault.credentials.clone() {
+        config.verify_signatures = Some(credentials);
+    }
     let broken = Broken {
-        endpoint: reference_config().endpoint(),
+        endpoint: config.endpoint(),
         fault,
         fixture: fixture(),
         requests: AtomicU64::new(0),
