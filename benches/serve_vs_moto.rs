@@ -170,6 +170,31 @@ async fn measure(url: &str, seconds: u64, digest: &str) -> (f64, Duration) {
     (rate, latency)
 }
 
+/// The model's share: answering and encoding the benchmark's request in-process, per request.
+fn model_time_per_request() -> Duration {
+    use ecr_contract::model::{Profile, batch_get_image};
+    let fixture = ecr_contract::r#gen::fixture();
+    let registry = ecr_contract::r#gen::build_registry(&fixture.calls());
+    let digest = fixture.image("s2").expect("s2").digest.clone();
+    let request = ecr_contract::wire::BatchGetImageRequest {
+        repository_name: Some("team/app".into()),
+        image_ids: Some(vec![
+            ecr_contract::wire::ImageIdentifier::tag("v1"),
+            ecr_contract::wire::ImageIdentifier::digest(digest),
+            ecr_contract::wire::ImageIdentifier::tag("absent"),
+        ]),
+        ..Default::default()
+    };
+    let rounds = 100_000u32;
+    let start = Instant::now();
+    for _ in 0..rounds {
+        let answer =
+            batch_get_image(&registry, std::hint::black_box(&request)).answer(&Profile::default());
+        std::hint::black_box(serde_json::to_vec(&answer.ok()).expect("encodes"));
+    }
+    start.elapsed() / rounds
+}
+
 #[allow(clippy::print_stdout)]
 fn main() {
     let seconds: u64 = std::env::var("BENCH_SECONDS")
@@ -194,5 +219,11 @@ fn main() {
         println!("ecr-contract serve: {serve_rate:>9.0} requests/s   mean latency {serve_latency:?}");
         println!("moto_server:        {moto_rate:>9.0} requests/s   mean latency {moto_latency:?}");
         println!("ratio serve/moto:   {:>9.1}", serve_rate / moto_rate);
+        let model = model_time_per_request();
+        let per_request = Duration::from_secs_f64(1.0 / serve_rate);
+        println!(
+            "model + encoding:   {model:?} per request, {:.0}% of serve's {per_request:?} per request at full load",
+            100.0 * model.as_secs_f64() / per_request.as_secs_f64()
+        );
     });
 }

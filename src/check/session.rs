@@ -422,20 +422,20 @@ pub(crate) fn error_code(exchange: &Exchange) -> String {
 
 /// `call` with its input replaced by the renamed one.
 fn renamed_call(call: &Call, input: &Value) -> Option<Call> {
-    let mut tagged = serde_json::to_value(call).ok()?;
-    tagged["input"] = input.clone();
-    let bytes = serde_json::to_vec(&tagged["input"]).ok()?;
+    fn decode<T: wire::Decode>(input: &Value) -> Option<T> {
+        Some(
+            wire::decode_body(&serde_json::to_vec(input).ok()?)
+                .ok()?
+                .value,
+        )
+    }
     Some(match call {
-        Call::CreateRepository(_) => Call::CreateRepository(wire::decode_body(&bytes).ok()?.value),
-        Call::InitiateLayerUpload(_) => {
-            Call::InitiateLayerUpload(wire::decode_body(&bytes).ok()?.value)
-        }
-        Call::UploadLayerPart(_) => Call::UploadLayerPart(wire::decode_body(&bytes).ok()?.value),
-        Call::CompleteLayerUpload(_) => {
-            Call::CompleteLayerUpload(wire::decode_body(&bytes).ok()?.value)
-        }
-        Call::PutImage(_) => Call::PutImage(wire::decode_body(&bytes).ok()?.value),
-        Call::BatchDeleteImage(_) => Call::BatchDeleteImage(wire::decode_body(&bytes).ok()?.value),
-        Call::DeleteRepository(_) => Call::DeleteRepository(wire::decode_body(&bytes).ok()?.value),
+        Call::CreateRepository(_) => Call::CreateRepository(decode(input)?),
+        Call::InitiateLayerUpload(_) => Call::InitiateLayerUpload(decode(input)?),
+        Call::UploadLayerPart(_) => Call::UploadLayerPart(decode(input)?),
+        Call::CompleteLayerUpload(_) => Call::CompleteLayerUpload(decode(input)?),
+        Call::PutImage(_) => Call::PutImage(decode(input)?),
+        Call::BatchDeleteImage(_) => Call::BatchDeleteImage(decode(input)?),
+        Call::DeleteRepository(_) => Call::DeleteRepository(decode(input)?),
     })
 }

@@ -37,10 +37,7 @@ pub struct Options {
 /// Runs the whole suite against `target`.
 pub async fn run(target: &HttpTarget, options: &Options) -> Result<Report, CheckError> {
     let started = Instant::now();
-    let run_id = options.seed
-        ^ u64::from(std::process::id())
-        ^ (started.elapsed().as_nanos() as u64).rotate_left(17)
-        ^ now_nanos();
+    let run_id = options.seed ^ u64::from(std::process::id()).rotate_left(32) ^ now_nanos();
     let prefix = format!("ecr-contract-{:08x}", run_id & 0xffff_ffff);
     let mut session = Session::new(
         target,
@@ -102,7 +99,7 @@ async fn phases(session: &mut Session<'_>, options: &Options) -> Result<(), Chec
             progress(done, total);
         }
     }
-    probe_auth(session, &base).await?;
+    probe_auth(session).await?;
     run_properties(session, options, done, total).await
 }
 
@@ -230,7 +227,7 @@ fn request_body(session: &Session<'_>, case: &Case, scope: &str) -> Vec<u8> {
 }
 
 /// ROBUST-AUTH (may): an unsigned request is refused with an authentication error.
-async fn probe_auth(session: &mut Session<'_>, base: &Registry) -> Result<(), CheckError> {
+async fn probe_auth(session: &mut Session<'_>) -> Result<(), CheckError> {
     if session.target.credentials().is_none() {
         session.notes.push(
             "ROBUST-AUTH not exercised: no credentials, so every request was unsigned".into(),
@@ -272,7 +269,6 @@ async fn probe_auth(session: &mut Session<'_>, base: &Registry) -> Result<(), Ch
         );
         session.record(v, "unsigned BatchGetImage", &exchange);
     }
-    let _ = base;
     Ok(())
 }
 

@@ -160,3 +160,25 @@ async fn the_wiremock_responder_answers_like_the_server() {
         (400, Some("RepositoryNotFoundException"))
     );
 }
+
+#[test]
+fn serve_prints_its_url_and_stops_cleanly_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ecr-contract"))
+        .args(["serve", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("a line");
+    assert!(line.contains("listening on http://127.0.0.1:"), "{line}");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("serve exits");
+    assert_eq!(exit.code(), Some(0), "a clean shutdown on Ctrl-C");
+}
