@@ -53,6 +53,14 @@ impl OpError {
     }
 }
 
+/// The value of a required member, or `InvalidParameterException` naming it.
+pub(crate) fn required<'a, T: ?Sized>(
+    value: Option<&'a T>,
+    member: &str,
+) -> Result<&'a T, OpError> {
+    value.ok_or_else(|| OpError::missing(member))
+}
+
 impl From<ConstraintError> for OpError {
     fn from(e: ConstraintError) -> Self {
         Self::invalid(e.to_string())

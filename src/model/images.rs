@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::wire;
 
-use super::error::OpError;
+use super::error::{OpError, required};
 use super::lookup::{
     Lookup, REASON_INVALID_DIGEST, REASON_MISMATCH, REASON_MISSING, REASON_NOT_FOUND,
 };
@@ -30,10 +30,7 @@ impl Registry {
             request.registry_id.as_deref(),
             request.repository_name.as_deref(),
         )?;
-        let manifest = request
-            .image_manifest
-            .as_deref()
-            .ok_or_else(|| OpError::missing("imageManifest"))?;
+        let manifest = required(request.image_manifest.as_deref(), "imageManifest")?;
         check_manifest_length(manifest)?;
         let tag = request
             .image_tag

@@ -4,7 +4,7 @@
 
 use crate::wire;
 
-use super::error::OpError;
+use super::error::{OpError, required};
 use super::lookup::Lookup;
 use super::names::RepositoryName;
 use super::registry::{Image, Registry, Repository};
@@ -18,7 +18,7 @@ impl Registry {
         name: Option<&str>,
     ) -> Result<&Repository, OpError> {
         let registry = self.resolve_registry(registry_id)?;
-        let name = RepositoryName::parse(name.ok_or_else(|| OpError::missing("repositoryName"))?)?;
+        let name = RepositoryName::parse(required(name, "repositoryName")?)?;
         self.repository(registry.as_str(), name.as_str())
             .ok_or_else(|| OpError::repository_not_found(name.as_str(), registry.as_str()))
     }
@@ -128,10 +128,7 @@ impl Registry {
             request.registry_id.as_deref(),
             request.repository_name.as_deref(),
         )?;
-        let digests = request
-            .layer_digests
-            .as_deref()
-            .ok_or_else(|| OpError::missing("layerDigests"))?;
+        let digests = required(request.layer_digests.as_deref(), "layerDigests")?;
         let mut layers = Vec::new();
         let mut failures = Vec::new();
         for digest in digests {

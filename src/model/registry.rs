@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::wire;
 
-use super::error::OpError;
+use super::error::{OpError, required};
 use super::manifest::StoredManifest;
 use super::names::{ImageDigest, ImageTag, RegistryId, RepositoryName};
 
@@ -154,7 +154,7 @@ impl Registry {
         name: Option<&str>,
     ) -> Result<&mut Repository, OpError> {
         let registry = self.resolve_registry(registry_id)?;
-        let name = RepositoryName::parse(name.ok_or_else(|| OpError::missing("repositoryName"))?)?;
+        let name = RepositoryName::parse(required(name, "repositoryName")?)?;
         self.repositories
             .get_mut(registry.as_str())
             .and_then(|r| r.get_mut(name.as_str()))
@@ -168,10 +168,7 @@ impl Registry {
         now: f64,
     ) -> Result<wire::CreateRepositoryResponse, OpError> {
         let registry_id = self.resolve_registry(request.registry_id.as_deref())?;
-        let name = request
-            .repository_name
-            .as_deref()
-            .ok_or_else(|| OpError::missing("repositoryName"))?;
+        let name = required(request.repository_name.as_deref(), "repositoryName")?;
         let name = RepositoryName::parse(name)?;
         let mutability = match request.image_tag_mutability.as_deref() {
             None => TagMutability::Mutable,

@@ -2,7 +2,7 @@
 
 use crate::wire;
 
-use super::error::OpError;
+use super::error::{OpError, required};
 use super::expected::RequestCause;
 use super::names::{ImageTag, RegistryId, RepositoryName};
 
@@ -59,7 +59,7 @@ pub(crate) fn validate(request: &wire::BatchGetImageRequest) -> Result<Validated
 pub(crate) fn check_image_ids(
     ids: Option<&[wire::ImageIdentifier]>,
 ) -> Result<&[wire::ImageIdentifier], OpError> {
-    let ids = ids.ok_or_else(|| OpError::missing("imageIds"))?;
+    let ids = required(ids, "imageIds")?;
     check_count("imageIds", ids.len())?;
     Ok(ids)
 }

@@ -2,7 +2,7 @@
 
 use crate::wire;
 
-use super::error::OpError;
+use super::error::{OpError, required};
 use super::names::ImageDigest;
 use super::registry::Registry;
 
@@ -40,20 +40,10 @@ impl Registry {
             request.registry_id.as_deref(),
             request.repository_name.as_deref(),
         )?;
-        let upload_id = request
-            .upload_id
-            .as_deref()
-            .ok_or_else(|| OpError::missing("uploadId"))?;
-        let blob = request
-            .layer_part_blob
-            .as_ref()
-            .ok_or_else(|| OpError::missing("layerPartBlob"))?;
-        let first = request
-            .part_first_byte
-            .ok_or_else(|| OpError::missing("partFirstByte"))?;
-        let last = request
-            .part_last_byte
-            .ok_or_else(|| OpError::missing("partLastByte"))?;
+        let upload_id = required(request.upload_id.as_deref(), "uploadId")?;
+        let blob = required(request.layer_part_blob.as_ref(), "layerPartBlob")?;
+        let first = *required(request.part_first_byte.as_ref(), "partFirstByte")?;
+        let last = *required(request.part_last_byte.as_ref(), "partLastByte")?;
         let (registry_id, name) = (
             repository.registry_id.to_string(),
             repository.name.to_string(),
@@ -92,14 +82,8 @@ impl Registry {
             request.registry_id.as_deref(),
             request.repository_name.as_deref(),
         )?;
-        let upload_id = request
-            .upload_id
-            .as_deref()
-            .ok_or_else(|| OpError::missing("uploadId"))?;
-        let digests = request
-            .layer_digests
-            .as_deref()
-            .ok_or_else(|| OpError::missing("layerDigests"))?;
+        let upload_id = required(request.upload_id.as_deref(), "uploadId")?;
+        let digests = required(request.layer_digests.as_deref(), "layerDigests")?;
         let [given] = digests else {
             return Err(OpError::invalid(
                 "Invalid parameter at 'layerDigests' failed to satisfy constraint: 'Member must have length equal to 1'",
