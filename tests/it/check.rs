@@ -330,63 +330,54 @@ fn check_with_no_endpoint_checks_the_embedded_server_and_exits_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_codes_are_1_for_violations_and_2_when_the_harness_cannot_work() {
-    let server = broken_server(Fault {
-        mutation: Some("reformat"),
-        ..Fault::default()
-    })
-    .await;
-    let uri = server.uri();
-    let dir = tempdir();
-    let journal = dir.join("exit.tsv");
-    fn status(args: Vec<String>) -> (Option<i32>, String) {
-        let output = binary().args(args).output().expect("runs");
+    /// Runs the binary off the runtime's threads; its exit code and all it printed.
+    async fn status(args: &[&str]) -> (Option<i32>, String) {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let output =
+            tokio::task::spawn_blocking(move || binary().args(args).output().expect("runs"))
+                .await
+                .expect("joins");
         (
             output.status.code(),
             String::from_utf8_lossy(&output.stdout).into_owned()
                 + &String::from_utf8_lossy(&output.stderr),
         )
     }
-    let j = journal.display().to_string();
-    let broken = tokio::task::spawn_blocking(move || {
-        status(vec![
-            "check".into(),
-            "--endpoint-url".into(),
-            uri,
-            "--cases".into(),
-            "0".into(),
-            "--journal".into(),
-            j,
-        ])
-    });
-    let (code, text) = broken.await.expect("runs");
+    let server = broken_server(Fault {
+        mutation: Some("reformat"),
+        ..Fault::default()
+    })
+    .await;
+    let journal = tempdir().join("exit.tsv").display().to_string();
+    let (code, text) = status(&[
+        "check",
+        "--endpoint-url",
+        &server.uri(),
+        "--cases",
+        "0",
+        "--journal",
+        &journal,
+    ])
+    .await;
     assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("FAIL MAN-BYTES (must)") && text.contains("curl -sS --aws-sigv4"),
         "{text}"
     );
-    let remote = tokio::task::spawn_blocking(move || {
-        status(vec![
-            "check".into(),
-            "--endpoint-url".into(),
-            "https://api.ecr.us-east-1.amazonaws.com".into(),
-        ])
-    });
-    let (code, text) = remote.await.expect("runs");
+    let (code, text) = status(&[
+        "check",
+        "--endpoint-url",
+        "https://api.ecr.us-east-1.amazonaws.com",
+    ])
+    .await;
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("--allow-writes"), "{text}");
-    let unreachable = tokio::task::spawn_blocking(move || {
-        status(vec![
-            "check".into(),
-            "--endpoint-url".into(),
-            "http://127.0.0.1:9".into(),
-        ])
-    });
-    let (code, text) = unreachable.await.expect("runs");
+    let (code, text) = status(&["check", "--endpoint-url", "http://127.0.0.1:9"]).await;
     assert_eq!(code, Some(2), "{text}");
-    let bad = tokio::task::spawn_blocking(move || {
-        status(vec!["check".into(), "--fail-on".into(), "sometimes".into()])
-    });
-    assert_eq!(bad.await.expect("runs").0, Some(2));
+    assert_eq!(
+        status(&["check", "--fail-on", "sometimes"]).await.0,
+        Some(2)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
