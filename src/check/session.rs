@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::r#gen::{Fixture, fixture};
+use crate::r#gen::manifests::Blob;
+use crate::r#gen::{Fixture, fixture, generated_blobs};
 use crate::model::{Call, Expected, ImageDigest, Registry, RegistryId, batch_get_image_body};
 use crate::oracle::{Observed, RuleId, Violation, check, check_in};
 use crate::report::{Finding, Reproduction, Response};
@@ -196,7 +197,7 @@ impl<'t> Session<'t> {
         )
         .unwrap_or_default();
         for digest in contents.blobs().map(str::to_owned).collect::<Vec<_>>() {
-            let Some(blob) = known_blob(&digest) else {
+            let Some(blob) = known_blob(&self.fixture, &digest) else {
                 continue;
             };
             if !self.uploaded.insert((repository.clone(), digest.clone())) {
@@ -380,22 +381,16 @@ impl<'t> Session<'t> {
 }
 
 /// The blob with `digest`, if it is one the harness uploads before a push: the fixture's, the
-/// contract cases', or the generators'. (Not `b1` and `b2`: the case that shows
-/// LayersNotFoundException uploads them itself, after pushing without them.)
-fn known_blob(digest: &str) -> Option<crate::r#gen::manifests::Blob> {
-    use crate::r#gen::manifests::Blob;
-    let fixed = [
-        "c1", "c2", "c3", "c4", "c5", "l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8", "u1", "u2",
-        "n1", "n2", "n3",
-    ];
-    let generated = (0..8)
-        .map(|i| format!("config-{i}"))
-        .chain((0..16).map(|i| format!("layer-{i}")));
-    fixed
+/// generators', or those the contract cases name (`n1` to `n3`; not `b1` and `b2`: the case
+/// that shows LayersNotFoundException uploads them itself, after pushing without them).
+fn known_blob(fixture: &Fixture, digest: &str) -> Option<Blob> {
+    let named_by_cases = ["n1", "n2", "n3"].map(Blob::from_seed);
+    fixture
+        .blobs
         .iter()
-        .map(|s| (*s).to_owned())
-        .chain(generated)
-        .map(|s| Blob::from_seed(&s))
+        .cloned()
+        .chain(named_by_cases)
+        .chain(generated_blobs())
         .find(|b| b.digest == digest)
 }
 

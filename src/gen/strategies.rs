@@ -78,6 +78,19 @@ fn tenths(numerator: u8) -> impl Strategy<Value = bool> {
     (0..10u8).prop_map(move |n| n < numerator)
 }
 
+fn config_blob(seed: u8) -> Blob {
+    Blob::from_seed(&format!("config-{seed}"))
+}
+
+fn layer_blob(seed: u8) -> Blob {
+    Blob::from_seed(&format!("layer-{seed}"))
+}
+
+/// Every blob the generated manifests name: 8 configs and 16 layers.
+pub fn generated_blobs() -> impl Iterator<Item = Blob> {
+    (0..8).map(config_blob).chain((0..16).map(layer_blob))
+}
+
 /// An image manifest: Docker schema 2, OCI or schema 1, with up to three layers.
 pub fn arb_manifest() -> impl Strategy<Value = Pushable> {
     (
@@ -88,11 +101,8 @@ pub fn arb_manifest() -> impl Strategy<Value = Pushable> {
     )
         .prop_map(|(kind, config, layers, layout)| {
             let layout = [Layout::Docker, Layout::Compact, Layout::Indented][usize::from(layout)];
-            let config = Blob::from_seed(&format!("config-{config}"));
-            let layers: Vec<Blob> = layers
-                .iter()
-                .map(|l| Blob::from_seed(&format!("layer-{l}")))
-                .collect();
+            let config = config_blob(config);
+            let layers: Vec<Blob> = layers.iter().map(|l| layer_blob(*l)).collect();
             match kind {
                 0 => Pushable {
                     manifest: schema2(&config, &layers, layout),

@@ -2,7 +2,7 @@
 
 use crate::model::{Format, ImageDigest};
 
-use super::super::wire::CONTENT_TYPE;
+use crate::wire::CONTENT_TYPE;
 
 /// Whether a `Content-Type` value is AWS JSON 1.1 (case-insensitive, parameters ignored).
 pub fn is_aws_json(content_type: &str) -> bool {
