@@ -118,45 +118,46 @@ const BROKEN: &[(&str, &str)] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_broken_behaviour_is_reported_under_its_rule() {
-    let mut missed = Vec::new();
-    let mut covered: Vec<&str> = BROKEN.iter().map(|(_, rule)| *rule).collect();
-    for (mutation, rule) in BROKEN {
-        let server = broken_server(Fault {
-            mutation: Some(mutation),
-            ..Fault::default()
-        })
-        .await;
+    /// Checks a server with `fault`: the run fails, and `rule` is among its findings.
+    async fn reported(fault: Fault, what: &str, rule: &str) -> Result<(), String> {
+        let server = broken_server(fault).await;
         let report = check_url(&server.uri(), 0).await;
-        if !report
+        assert!(report.fails_at(Level::Should), "{what}: the run must fail");
+        match report
             .findings
             .iter()
-            .any(|f| f.violation.rule.as_str() == *rule)
+            .any(|f| f.violation.rule.as_str() == rule)
         {
-            missed.push(format!(
-                "{mutation} not reported under {rule}:\n{}",
+            true => Ok(()),
+            false => Err(format!(
+                "{what} not reported under {rule}:\n{}",
                 to_text(&report)
-            ));
+            )),
         }
-        assert!(
-            report.fails_at(Level::Should),
-            "{mutation}: the run must fail"
-        );
     }
-    let server = broken_server(Fault {
+    let mut missed = Vec::new();
+    for (mutation, rule) in BROKEN {
+        let fault = Fault {
+            mutation: Some(mutation),
+            ..Fault::default()
+        };
+        missed.extend(reported(fault, mutation, rule).await.err());
+    }
+    let fault = Fault {
         wrong_put_digest: true,
         ..Fault::default()
-    })
-    .await;
-    let report = check_url(&server.uri(), 0).await;
-    if !report
-        .findings
-        .iter()
-        .any(|f| f.violation.rule == RuleId::StatePutDigest)
-    {
-        missed.push("a wrong PutImage digest not reported under STATE-PUT-DIGEST".into());
-    }
-    covered.push("STATE-PUT-DIGEST");
+    };
+    missed.extend(
+        reported(fault, "a wrong PutImage digest", "STATE-PUT-DIGEST")
+            .await
+            .err(),
+    );
     assert!(missed.is_empty(), "{}", missed.join("\n\n"));
+    let covered: Vec<&str> = BROKEN
+        .iter()
+        .map(|(_, rule)| *rule)
+        .chain(["STATE-PUT-DIGEST"])
+        .collect();
     for rule in RULES.iter().filter(|r| r.level != Level::May) {
         assert!(
             covered.contains(&rule.id.as_str()),
