@@ -283,6 +283,8 @@ async fn reports_name_the_rule_and_hold_no_secret() {
 
 fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ecr-contract"));
+    // A default journal lands in the working directory: keep it out of the repository.
+    command.current_dir(tempdir());
     command
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_ENDPOINT_URL_ECR")
