@@ -119,13 +119,20 @@ pub fn check(expected: &Expected, observed: &Observed) -> Vec<Violation> {
     out
 }
 
-/// Files every `ID-*` and `MAN-*` violation under the scenario rule `context` (such as
-/// `STATE-TAG-MOVE`), keeping the original rule in `via`.
+/// Files every `ID-*` and `MAN-*` violation about *what* was answered under the scenario rule
+/// `context` (such as `STATE-TAG-MOVE`), keeping the original rule in `via`. The rules about
+/// the form of a failure (its echo, code and reason) hold whatever the state, and keep their
+/// own id: a mangled echo of a correctly failed id is not a broken delete.
 pub fn check_in(context: RuleId, expected: &Expected, observed: &Observed) -> Vec<Violation> {
+    const FORM: [RuleId; 3] = [
+        RuleId::IdFailureEcho,
+        RuleId::IdFailureCode,
+        RuleId::IdFailureReason,
+    ];
     let mut out = check(expected, observed);
     for v in &mut out {
         let id = v.rule.as_str();
-        if id.starts_with("ID-") || id.starts_with("MAN-") {
+        if (id.starts_with("ID-") || id.starts_with("MAN-")) && !FORM.contains(&v.rule) {
             v.via = Some(v.rule);
             v.rule = context;
             v.level = context.level();

@@ -29,8 +29,9 @@ pub(crate) fn check_batch(
     let images = response.images.as_deref().unwrap_or_default();
     let failures = response.failures.as_deref().unwrap_or_default();
     let mut slots = distinct(&batch.ids);
-    attribute_failures(&mut slots, failures, out);
+    let strays = attribute_failures(&mut slots, failures, out);
     attribute_images(batch, &mut slots, images, out);
+    pair_strays(&mut slots, failures, strays, out);
     for slot in &slots {
         check_slot(batch, slot, images, failures, out);
     }
@@ -91,7 +92,10 @@ fn link(slot: &Slot<'_>, answered: &ImageIdentifier) -> Option<Link> {
     let same_tag = requested.image_tag.is_some() && answered.image_tag == requested.image_tag;
     let expected_digest = match &slot.expectation.answer {
         IdAnswer::Found(e) => answered.image_digest.as_deref() == Some(e.stored.digest.as_str()),
-        IdAnswer::Fails(_) => false,
+        // An image with the requested digest, for an id that must fail (its tag disagrees).
+        IdAnswer::Fails(_) => {
+            requested.image_digest.is_some() && answered.image_digest == requested.image_digest
+        }
     };
     (same_tag || expected_digest).then_some(Link::Loose)
 }
@@ -178,14 +182,20 @@ fn answers_correctly(batch: &ExpectedBatch, slot: &Slot<'_>, image: &Image) -> b
     trial.is_empty()
 }
 
-fn attribute_failures(slots: &mut [Slot<'_>], failures: &[ImageFailure], out: &mut Vec<Violation>) {
+/// Gives each failure to the requested id it echoes, or loosely echoes (same tag or same
+/// digest: an ID-FAILURE-ECHO violation). Returns the failures that echo no requested id.
+fn attribute_failures(
+    slots: &mut [Slot<'_>],
+    failures: &[ImageFailure],
+    out: &mut Vec<Violation>,
+) -> Vec<usize> {
+    let mut strays = Vec::new();
     for (j, failure) in failures.iter().enumerate() {
         let id = failure.image_id.clone().unwrap_or_default();
         if let Some(slot) = slots.iter_mut().find(|s| s.expectation.requested == id) {
             slot.failures.push(j);
             continue;
         }
-        let path = format!("failures[{j}].imageId");
         let loose = |s: &&mut Slot<'_>| {
             let r = &s.expectation.requested;
             (r.image_tag.is_some() && r.image_tag == id.image_tag)
@@ -193,23 +203,70 @@ fn attribute_failures(slots: &mut [Slot<'_>], failures: &[ImageFailure], out: &m
         };
         match slots.iter_mut().find(|s| loose(s)) {
             Some(slot) => {
-                let expected = show_id(&slot.expectation.requested);
-                out.push(Violation::new(
-                    RuleId::IdFailureEcho,
-                    path,
-                    expected,
-                    show_id(&id),
-                ));
+                out.push(echo_violation(j, &slot.expectation.requested, &id));
                 slot.failures.push(j);
             }
-            None => out.push(Violation::new(
-                RuleId::IdAccounting,
-                path,
-                "a failure of a requested id",
-                show_id(&id),
-            )),
+            None => strays.push(j),
         }
     }
+    strays
+}
+
+/// Failures that echo no requested id are paired in order with the ids nothing answered, when
+/// there are as many of each and every pair is a mangled echo (members dropped, or sent back
+/// as the string `"null"`, as in `{"imageTag": "null"}` for a digest): ID-FAILURE-ECHO, and
+/// the failure's code is still judged. Any other stray failure, such as one naming a tag that
+/// was not sent, answers nothing requested (ID-ACCOUNTING).
+fn pair_strays(
+    slots: &mut [Slot<'_>],
+    failures: &[ImageFailure],
+    strays: Vec<usize>,
+    out: &mut Vec<Violation>,
+) {
+    let unanswered: Vec<usize> = (0..slots.len())
+        .filter(|&k| slots[k].entries.is_empty() && slots[k].failures.is_empty())
+        .collect();
+    let mangled = |k: usize, j: usize| {
+        let found = failures[j].image_id.clone().unwrap_or_default();
+        mangled_echo(&slots[k].expectation.requested, &found)
+    };
+    if unanswered.len() == strays.len()
+        && unanswered.iter().zip(&strays).all(|(&k, &j)| mangled(k, j))
+    {
+        for (k, j) in unanswered.into_iter().zip(strays) {
+            let id = failures[j].image_id.clone().unwrap_or_default();
+            out.push(echo_violation(j, &slots[k].expectation.requested, &id));
+            slots[k].failures.push(j);
+        }
+        return;
+    }
+    for j in strays {
+        let id = failures[j].image_id.clone().unwrap_or_default();
+        out.push(Violation::new(
+            RuleId::IdAccounting,
+            format!("failures[{j}].imageId"),
+            "a failure of a requested id",
+            show_id(&id),
+        ));
+    }
+}
+
+/// Whether `found` echoes `requested` but for dropped members and `"null"` placeholders.
+fn mangled_echo(requested: &ImageIdentifier, found: &ImageIdentifier) -> bool {
+    let fits = |sent: &Option<String>, echoed: &Option<String>| {
+        echoed.is_none() || echoed == sent || echoed.as_deref() == Some("null")
+    };
+    fits(&requested.image_tag, &found.image_tag)
+        && fits(&requested.image_digest, &found.image_digest)
+}
+
+fn echo_violation(j: usize, requested: &ImageIdentifier, found: &ImageIdentifier) -> Violation {
+    Violation::new(
+        RuleId::IdFailureEcho,
+        format!("failures[{j}].imageId"),
+        show_id(requested),
+        show_id(found),
+    )
 }
 
 fn check_slot(

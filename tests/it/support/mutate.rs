@@ -102,6 +102,7 @@ pub fn mutate(raw: &Raw, spec: &str, fixture: &Fixture, requested: &[Value]) -> 
                     | "no_reason"
                     | "failure_tag"
                     | "failure_digest"
+                    | "failure_id_null"
                     | "image_for_failure"
             );
             let list = if on_failure { "failures" } else { "images" };
@@ -180,6 +181,8 @@ fn edit_body(
         "code" => body["failures"][0]["failureCode"] = json!(arg),
         "no_reason" => drop_member(&mut body["failures"][0], "failureReason"),
         "failure_tag" => body["failures"][0]["imageId"]["imageTag"] = json!(arg),
+        // moto's echo: the members sent replaced by `{"imageTag": "null"}`.
+        "failure_id_null" => body["failures"][0]["imageId"] = json!({"imageTag": "null"}),
         "failure_digest" => body["failures"][0]["imageId"]["imageDigest"] = json!(digest_of(arg)),
         "failure_for_image" => {
             let entry = image(body);
