@@ -54,20 +54,42 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime
-        .block_on(run_server(
-            config,
-            |url| {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(
-                    out,
-                    "ecr-contract serve: listening on {url} (Ctrl-C to stop)"
-                );
-                let _ = out.flush();
-            },
-            async {
-                let _ = tokio::signal::ctrl_c().await;
-            },
-        ))
+        .block_on(async {
+            // The handler is in place before the URL is printed: a Ctrl-C right after it
+            // stops the server cleanly instead of killing the process.
+            let interrupted = interrupt().context("listening for Ctrl-C")?;
+            run_server(
+                config,
+                |url| {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(
+                        out,
+                        "ecr-contract serve: listening on {url} (Ctrl-C to stop)"
+                    );
+                    let _ = out.flush();
+                },
+                interrupted,
+            )
+            .await
+            .map_err(anyhow::Error::from)
+        })
         .with_context(|| format!("serving on {}:{}", args.host, args.port))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A future that completes on Ctrl-C (SIGINT), with its handler registered now.
+#[cfg(unix)]
+fn interrupt() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    Ok(async move {
+        signal.recv().await;
+    })
+}
+
+/// A future that completes on Ctrl-C.
+#[cfg(not(unix))]
+fn interrupt() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
