@@ -10,7 +10,7 @@ use crate::r#gen::manifests::Blob;
 use crate::r#gen::{Fixture, fixture, generated_blobs};
 use crate::model::{Call, Expected, ImageDigest, Registry, RegistryId, batch_get_image_body};
 use crate::oracle::{Observed, RuleId, Violation, check, check_in};
-use crate::report::{Finding, Reproduction, Response};
+use crate::report::{Finding, Reproduction, Response, SetupDivergence};
 use crate::target::{Exchange, HttpTarget, TransportError};
 use crate::wire::{self, Operation, Reply};
 
@@ -64,10 +64,14 @@ pub struct Session<'t> {
     pub(crate) findings: Vec<Finding>,
     pub(crate) exercised: BTreeSet<RuleId>,
     pub(crate) notes: Vec<String>,
+    pub(crate) setup_divergences: Vec<SetupDivergence>,
     pub(crate) probes: usize,
     pub(crate) retries: u32,
     pub(crate) settle_needed: Duration,
     pub(crate) uploaded: std::collections::HashSet<(String, String)>,
+    /// The server reports digests of its own (STATE-PUT-DIGEST): every PutImage from then on
+    /// names `imageDigest`, so that by-digest probes address the images the harness pushed.
+    pub(crate) pin_digests: bool,
 }
 
 impl<'t> Session<'t> {
@@ -85,10 +89,12 @@ impl<'t> Session<'t> {
             findings: Vec::new(),
             exercised: BTreeSet::new(),
             notes: Vec::new(),
+            setup_divergences: Vec::new(),
             probes: 0,
             retries: 0,
             settle_needed: Duration::ZERO,
             uploaded: std::collections::HashSet::new(),
+            pin_digests: false,
         }
     }
 
@@ -139,9 +145,14 @@ impl<'t> Session<'t> {
         &mut self,
         operation: Operation,
         call: &Call,
-        input: Value,
+        mut input: Value,
         mirror: &mut Option<Registry>,
     ) -> Result<Result<Value, String>, CheckError> {
+        if operation == Operation::PutImage && self.pin_digests {
+            pin_digest(&mut input);
+        }
+        // The call as sent (renamed, digest pinned), for the mirror.
+        let renamed = renamed_call(call, &input);
         if operation == Operation::CreateRepository {
             let repository = input["repositoryName"]
                 .as_str()
@@ -178,7 +189,7 @@ impl<'t> Session<'t> {
         if mirror.is_none() {
             *mirror = Some(self.empty_mirror()?);
         }
-        if let (Some(mirror), Some(renamed)) = (mirror.as_mut(), renamed_call(call, &input)) {
+        if let (Some(mirror), Some(renamed)) = (mirror.as_mut(), renamed) {
             let _ = mirror.apply(&renamed, 0.0);
         }
         Ok(Ok(answer))
@@ -217,7 +228,7 @@ impl<'t> Session<'t> {
                         || code.contains("NotImplemented"))
                 {
                     self.layer_api = Some(false);
-                    self.notes.push(format!("the server has no layer upload API (InitiateLayerUpload: HTTP {} {code}): seeded with PutImage alone; blob checks not exercised", start.status));
+                    self.notes.push(format!("the server has no layer upload API (InitiateLayerUpload answered {code}): seeded with PutImage alone; blob checks not exercised"));
                     return Ok(());
                 }
                 // An absent repository: the PutImage that follows is refused the same way.
@@ -250,6 +261,13 @@ impl<'t> Session<'t> {
             .as_str()
             .unwrap_or("none");
         self.exercised.insert(RuleId::StatePutDigest);
+        if found != want && !self.pin_digests {
+            self.pin_digests = true;
+            self.notes.push(format!(
+                "PutImage reported {found} for a manifest whose SHA-256 is {want} (STATE-PUT-DIGEST): \
+every later PutImage names imageDigest, so that by-digest probes address the images pushed"
+            ));
+        }
         if found != want {
             let v = Violation::new(
                 RuleId::StatePutDigest,
@@ -412,6 +430,14 @@ pub(crate) fn error_code(exchange: &Exchange) -> String {
             .code
             .unwrap_or_else(|| format!("HTTP {}", exchange.status)),
         _ => format!("HTTP {}", exchange.status),
+    }
+}
+
+/// Names the manifest's SHA-256 as `imageDigest` in a PutImage input that names none.
+fn pin_digest(input: &mut Value) {
+    if input.get("imageDigest").is_none() {
+        let manifest = input["imageManifest"].as_str().unwrap_or_default();
+        input["imageDigest"] = Value::String(ImageDigest::of(manifest.as_bytes()).to_string());
     }
 }
 

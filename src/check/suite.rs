@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::r#gen::{Scenario, arb_scenario};
 use crate::model::Registry;
 use crate::oracle::RuleId;
-use crate::report::Report;
+use crate::report::{Report, SetupDivergence};
 use crate::target::HttpTarget;
 use crate::wire::Operation;
 
@@ -72,7 +72,9 @@ pub async fn run(target: &HttpTarget, options: &Options) -> Result<Report, Check
         settle_seconds: session.settle_needed.as_secs_f64(),
         findings: std::mem::take(&mut session.findings),
         exercised: std::mem::take(&mut session.exercised),
+        setup_divergences: std::mem::take(&mut session.setup_divergences),
         notes: std::mem::take(&mut session.notes),
+        ledger: None,
     };
     if let Some(credentials) = target.credentials() {
         report.redact(&credentials.secrets());
@@ -88,6 +90,7 @@ fn now_nanos() -> u64 {
 }
 
 async fn phases(session: &mut Session<'_>, options: &Options) -> Result<(), CheckError> {
+    probe_put_digest(session).await?;
     let base = seed_fixture(session, "base").await?;
     let all: Vec<Case> = files().into_iter().flat_map(|f| f.cases).collect();
     let total = (all.len() + 1) as u64 + u64::from(options.cases);
@@ -101,6 +104,25 @@ async fn phases(session: &mut Session<'_>, options: &Options) -> Result<(), Chec
     }
     probe_auth(session).await?;
     run_properties(session, options, done, total).await
+}
+
+/// STATE-PUT-DIGEST before anything else: pushes the fixture's first image without
+/// `imageDigest` in a scope of its own. A server that answers with a digest of its own is
+/// seeded from then on with `imageDigest` named (see `Session::pin_digests`).
+async fn probe_put_digest(session: &mut Session<'_>) -> Result<(), CheckError> {
+    let calls = session.fixture.calls();
+    let first_put = calls
+        .iter()
+        .position(|c| c.operation() == Operation::PutImage)
+        .unwrap_or(0);
+    let mut mirror = None;
+    for call in &calls[..=first_put] {
+        // A refusal here is met again, and reported, when the fixture is seeded.
+        if session.apply("digest", call, &mut mirror).await?.is_err() {
+            break;
+        }
+    }
+    cleanup_scope(session, "digest").await
 }
 
 /// Seeds the standard fixture into `scope`; returns the model mirror of what the server holds.
@@ -174,13 +196,20 @@ async fn run_case(
                 ));
                 return cleanup_scope(session, &scope).await;
             }
-            (refused, want) => session.notes.push(format!(
-                "case {}: setup step {i} ({}) answered {} where ECR answers {}",
-                case.name,
-                step.call,
-                refused.as_deref().unwrap_or("success"),
-                want.as_deref().unwrap_or("success")
-            )),
+            (refused, want) => {
+                let judged = refused.is_some();
+                session.setup_divergences.push(SetupDivergence {
+                    case: case.name.clone(),
+                    step: i,
+                    call: step.call.clone(),
+                    found: refused.unwrap_or_else(|| "success".into()),
+                    expected: want.clone().unwrap_or_else(|| "success".into()),
+                    judged,
+                });
+                if !judged {
+                    return cleanup_scope(session, &scope).await;
+                }
+            }
         }
     }
     let body = request_body(session, case, &scope);

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::check::{Journal, Options, run as run_check};
 use crate::oracle::Level;
-use crate::report::{to_junit, to_text};
+use crate::report::{Ledger, LedgerVerdict, Report, to_html, to_junit, to_markdown, to_text};
 use crate::serve::{Config, spawn};
 use crate::target::HttpTarget;
 use crate::wire::Credentials;
@@ -19,8 +19,8 @@ use crate::wire::Credentials;
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 no violation at or above --fail-on; 1 violations; 2 the harness could not do its job \
-(bad arguments, endpoint unreachable, setup impossible).\n\
+    after_help = "Exit codes: 0 no violation at or above --fail-on (with --ledger: none outside the ledger, and no stale entry); \
+1 violations; 2 the harness could not do its job (bad arguments, endpoint unreachable, setup impossible).\n\
 Endpoint: --endpoint-url, else AWS_ENDPOINT_URL_ECR, else AWS_ENDPOINT_URL, else the embedded reference server.\n\
 Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; region: --region, AWS_REGION, AWS_DEFAULT_REGION."
 )]
@@ -28,24 +28,41 @@ pub struct Args {
     /// The endpoint to check (default: the embedded reference server on a loopback port).
     #[arg(long)]
     endpoint_url: Option<String>,
-    /// Region to sign for.
-    #[arg(long)]
-    region: Option<String>,
-    /// Random sequences in the property phase.
-    #[arg(long, default_value_t = 200)]
-    cases: u32,
-    /// Seed of the property phase (default: random, printed in the report).
-    #[arg(long)]
-    seed: Option<u64>,
+    #[command(flatten)]
+    run: RunArgs,
     /// Write the JSON report here.
     #[arg(long)]
     report_json: Option<PathBuf>,
+    /// Write a Markdown report here (per-section summary, per-rule table, first examples).
+    #[arg(long)]
+    report_md: Option<PathBuf>,
+    /// Write the same report as one HTML page here.
+    #[arg(long)]
+    report_html: Option<PathBuf>,
     /// Write a JUnit XML report here (one test case per rule).
     #[arg(long)]
     junit: Option<PathBuf>,
     /// Fail (exit 1) on violations of this level or above.
     #[arg(long, value_enum, default_value = "should")]
     fail_on: FailOn,
+    /// A divergence ledger (TOML) of known deviations: they do not fail the run, but a new
+    /// one does, and so does a listed one the run no longer sees.
+    #[arg(long)]
+    ledger: Option<PathBuf>,
+}
+
+/// How a run goes, whatever the endpoint: shared by `check` and `compare`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Region to sign for.
+    #[arg(long)]
+    region: Option<String>,
+    /// Random sequences in the property phase.
+    #[arg(long, default_value_t = 200)]
+    pub(super) cases: u32,
+    /// Seed of the property phase (default: random, printed in the report).
+    #[arg(long)]
+    pub(super) seed: Option<u64>,
     /// Allow creating and deleting repositories on an endpoint that is not on this machine.
     #[arg(long)]
     allow_writes: bool,
@@ -74,35 +91,141 @@ enum FailOn {
 
 /// Runs the check and maps the outcome to an exit code.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    if !(0.0..=3600.0).contains(&args.settle) {
-        bail!("--settle must be between 0 and 3600 seconds");
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(check(args))
+}
+
+/// A runtime for one subcommand.
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the runtime")?;
-    runtime.block_on(check(args))
+        .context("starting the runtime")
 }
 
 async fn check(args: &Args) -> anyhow::Result<ExitCode> {
-    let env = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+    let ledger = args.ledger.as_deref().map(Ledger::load).transpose()?;
+    let seed = args.run.seed();
+    let endpoint = args
+        .endpoint_url
+        .clone()
+        .or_else(|| env("AWS_ENDPOINT_URL_ECR"))
+        .or_else(|| env("AWS_ENDPOINT_URL"));
+    let mut report = report_for(endpoint, &args.run, seed).await?;
+    let fail_on = match args.fail_on {
+        FailOn::Must => Level::Must,
+        FailOn::Should => Level::Should,
+    };
+    report.ledger = ledger.as_ref().map(|l| l.compare(&report));
+    let server = ledger
+        .as_ref()
+        .map_or(report.endpoint.clone(), |l| l.server.clone());
+    write_file(&args.report_json, || {
+        Ok(serde_json::to_vec_pretty(&report.to_json())?)
+    })?;
+    write_file(&args.report_md, || {
+        Ok(to_markdown(&report, &server).into_bytes())
+    })?;
+    write_file(&args.report_html, || {
+        Ok(to_html(&report, &server).into_bytes())
+    })?;
+    write_file(&args.junit, || Ok(to_junit(&report, fail_on).into_bytes()))?;
+    let mut out = std::io::stdout().lock();
+    write!(out, "{}", to_text(&report))?;
+    if let Some(verdict) = &report.ledger {
+        write_verdict(&mut out, verdict)?;
+    }
+    writeln!(out, "seed {seed} (rerun with --seed {seed})")?;
+    let fails = match &report.ledger {
+        Some(verdict) => verdict.fails_at(&report, fail_on),
+        None => report.fails_at(fail_on),
+    };
+    Ok(if fails {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn write_file(
+    path: &Option<PathBuf>,
+    contents: impl FnOnce() -> anyhow::Result<Vec<u8>>,
+) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, contents()?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn write_verdict(out: &mut impl Write, verdict: &LedgerVerdict) -> std::io::Result<()> {
+    let ids = |rules: &[crate::oracle::RuleId]| {
+        rules
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    writeln!(
+        out,
+        "ledger: {} known divergences seen",
+        verdict.known.len()
+    )?;
+    let lines = [
+        ("new divergences (not in the ledger)", ids(&verdict.new)),
+        (
+            "stale ledger entries (exercised, not broken)",
+            ids(&verdict.stale),
+        ),
+        (
+            "ledger entries not exercised by this run",
+            ids(&verdict.unconfirmed),
+        ),
+        ("new setup divergences", verdict.new_setup.join(", ")),
+        ("stale setup entries", verdict.stale_setup.join(", ")),
+    ];
+    for (what, list) in lines.iter().filter(|(_, list)| !list.is_empty()) {
+        writeln!(out, "ledger: {what}: {list}")?;
+    }
+    Ok(())
+}
+
+impl RunArgs {
+    /// The seed given, or one from the clock.
+    pub(super) fn seed(&self) -> u64 {
+        self.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        })
+    }
+}
+
+/// A non-empty environment variable.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Runs the suite against `endpoint` (`None`: the embedded reference server, started and
+/// stopped here) and returns its report.
+pub(super) async fn report_for(
+    endpoint: Option<String>,
+    args: &RunArgs,
+    seed: u64,
+) -> anyhow::Result<Report> {
+    if !(0.0..=3600.0).contains(&args.settle) {
+        bail!("--settle must be between 0 and 3600 seconds");
+    }
     let region = args
         .region
         .clone()
         .or_else(|| env("AWS_REGION"))
         .or_else(|| env("AWS_DEFAULT_REGION"))
         .unwrap_or_else(|| "us-east-1".into());
-    let endpoint = args
-        .endpoint_url
-        .clone()
-        .or_else(|| env("AWS_ENDPOINT_URL_ECR"))
-        .or_else(|| env("AWS_ENDPOINT_URL"));
     let credentials = Credentials::from_env();
     let embedded = match endpoint {
         Some(_) => None,
-        // Like real ECR, the embedded server requires uploaded blobs.
+        // Like real ECR, the embedded server requires uploaded blobs, and it verifies
+        // signatures (with the caller's credentials, or the placeholder ones).
         None => {
-            // It verifies signatures (with the caller's credentials, or the placeholder ones).
             let verify = credentials.clone().unwrap_or_else(Credentials::placeholder);
             let config = Config {
                 region: region.clone(),
@@ -137,11 +260,6 @@ async fn check(args: &Args) -> anyhow::Result<ExitCode> {
         Some(credentials),
         Duration::from_secs(args.timeout),
     )?;
-    let seed = args.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-    });
     let options = Options {
         cases: args.cases,
         seed,
@@ -152,8 +270,16 @@ async fn check(args: &Args) -> anyhow::Result<ExitCode> {
             .is_terminal()
             .then_some(progress as fn(u64, u64)),
     };
-    let report = run_check(&target, &options)
+    let bound = Duration::from_secs(args.max_seconds);
+    let report = tokio::time::timeout(bound, run_check(&target, &options))
         .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "the run took longer than --max-seconds {}; the repositories it created are listed in {} for `ecr-contract cleanup`",
+                args.max_seconds,
+                args.journal.display()
+            )
+        })?
         .with_context(|| format!("checking {url}"))?;
     if let Some(bar) = BAR.get() {
         bar.finish_and_clear();
@@ -161,26 +287,7 @@ async fn check(args: &Args) -> anyhow::Result<ExitCode> {
     if let Some(server) = embedded {
         server.shutdown().await;
     }
-    let fail_on = match args.fail_on {
-        FailOn::Must => Level::Must,
-        FailOn::Should => Level::Should,
-    };
-    if let Some(path) = &args.report_json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report.to_json())?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    if let Some(path) = &args.junit {
-        std::fs::write(path, to_junit(&report, fail_on))
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    let mut out = std::io::stdout().lock();
-    write!(out, "{}", to_text(&report))?;
-    writeln!(out, "seed {seed} (rerun with --seed {seed})")?;
-    Ok(if report.fails_at(fail_on) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(report)
 }
 
 static BAR: OnceLock<ProgressBar> = OnceLock::new();

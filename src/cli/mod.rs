@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod cleanup;
+mod compare;
 #[cfg(feature = "arbitrary")]
 mod corpus;
 mod rules;
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Check an ECR-compatible endpoint against the contract, rule by rule.
     Check(check::Args),
+    /// Run the same suite against two endpoints and show where their verdicts differ, per rule.
+    Compare(compare::Args),
     /// Delete the repositories a run left behind, as listed in its journal.
     Cleanup(cleanup::Args),
     /// Serve the reference model as a local ECR endpoint (AWS JSON 1.1).
@@ -40,6 +43,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Compare(args) => compare::run(&args),
         Command::Cleanup(args) => cleanup::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Rules(args) => rules::run(&args),

@@ -2,7 +2,12 @@
 //! for CI, with a reproduction (curl and AWS CLI) for every finding. No secrets: requests
 //! are shown by body, and credentials only as environment variable names.
 
+mod compare;
+mod document;
+mod html;
 mod junit;
+mod ledger;
+mod markdown;
 mod text;
 
 use std::collections::BTreeSet;
@@ -39,8 +44,46 @@ pub struct Report {
     /// Rules some probe exercised.
     #[serde(skip)]
     pub exercised: BTreeSet<RuleId>,
+    /// Setup calls the server answered otherwise than ECR does.
+    pub setup_divergences: Vec<SetupDivergence>,
     /// What the harness had to adapt to or could not do.
     pub notes: Vec<String>,
+    /// The run compared with a divergence ledger, when one was given.
+    pub ledger: Option<LedgerVerdict>,
+}
+
+/// A setup call of a contract case that the server answered otherwise than ECR does (spec
+/// section 7). The catalogue's rules are about BatchGetImage, so these are reported beside
+/// them, by case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SetupDivergence {
+    /// The contract case.
+    pub case: String,
+    /// The setup step, from 0.
+    pub step: usize,
+    /// Its operation.
+    pub call: String,
+    /// What the server answered: `success` or an error name.
+    pub found: String,
+    /// What ECR answers.
+    pub expected: String,
+    /// Whether the case's probe was still judged: not when the server accepted a call ECR
+    /// refuses, for then it holds a state the model cannot mirror.
+    pub judged: bool,
+}
+
+impl std::fmt::Display for SetupDivergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "case {}: setup step {} ({}) answered {} where ECR answers {}",
+            self.case, self.step, self.call, self.found, self.expected
+        )?;
+        if !self.judged {
+            write!(f, "; its probe was not judged")?;
+        }
+        Ok(())
+    }
 }
 
 /// One violation, where it was found, and how to see it again.
@@ -193,7 +236,9 @@ impl Report {
             },
             "rules": rules,
             "violations": self.findings,
+            "setup_divergences": self.setup_divergences,
             "notes": self.notes,
+            "ledger": self.ledger,
         })
     }
 
@@ -219,5 +264,9 @@ impl Report {
     }
 }
 
+pub use compare::{RuleDiff, compare, comparison_to_text};
+pub use html::to_html;
 pub use junit::to_junit;
+pub use ledger::{Divergence, KnownSetup, Ledger, LedgerError, LedgerVerdict};
+pub use markdown::to_markdown;
 pub use text::to_text;

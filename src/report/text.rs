@@ -25,10 +25,20 @@ pub fn to_text(report: &Report) -> String {
         count(Status::Fail),
         count(Status::NotExercised)
     );
+    let known = report
+        .ledger
+        .as_ref()
+        .map(|l| l.known.as_slice())
+        .unwrap_or_default();
     for rule in rules.iter().filter(|r| r.status == Status::Fail) {
+        let head = if known.contains(&rule.rule) {
+            "KNOWN"
+        } else {
+            "FAIL"
+        };
         let _ = writeln!(
             out,
-            "\nFAIL {} ({}) x{}: {}",
+            "\n{head} {} ({}) x{}: {}",
             rule.rule, rule.level, rule.count, rule.statement
         );
         if let Some(f) = report
@@ -54,16 +64,20 @@ pub fn to_text(report: &Report) -> String {
     for rule in &rules {
         let mark = match rule.status {
             Status::Pass => "pass",
+            Status::Fail if known.contains(&rule.rule) => "known",
             Status::Fail => "FAIL",
             Status::NotExercised => "----",
         };
         let _ = writeln!(
             out,
-            "  {mark} {:<30} {:<6} {}",
+            "  {mark:<5} {:<30} {:<6} {}",
             rule.rule.as_str(),
             rule.level.as_str(),
             rule.count
         );
+    }
+    for divergence in &report.setup_divergences {
+        let _ = writeln!(out, "setup divergence: {divergence}");
     }
     for note in &report.notes {
         let _ = writeln!(out, "note: {note}");
