@@ -6,6 +6,7 @@ mod clients;
 mod contract;
 mod decoder;
 mod fuzzing;
+mod peers;
 mod properties;
 mod serve;
 mod snapshots;

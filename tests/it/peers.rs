@@ -1,0 +1,331 @@
+//! Third-party servers: moto checked against its divergence ledger (`tests/peers/moto.toml`),
+//! ledgers that catch new and stale divergences, the HTML and Markdown reports, `compare`, and
+//! the bound on a whole run.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use ecr_contract::check::{Journal, Options, run};
+use ecr_contract::oracle::{Level, RuleId};
+use ecr_contract::report::{Ledger, to_html};
+use ecr_contract::serve::spawn;
+use ecr_contract::target::HttpTarget;
+use ecr_contract::wire::Credentials;
+use serde_json::Value;
+
+use crate::support::broken::{Fault, broken_server, reference_config};
+use crate::support::python;
+
+const MOTO_LEDGER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/moto.toml");
+
+/// A `moto_server` on a free loopback port, stopped on drop.
+struct Moto {
+    child: Child,
+    url: String,
+}
+
+impl Moto {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(python::bin().join("moto_server"))
+            .args(["-p", &port.to_string(), "-H", "127.0.0.1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto_server did not listen on {url} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, url }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("ecr-contract-peers-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    dir
+}
+
+/// Runs the binary in `dir` with `args`, without the caller's AWS environment.
+fn ecr_contract(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ecr-contract"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_ECR")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .expect("ecr-contract runs")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "exit {:?}\n{}\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn moto_breaks_exactly_the_rules_its_ledger_lists() {
+    let moto = Moto::start();
+    let dir = tempdir("moto");
+    let output = ecr_contract(
+        &dir,
+        &[
+            "check",
+            "--endpoint-url",
+            &moto.url,
+            "--seed",
+            "1",
+            "--cases",
+            "100",
+            "--ledger",
+            MOTO_LEDGER,
+            "--report-json",
+            "report.json",
+            "--report-md",
+            "report.md",
+            "--report-html",
+            "report.html",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).expect("a report"))
+            .expect("JSON");
+    let ledger = Ledger::load(Path::new(MOTO_LEDGER)).expect("the ledger loads");
+    let verdict = &json["ledger"];
+    for list in ["new", "stale", "unconfirmed", "new_setup", "stale_setup"] {
+        assert_eq!(
+            verdict[list],
+            serde_json::json!([]),
+            "{list}: {}",
+            text(&output)
+        );
+    }
+    let known = verdict["known"].as_array().expect("known").len();
+    assert_eq!(known, ledger.divergences.len());
+    // The harness adapted to moto and said so, rather than counting what it skipped as passes.
+    let notes = json["notes"].to_string();
+    assert!(notes.contains("no layer upload API"), "{notes}");
+    assert!(
+        notes.contains("every later PutImage names imageDigest"),
+        "{notes}"
+    );
+    let markdown = std::fs::read_to_string(dir.join("report.md")).expect("markdown");
+    assert!(markdown.starts_with("# BatchGetImage conformance: moto 5.2.1"));
+    assert!(markdown.contains("| [ID-BY-TAG](#id-by-tag) | must | known divergence |"));
+    assert!(markdown.contains("| Request validation (section 2) | 6 | 0 | 0 | 6 | 0 |"));
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("html");
+    // moto's HTML error pages are shown as text, never as markup.
+    assert!(html.contains("&lt;title&gt;500 Internal Server Error&lt;/title&gt;"));
+    assert!(!html.contains("<title>500 Internal Server Error</title>"));
+}
+
+#[test]
+fn every_ledger_entry_names_a_catalogue_rule_and_carries_its_evidence() {
+    let ledger = Ledger::load(Path::new(MOTO_LEDGER)).expect("the moto ledger is valid");
+    assert!(
+        ledger
+            .divergences
+            .iter()
+            .all(|d| d.evidence.contains("HTTP "))
+    );
+    let dir = tempdir("bad-ledger");
+    let bad = dir.join("bad.toml");
+    let entry =
+        "[[divergence]]\nrule = \"ID-BY-TAGS\"\nserver = \"x\"\necr = \"y\"\nevidence = \"z\"\n";
+    std::fs::write(&bad, format!("server = \"s\"\n{entry}")).expect("written");
+    let error = Ledger::load(&bad).expect_err("an unknown rule id is refused");
+    assert!(error.to_string().contains("bad.toml"), "{error}");
+    std::fs::write(&bad, "server = \"s\"\n[[divergence]]\nrule = \"ID-BY-TAG\"\nserver = \"x\"\necr = \"y\"\nevidence = \"\"\n")
+        .expect("written");
+    assert!(
+        Ledger::load(&bad).is_err(),
+        "an entry without evidence is refused"
+    );
+}
+
+async fn report_of(url: &str, cases: u32, name: &str) -> ecr_contract::report::Report {
+    let target = HttpTarget::new(
+        url,
+        "us-east-1",
+        Some(Credentials::placeholder()),
+        Duration::from_secs(10),
+    )
+    .expect("a target");
+    let options = Options {
+        cases,
+        seed: 5,
+        settle: Duration::ZERO,
+        keep: false,
+        journal: Journal::new(tempdir(name).join("journal.tsv")),
+        progress: None,
+    };
+    run(&target, &options).await.expect("the check runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_reports_stale_entries_of_a_server_that_was_fixed() {
+    let server = spawn(reference_config()).await.expect("serve starts");
+    let report = report_of(&server.url(), 0, "stale").await;
+    let ledger = Ledger::load(Path::new(MOTO_LEDGER)).expect("the ledger loads");
+    let verdict = ledger.compare(&report);
+    assert!(
+        verdict.known.is_empty() && verdict.new.is_empty(),
+        "{verdict:?}"
+    );
+    assert_eq!(verdict.stale.len(), ledger.divergences.len(), "{verdict:?}");
+    assert!(verdict.fails_at(&report, Level::Must));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_reports_a_new_divergence_and_digests_are_pinned_after_a_wrong_one() {
+    let server = broken_server(Fault {
+        wrong_put_digest: true,
+        ..Fault::default()
+    })
+    .await;
+    let report = report_of(&server.uri(), 5, "new").await;
+    let verdict = Ledger::load(Path::new(MOTO_LEDGER))
+        .expect("the ledger loads")
+        .compare(&report);
+    // STATE-PUT-DIGEST is in moto's ledger: known. The wrong digest costs nothing else,
+    // because every later PutImage names the digest the harness computed.
+    assert_eq!(verdict.known, vec![RuleId::StatePutDigest], "{verdict:?}");
+    assert!(verdict.new.is_empty(), "{verdict:?}");
+    let empty: Ledger = toml_ledger("server = \"none\"\n");
+    let verdict = empty.compare(&report);
+    assert_eq!(verdict.new, vec![RuleId::StatePutDigest]);
+    assert!(verdict.fails_at(&report, Level::Must));
+}
+
+fn toml_ledger(text: &str) -> Ledger {
+    let path = tempdir("ledger").join("ledger.toml");
+    std::fs::write(&path, text).expect("written");
+    Ledger::load(&path).expect("a ledger")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_reports_escape_what_servers_send() {
+    let server = broken_server(Fault {
+        mutation: Some("repository:<script>alert(1)</script>"),
+        ..Fault::default()
+    })
+    .await;
+    let report = report_of(&server.uri(), 0, "html").await;
+    let html = to_html(&report, "a <b>roken</b> server");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>") && !html.contains("<b>roken"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_shows_where_two_endpoints_differ_rule_by_rule() {
+    let server = broken_server(Fault {
+        mutation: Some("reformat"),
+        ..Fault::default()
+    })
+    .await;
+    let dir = tempdir("compare");
+    let url = server.uri();
+    let output = tokio::task::spawn_blocking(move || {
+        ecr_contract(
+            &dir,
+            &["compare", "embedded", &url, "--cases", "5", "--seed", "3"],
+        )
+    })
+    .await
+    .expect("runs");
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = |rule: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{rule} ")))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        line("MAN-BYTES").contains("pass") && line("MAN-BYTES").ends_with("differs"),
+        "{stdout}"
+    );
+    assert!(!line("REPO-ECHO").contains("differs"), "{stdout}");
+    assert!(stdout.contains("only right: [case "), "{stdout}");
+}
+
+#[test]
+fn compare_of_a_server_with_itself_finds_no_difference() {
+    let dir = tempdir("compare-same");
+    let output = ecr_contract(
+        &dir,
+        &[
+            "compare", "embedded", "embedded", "--cases", "5", "--seed", "3",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("\n0 of 43 rules differ"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_seconds_bounds_the_whole_run() {
+    let server = broken_server(Fault {
+        delay: Some(Duration::from_secs(20)),
+        ..Fault::default()
+    })
+    .await;
+    let dir = tempdir("max-seconds");
+    let url = server.uri();
+    let started = Instant::now();
+    let output = tokio::task::spawn_blocking(move || {
+        ecr_contract(
+            &dir,
+            &[
+                "check",
+                "--endpoint-url",
+                &url,
+                "--timeout",
+                "60",
+                "--max-seconds",
+                "1",
+            ],
+        )
+    })
+    .await
+    .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        text(&output).contains("longer than --max-seconds 1"),
+        "{}",
+        text(&output)
+    );
+}
