@@ -116,17 +116,14 @@ async fn check(args: &Args) -> anyhow::Result<ExitCode> {
         FailOn::Should => Level::Should,
     };
     report.ledger = ledger.as_ref().map(|l| l.compare(&report));
-    let server = ledger
-        .as_ref()
-        .map_or(report.endpoint.clone(), |l| l.server.clone());
     write_file(&args.report_json, || {
         Ok(serde_json::to_vec_pretty(&report.to_json())?)
     })?;
     write_file(&args.report_md, || {
-        Ok(to_markdown(&report, &server).into_bytes())
+        Ok(to_markdown(&report, ledger.as_ref()).into_bytes())
     })?;
     write_file(&args.report_html, || {
-        Ok(to_html(&report, &server).into_bytes())
+        Ok(to_html(&report, ledger.as_ref()).into_bytes())
     })?;
     write_file(&args.junit, || Ok(to_junit(&report, fail_on).into_bytes()))?;
     let mut out = std::io::stdout().lock();

@@ -3,17 +3,19 @@
 
 use std::fmt::Write;
 
-use super::Report;
 use super::document::{rows, run_line, sections, shorten};
+use super::{Ledger, Report};
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em;max-width:80em}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;vertical-align:top;text-align:left}\
 pre{white-space:pre-wrap;word-break:break-all;background:#f6f6f6;padding:.5em;margin:.3em 0}\
 .pass{background:#e6f4ea}.FAIL{background:#fce8e6}.known{background:#fef7e0}.not{background:#f1f3f4}";
 
-/// The report as an HTML page; `server` names what was checked.
-pub fn to_html(report: &Report, server: &str) -> String {
+/// The report as an HTML page. With the run's `ledger`, the page names the server it
+/// describes and explains each known divergence.
+pub fn to_html(report: &Report, ledger: Option<&Ledger>) -> String {
     let rows = rows(report);
+    let server = ledger.map_or(report.endpoint.as_str(), |l| l.server.as_str());
     let mut out = String::new();
     let title = format!("BatchGetImage conformance: {server}");
     let _ = write!(
@@ -50,9 +52,19 @@ pub fn to_html(report: &Report, server: &str) -> String {
     );
     for row in &rows {
         let class = row.label.split(' ').next().unwrap_or_default();
+        let explained =
+            ledger
+                .and_then(|l| l.divergence(row.rule.rule))
+                .map_or(String::new(), |d| {
+                    format!(
+                        "<p><b>server:</b> {}<br><b>ECR:</b> {}</p>",
+                        escape(&d.server),
+                        escape(&d.ecr)
+                    )
+                });
         let example = row.first.map_or(String::new(), |f| {
             format!(
-                "{}<details><summary>{}</summary><p>request</p><pre>{}</pre><p>answer: HTTP {}</p><pre>{}</pre><p>reproduce</p><pre>{}</pre></details>",
+                "{explained}{}<details><summary>{}</summary><p>request</p><pre>{}</pre><p>answer: HTTP {}</p><pre>{}</pre><p>reproduce</p><pre>{}</pre></details>",
                 escape(&f.message),
                 escape(&f.probe),
                 escape(&shorten(&f.request, 2000)),

@@ -3,12 +3,14 @@
 
 use std::fmt::Write;
 
-use super::Report;
 use super::document::{rows, run_line, sections, shorten};
+use super::{Ledger, Report};
 
-/// The report as a Markdown page; `server` names what was checked.
-pub fn to_markdown(report: &Report, server: &str) -> String {
+/// The report as a Markdown page. With the run's `ledger`, the page names the server it
+/// describes and explains each known divergence.
+pub fn to_markdown(report: &Report, ledger: Option<&Ledger>) -> String {
     let rows = rows(report);
+    let server = ledger.map_or(report.endpoint.as_str(), |l| l.server.as_str());
     let mut out = String::new();
     let _ = writeln!(out, "# BatchGetImage conformance: {server}\n");
     let _ = writeln!(
@@ -69,6 +71,13 @@ pub fn to_markdown(report: &Report, server: &str) -> String {
             f.probe,
             f.message
         );
+        if let Some(d) = ledger.and_then(|l| l.divergence(row.rule.rule)) {
+            let _ = writeln!(
+                out,
+                "What the server does: {}\n\nWhat ECR does: {}\n",
+                d.server, d.ecr
+            );
+        }
         let _ = writeln!(
             out,
             "Request:\n\n```json\n{}\n```\n",
