@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use crate::wire;
+use crate::model::Registry;
+use crate::wire::{self, Operation};
 
-use super::Endpoint;
+use super::{Endpoint, Fault, When};
 
 /// Answers every request it is mounted for as the embedded server would.
 ///
@@ -32,6 +33,20 @@ impl Responder {
         }
     }
 
+    /// A responder over `registry` (built with
+    /// [`Registry::builder`](crate::model::Registry::builder), say), with the default profile
+    /// and no signature checks.
+    pub fn from_registry(registry: Registry) -> Self {
+        Self::new(Endpoint::from_registry(registry))
+    }
+
+    /// Adds a fault (see [`Endpoint::fault_on`]); keep a clone of the responder to add more
+    /// once it is mounted.
+    pub fn fault_on(self, operation: Operation, when: When, fault: Fault) -> Self {
+        self.endpoint.fault_on(operation, when, fault);
+        self
+    }
+
     /// The endpoint behind it.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
@@ -47,8 +62,12 @@ impl Respond for Responder {
             &request.headers,
             &request.body,
         );
-        ResponseTemplate::new(reply.status)
+        let template = ResponseTemplate::new(reply.status)
             .insert_header("x-amzn-requestid", reply.request_id.as_str())
-            .set_body_raw(reply.body, wire::CONTENT_TYPE)
+            .set_body_raw(reply.body, wire::CONTENT_TYPE);
+        match reply.delay {
+            Some(delay) => template.set_delay(delay),
+            None => template,
+        }
     }
 }
