@@ -9,11 +9,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::check::{Journal, Options, run as run_check};
+use crate::check::Suite;
 use crate::oracle::Level;
 use crate::report::{to_junit, to_text};
 use crate::serve::{Config, spawn};
-use crate::target::HttpTarget;
 use crate::wire::Credentials;
 
 /// Arguments of `check`.
@@ -118,43 +117,33 @@ async fn check(args: &Args) -> anyhow::Result<ExitCode> {
         }
     };
     let url = endpoint.unwrap_or_else(|| embedded.as_ref().map(|s| s.url()).unwrap_or_default());
-    let probe = HttpTarget::new(&url, &region, None, Duration::from_secs(args.timeout))?;
-    if !probe.is_loopback() && !args.allow_writes {
-        bail!(
-            "{url} is not on this machine: check creates and deletes repositories there; pass --allow-writes to let it"
-        );
+    let mut suite = Suite::new(&url)
+        .region(&region)
+        .timeout(Duration::from_secs(args.timeout))
+        .allow_writes(args.allow_writes)
+        .cases(args.cases)
+        .settle(Duration::from_secs_f64(args.settle))
+        .keep(args.keep)
+        .journal(&args.journal);
+    if let Some(credentials) = credentials {
+        suite = suite.credentials(credentials);
     }
-    let credentials = match (credentials, probe.is_loopback()) {
-        (Some(c), _) => c,
-        (None, true) => Credentials::placeholder(),
-        (None, false) => {
-            bail!("{url} needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-        }
-    };
-    let target = HttpTarget::new(
-        &url,
-        &region,
-        Some(credentials),
-        Duration::from_secs(args.timeout),
-    )?;
-    let seed = args.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-    });
-    let options = Options {
-        cases: args.cases,
-        seed,
-        settle: Duration::from_secs_f64(args.settle),
-        keep: args.keep,
-        journal: Journal::new(&args.journal),
-        progress: std::io::stderr()
-            .is_terminal()
-            .then_some(progress as fn(u64, u64)),
-    };
-    let report = run_check(&target, &options)
+    if let Some(seed) = args.seed {
+        suite = suite.seed(seed);
+    }
+    if std::io::stderr().is_terminal() {
+        suite = suite.progress(progress);
+    }
+    let report = tokio::time::timeout(Duration::from_secs(args.max_seconds), suite.run())
         .await
-        .with_context(|| format!("checking {url}"))?;
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "the run took over --max-seconds {}: repositories it created stay in the journal {}",
+                args.max_seconds,
+                args.journal.display()
+            )
+        })
+        .and_then(|outcome| outcome.with_context(|| format!("checking {url}")))?;
     if let Some(bar) = BAR.get() {
         bar.finish_and_clear();
     }
@@ -175,7 +164,7 @@ async fn check(args: &Args) -> anyhow::Result<ExitCode> {
     }
     let mut out = std::io::stdout().lock();
     write!(out, "{}", to_text(&report))?;
-    writeln!(out, "seed {seed} (rerun with --seed {seed})")?;
+    writeln!(out, "seed {0} (rerun with --seed {0})", report.seed)?;
     Ok(if report.fails_at(fail_on) {
         ExitCode::from(1)
     } else {
