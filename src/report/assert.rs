@@ -48,22 +48,7 @@ impl Report {
     /// Why the report fails [`assert_conforms_except`](Self::assert_conforms_except)`(known)`,
     /// or `None` when it passes.
     pub fn nonconformance(&self, known: &[RuleId]) -> Option<String> {
-        let rules = self.rules();
-        let broken: Vec<&str> = rules
-            .iter()
-            .filter(|r| r.status == Status::Fail && !known.contains(&r.rule))
-            .filter(|r| {
-                self.findings
-                    .iter()
-                    .any(|f| f.violation.rule == r.rule && f.violation.fails_at(Level::Should))
-            })
-            .map(|r| r.rule.as_str())
-            .collect();
-        let stale: Vec<&str> = rules
-            .iter()
-            .filter(|r| r.status == Status::Pass && known.contains(&r.rule))
-            .map(|r| r.rule.as_str())
-            .collect();
+        let (broken, stale) = self.divergences(known);
         if broken.is_empty() && stale.is_empty() {
             return None;
         }
@@ -90,6 +75,28 @@ impl Report {
             "{text}seed {seed}: rerun with Suite::seed({seed}) or --seed {seed}"
         );
         Some(out)
+    }
+
+    /// The rules broken at level should or above that `known` does not list, and the rules it
+    /// lists that passed.
+    fn divergences(&self, known: &[RuleId]) -> (Vec<&'static str>, Vec<&'static str>) {
+        let failing = |rule: RuleId| {
+            self.findings
+                .iter()
+                .any(|f| f.violation.rule == rule && f.violation.fails_at(Level::Should))
+        };
+        let rules = self.rules();
+        let broken = rules
+            .iter()
+            .filter(|r| !known.contains(&r.rule) && failing(r.rule))
+            .map(|r| r.rule.as_str())
+            .collect();
+        let stale = rules
+            .iter()
+            .filter(|r| r.status == Status::Pass && known.contains(&r.rule))
+            .map(|r| r.rule.as_str())
+            .collect();
+        (broken, stale)
     }
 }
 
