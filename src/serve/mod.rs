@@ -1,6 +1,10 @@
 //! The reference model behind an HTTP endpoint that speaks AWS JSON 1.1, so that real clients
 //! (boto3, the AWS CLI, the harness itself) can be run against it.
 //!
+//! For client authors' tests: start it from a registry written in code
+//! ([`Config::with_registry`], [`Responder::from_registry`] for wiremock) and inject
+//! [`fault`]s on chosen requests ([`Endpoint::fault_on`]).
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use ecr_contract::serve::{Config, spawn};

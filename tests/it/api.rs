@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use ecr_contract::check::CheckError;
 use ecr_contract::r#gen::manifests::{Blob, Layout, oci, schema2};
 use ecr_contract::r#gen::{arb_answer, arb_batch_get_image_request, arb_registry, fixture};
-use ecr_contract::model::{BuildError, Registry, batch_get_image};
+use ecr_contract::model::{BuildError, Call, Registry, batch_get_image};
 use ecr_contract::oracle::{Observed, RuleId, check};
 use ecr_contract::serve::{Config, Endpoint, Fault, Responder, Server, every, first, nth, spawn};
 use ecr_contract::target::HttpTarget;
-use ecr_contract::wire::{self, BatchGetImageRequest, Operation};
+use ecr_contract::wire::{self, BatchGetImageRequest, ImageIdentifier, Operation};
 use ecr_contract::{Report, Suite};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -203,6 +203,37 @@ fn the_builder_builds_through_the_models_transitions() {
         matches!(&refused, BuildError::Refused { index: 2, operation: "PutImage", error } if error.code == "ImageTagAlreadyExistsException"),
         "{refused:?}"
     );
+    // Any other transition goes in as a call; `calls` lists what a server must accept.
+    let untag = Call::BatchDeleteImage(wire::BatchDeleteImageRequest {
+        repository_name: Some("team/app".into()),
+        image_ids: Some(vec![ImageIdentifier::tag("v1")]),
+        ..Default::default()
+    });
+    let builder = Registry::builder()
+        .repository("team/app")
+        .image(docker.as_str())
+        .tag("v1")
+        .image(oci.as_str())
+        .call(untag);
+    let ops: Vec<&str> = builder
+        .calls()
+        .iter()
+        .map(|c| c.operation().name())
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "CreateRepository",
+            "PutImage",
+            "PutImage",
+            "BatchDeleteImage"
+        ]
+    );
+    let registry = builder.build().expect("a registry");
+    let app = registry
+        .repository("123456789012", "team/app")
+        .expect("app");
+    assert_eq!((app.images.len(), app.tags.len()), (1, 0), "v1 deleted");
     let misuse = Registry::builder().image(docker.as_str()).build();
     assert!(matches!(misuse, Err(BuildError::Order(_))), "{misuse:?}");
 }
