@@ -14,11 +14,33 @@ use super::{Endpoint, Fault, When};
 ///
 /// ```
 /// # async fn demo() {
-/// use ecr_contract::serve::{Config, Responder};
+/// use ecr_contract::model::Registry;
+/// use ecr_contract::serve::{Fault, Responder, nth};
+/// use ecr_contract::wire::Operation;
 /// use wiremock::{Mock, MockServer, matchers::method};
+///
+/// let registry = Registry::builder().repository("team/app").build().expect("a registry");
+/// // The second BatchGetImage request is throttled.
+/// let responder = Responder::from_registry(registry).fault_on(
+///     Operation::BatchGetImage,
+///     nth(2),
+///     Fault::Throttle,
+/// );
 /// let server = MockServer::start().await;
-/// Mock::given(method("POST")).respond_with(Responder::new(Config::default().endpoint())).mount(&server).await;
+/// Mock::given(method("POST")).respond_with(responder.clone()).mount(&server).await;
+///
+/// let read = || {
+///     reqwest::Client::new()
+///         .post(server.uri())
+///         .header("x-amz-target", Operation::BatchGetImage.target())
+///         .body(r#"{"repositoryName": "team/app", "imageIds": [{"imageTag": "v1"}]}"#)
+///         .send()
+/// };
+/// let statuses = [read().await.unwrap().status(), read().await.unwrap().status()];
+/// assert_eq!(statuses.map(|s| s.as_u16()), [200, 400]);
+/// assert_eq!(responder.endpoint().requests(Operation::BatchGetImage), 2);
 /// # }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo());
 /// ```
 #[derive(Debug, Clone)]
 pub struct Responder {
