@@ -8,8 +8,8 @@
 //! [`nth`], [`first`], [`every`] or [`always`], counted among the requests it matches from the
 //! moment it is added. When several faults pick a request, the first one added applies.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::model::OpError;
@@ -98,32 +98,43 @@ struct Rule {
     seen: u64,
 }
 
-/// The faults of one endpoint and the requests it has seen, per operation.
+/// The faults of one endpoint and the requests it has seen, per operation. Without faults a
+/// request costs two atomic operations, no lock.
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
+    armed: AtomicBool,
     rules: Mutex<Vec<Rule>>,
-    seen: Mutex<HashMap<Option<Operation>, u64>>,
+    seen: [AtomicU64; Operation::ALL.len()],
 }
 
 impl Faults {
     /// Adds `fault` on the requests of `operation` (any when `None`) that `when` picks.
     pub(crate) fn add(&self, operation: Option<Operation>, when: When, fault: Fault) {
-        lock(&self.rules).push(Rule {
+        let mut rules = lock(&self.rules);
+        rules.push(Rule {
             operation,
             when,
             fault,
             seen: 0,
         });
+        self.armed.store(true, Ordering::Release);
     }
 
     /// Removes every fault.
     pub(crate) fn clear(&self) {
-        lock(&self.rules).clear();
+        let mut rules = lock(&self.rules);
+        rules.clear();
+        self.armed.store(false, Ordering::Release);
     }
 
     /// Counts a request of `operation` (`None`: not one of ECR's) and returns its fault.
     pub(crate) fn next(&self, operation: Option<Operation>) -> Option<Fault> {
-        *lock(&self.seen).entry(operation).or_default() += 1;
+        if let Some(counter) = operation.and_then(|op| self.counter(op)) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        if !self.armed.load(Ordering::Acquire) {
+            return None;
+        }
         let mut picked = None;
         for rule in lock(&self.rules).iter_mut() {
             if rule.operation.is_none() || rule.operation == operation {
@@ -138,7 +149,13 @@ impl Faults {
 
     /// Requests of `operation` received so far, faulted or not.
     pub(crate) fn seen(&self, operation: Operation) -> u64 {
-        lock(&self.seen).get(&Some(operation)).copied().unwrap_or(0)
+        self.counter(operation)
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    fn counter(&self, operation: Operation) -> Option<&AtomicU64> {
+        let index = Operation::ALL.iter().position(|op| *op == operation)?;
+        self.seen.get(index)
     }
 }
 
