@@ -30,6 +30,20 @@
 //! assert!(check(&expected, &Observed::from_answer(&answer)).is_empty());
 //! ```
 //!
+//! # In your own `cargo test`
+//!
+//! - **Server authors**: [`Suite`] runs the same suite as `ecr-contract check` against an
+//!   endpoint and returns a [`Report`]; [`Report::assert_conforms`] fails the test with the
+//!   readable report, [`Report::assert_conforms_except`] with a list of known divergences.
+//! - **Client authors**: a registry written in code ([`model::Registry::builder`]), served by
+//!   the model on a loopback port ([`serve::spawn`] with [`serve::Config::with_registry`]) or
+//!   inside a wiremock `MockServer` ([`serve::Responder::from_registry`]), with faults for
+//!   retry logic ([`serve::Fault`]: throttling, 500s, slow answers, truncated bodies).
+//! - **Property tests**: the generators' strategies, `gen::arb_*` (`r#gen` in edition 2024),
+//!   such as `arb_registry`, `arb_batch_get_image_request` and `arb_answer`.
+//!
+//! The `examples/` folder has one complete test file per group.
+//!
 //! Layers, each depending only on those before it:
 //! [`wire`] (bytes and typed shapes) <- [`model`] (the reference semantics) <- [`oracle`]
 //! (rules and `check`) <- `gen` (generators). [`model`] and [`oracle`] do no
@@ -48,3 +62,6 @@ pub mod wire;
 
 #[doc(hidden)]
 pub mod cli;
+
+pub use check::Suite;
+pub use report::Report;

@@ -5,11 +5,13 @@
 //! random sequences from the project's generators (a failing one is shrunk before it is
 //! reported), and deletes what it created: only that, journalled before it is created.
 
+mod builder;
 pub mod cases;
 mod journal;
 mod session;
 mod suite;
 
+pub use builder::Suite;
 pub use journal::{Entry, Journal};
 pub use session::CheckError;
 pub use suite::{Options, run};

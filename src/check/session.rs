@@ -23,6 +23,10 @@ pub enum CheckError {
     /// The endpoint could not be reached.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// The run must not go ahead: writes to an endpoint off this machine without leave, or
+    /// no credentials for it.
+    #[error("{0}")]
+    Refused(String),
     /// Seeding failed in a way the harness cannot adapt to.
     #[error("setup impossible: {0}")]
     Setup(String),

@@ -82,7 +82,7 @@ pub async fn run(target: &HttpTarget, options: &Options) -> Result<Report, Check
     Ok(report)
 }
 
-fn now_nanos() -> u64 {
+pub(super) fn now_nanos() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)

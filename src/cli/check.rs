@@ -9,11 +9,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::check::{Journal, Options, run as run_check};
+use crate::check::Suite;
 use crate::oracle::Level;
 use crate::report::{Ledger, LedgerVerdict, Report, to_html, to_junit, to_markdown, to_text};
 use crate::serve::{Config, spawn};
-use crate::target::HttpTarget;
 use crate::wire::Credentials;
 
 /// Arguments of `check`.
@@ -238,37 +237,22 @@ pub(super) async fn report_for(
         }
     };
     let url = endpoint.unwrap_or_else(|| embedded.as_ref().map(|s| s.url()).unwrap_or_default());
-    let probe = HttpTarget::new(&url, &region, None, Duration::from_secs(args.timeout))?;
-    if !probe.is_loopback() && !args.allow_writes {
-        bail!(
-            "{url} is not on this machine: check creates and deletes repositories there; pass --allow-writes to let it"
-        );
+    let mut suite = Suite::new(&url)
+        .region(&region)
+        .timeout(Duration::from_secs(args.timeout))
+        .allow_writes(args.allow_writes)
+        .cases(args.cases)
+        .settle(Duration::from_secs_f64(args.settle))
+        .keep(args.keep)
+        .journal(&args.journal);
+    if let Some(credentials) = credentials {
+        suite = suite.credentials(credentials);
     }
-    let credentials = match (credentials, probe.is_loopback()) {
-        (Some(c), _) => c,
-        (None, true) => Credentials::placeholder(),
-        (None, false) => {
-            bail!("{url} needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-        }
-    };
-    let target = HttpTarget::new(
-        &url,
-        &region,
-        Some(credentials),
-        Duration::from_secs(args.timeout),
-    )?;
-    let options = Options {
-        cases: args.cases,
-        seed,
-        settle: Duration::from_secs_f64(args.settle),
-        keep: args.keep,
-        journal: Journal::new(&args.journal),
-        progress: std::io::stderr()
-            .is_terminal()
-            .then_some(progress as fn(u64, u64)),
-    };
-    let bound = Duration::from_secs(args.max_seconds);
-    let report = tokio::time::timeout(bound, run_check(&target, &options))
+    suite = suite.seed(seed);
+    if std::io::stderr().is_terminal() {
+        suite = suite.progress(progress);
+    }
+    let report = tokio::time::timeout(Duration::from_secs(args.max_seconds), suite.run())
         .await
         .map_err(|_| {
             anyhow::anyhow!(
@@ -276,8 +260,8 @@ pub(super) async fn report_for(
                 args.max_seconds,
                 args.journal.display()
             )
-        })?
-        .with_context(|| format!("checking {url}"))?;
+        })
+        .and_then(|outcome| outcome.with_context(|| format!("checking {url}")))?;
     if let Some(bar) = BAR.get() {
         bar.finish_and_clear();
     }

@@ -51,6 +51,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         require_blobs: args.require_blobs,
         verify_signatures,
         profile: parse_profile(&args.profile).map_err(anyhow::Error::msg)?,
+        registry: None,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime

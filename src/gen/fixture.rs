@@ -2,7 +2,7 @@
 //! built through the same calls a harness sends to a server.
 
 use crate::model::manifest::Format;
-use crate::model::{Call, ImageDigest};
+use crate::model::{Call, ImageDigest, ImageManifest};
 use crate::wire::{CreateRepositoryRequest, PutImageRequest};
 
 use super::manifests::{Blob, Layout, S1_MEDIA_TYPE, manifest_list, oci, schema1, schema2};
@@ -27,6 +27,13 @@ pub struct FixtureImage {
     pub digest: String,
     /// Its tags, in push order.
     pub tags: Vec<&'static str>,
+}
+
+/// For [`Registry::builder`](crate::model::Registry::builder): `.image(&fixture_image)`.
+impl From<&FixtureImage> for ImageManifest {
+    fn from(image: &FixtureImage) -> Self {
+        ImageManifest::new(image.manifest.clone()).with_media_type(image.media_type)
+    }
 }
 
 /// The fixture: repositories, named images, and the calls that build them.

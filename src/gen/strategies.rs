@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 
 use crate::model::manifest::{DOCKER_LIST, OCI, OCI_INDEX, S1, S2};
-use crate::model::{Call, DigestTags, ImageDigest, Profile, Registry, RegistryId};
+use crate::model::{Call, DigestTags, ImageDigest, ImageManifest, Profile, Registry, RegistryId};
 use crate::wire::{
     BatchDeleteImageRequest, BatchGetImageRequest, CreateRepositoryRequest,
     DeleteRepositoryRequest, ImageIdentifier, PutImageRequest,
@@ -64,6 +64,13 @@ impl Pushable {
     /// Its digest.
     pub fn digest(&self) -> String {
         ImageDigest::of(self.manifest.as_bytes()).to_string()
+    }
+}
+
+/// For [`Registry::builder`]: `.image(pushable)`.
+impl From<Pushable> for ImageManifest {
+    fn from(p: Pushable) -> Self {
+        ImageManifest::new(p.manifest).with_media_type(p.media_type)
     }
 }
 
@@ -146,7 +153,7 @@ pub fn arb_manifests() -> impl Strategy<Value = Vec<Pushable>> {
 
 /// A call, with its manifest and digest named by index into the pool.
 #[derive(Debug, Clone)]
-struct CallChoice {
+pub(super) struct CallChoice {
     kind: u8,
     repository: usize,
     manifest: usize,
@@ -155,7 +162,7 @@ struct CallChoice {
     by_digest: bool,
 }
 
-fn arb_call_choice() -> impl Strategy<Value = CallChoice> {
+pub(super) fn arb_call_choice() -> impl Strategy<Value = CallChoice> {
     (
         0..25u8,
         0..10usize,
@@ -221,7 +228,7 @@ fn resolve_call(c: &CallChoice, pool: &[Pushable]) -> Call {
 }
 
 /// The calls of a scenario: `team/app` is created first, then up to sixteen random calls.
-fn resolve_calls(choices: &[CallChoice], pool: &[Pushable]) -> Vec<Call> {
+pub(super) fn resolve_calls(choices: &[CallChoice], pool: &[Pushable]) -> Vec<Call> {
     let first = Call::CreateRepository(CreateRepositoryRequest {
         repository_name: Some(REPOSITORIES[0].to_owned()),
         ..Default::default()
@@ -277,14 +284,14 @@ type IdChoice = (u8, (u8, usize), (u8, usize));
 
 /// A request, with its digests named by index.
 #[derive(Debug, Clone)]
-struct RequestChoice {
+pub(super) struct RequestChoice {
     registry: u8,
     name: (bool, usize),
     ids: Vec<IdChoice>,
     accepted: (bool, Vec<usize>),
 }
 
-fn arb_request_choice() -> impl Strategy<Value = RequestChoice> {
+pub(super) fn arb_request_choice() -> impl Strategy<Value = RequestChoice> {
     let pick = || (0..10u8, any::<usize>());
     (
         0..12u8,
@@ -305,7 +312,7 @@ fn arb_request_choice() -> impl Strategy<Value = RequestChoice> {
 
 /// Weights of ids: tag 4, digest 3, both 2, neither 1 (of 10). Registry ids: none 8, the
 /// caller's 2, a foreign one 1, an invalid one 1 (of 12).
-fn resolve_request(c: &RequestChoice, pool: &[Pushable]) -> BatchGetImageRequest {
+pub(super) fn resolve_request(c: &RequestChoice, pool: &[Pushable]) -> BatchGetImageRequest {
     let registry_id = match c.registry {
         0..=7 => None,
         8..=9 => Some(ACCOUNT.to_owned()),

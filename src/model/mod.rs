@@ -8,6 +8,7 @@
 
 mod answer;
 mod batch_get;
+mod builder;
 mod call;
 mod error;
 mod expected;
@@ -22,6 +23,7 @@ mod upload;
 
 pub use answer::{DigestTags, Profile};
 pub use batch_get::{batch_get_image, batch_get_image_body};
+pub use builder::{BuildError, ImageManifest, RegistryBuilder};
 pub use call::Call;
 pub use error::OpError;
 pub use expected::*;

@@ -2,6 +2,7 @@
 //! for CI, with a reproduction (curl and AWS CLI) for every finding. No secrets: requests
 //! are shown by body, and credentials only as environment variable names.
 
+mod assert;
 mod compare;
 mod document;
 mod html;

@@ -8,9 +8,10 @@ use http::HeaderMap;
 use serde::Serialize;
 
 use crate::model::{OpError, Profile, Registry, batch_get_image};
-use crate::wire::{self, Decoded, Request, RequestError};
+use crate::wire::{self, Decoded, Operation, Request, RequestError};
 
 use super::auth::{Credentials, verify};
+use super::fault::{Fault, Faults, When};
 
 /// An answer: HTTP status, body, and the request id to send as `x-amzn-RequestId`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// The request id.
     pub request_id: String,
+    /// How long to wait before sending it (a [`Fault::Delay`]).
+    pub delay: Option<std::time::Duration>,
 }
 
 /// The reference model behind the AWS JSON 1.1 protocol.
@@ -31,6 +34,7 @@ pub struct Endpoint {
     credentials: Option<Credentials>,
     clock: fn() -> f64,
     requests: AtomicU64,
+    faults: Faults,
 }
 
 fn system_clock() -> f64 {
@@ -50,7 +54,45 @@ impl Endpoint {
             credentials,
             clock: system_clock,
             requests: AtomicU64::new(0),
+            faults: Faults::default(),
         }
+    }
+
+    /// An endpoint over `registry` (built with [`Registry::builder`], say), answering by the
+    /// default profile, without signature checks.
+    pub fn from_registry(registry: Registry) -> Self {
+        Self::new(registry, Profile::default(), None)
+    }
+
+    /// Makes `fault` happen on the requests of `operation` that `when` picks, counted from now.
+    ///
+    /// ```
+    /// use ecr_contract::serve::{Config, Fault, first};
+    /// use ecr_contract::wire::Operation;
+    /// let endpoint = Config::default().endpoint();
+    /// // The first two BatchGetImage requests are throttled; the third is answered.
+    /// endpoint.fault_on(Operation::BatchGetImage, first(2), Fault::Throttle);
+    /// ```
+    pub fn fault_on(&self, operation: Operation, when: When, fault: Fault) -> &Self {
+        self.faults.add(Some(operation), when, fault);
+        self
+    }
+
+    /// Makes `fault` happen on the requests of any operation that `when` picks.
+    pub fn fault_on_any(&self, when: When, fault: Fault) -> &Self {
+        self.faults.add(None, when, fault);
+        self
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        self.faults.clear();
+    }
+
+    /// How many requests of `operation` it has received, faulted or not: what a client's
+    /// retries add up to.
+    pub fn requests(&self, operation: Operation) -> u64 {
+        self.faults.seen(operation)
     }
 
     /// A copy of the current state.
@@ -65,14 +107,30 @@ impl Endpoint {
     pub fn handle(&self, method: &str, uri: &str, headers: &HeaderMap, body: &[u8]) -> Reply {
         let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
         let request_id = format!("00000000-0000-4000-8000-{n:012x}");
-        let (status, body) = match self.answer(method, uri, headers, body) {
+        let operation = headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(Operation::from_target);
+        let fault = self.faults.next(operation);
+        let answer = match fault.and_then(Fault::refusal) {
+            Some(refusal) => Err(refusal),
+            None => self.answer(method, uri, headers, body),
+        };
+        let (status, mut body) = match answer {
             Ok(body) => (200, body),
             Err(e) => (e.status(), wire::encode_error(e.code, &e.message)),
         };
+        if fault == Some(Fault::Truncate) {
+            body.truncate(body.len() / 2);
+        }
         Reply {
             status,
             body,
             request_id,
+            delay: match fault {
+                Some(Fault::Delay(delay)) => Some(delay),
+                _ => None,
+            },
         }
     }
 

@@ -106,9 +106,13 @@ async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Request) -> Resp
                 status: error.status(),
                 body: wire::encode_error(error.code, &error.message),
                 request_id: String::new(),
+                delay: None,
             }
         }
     };
+    if let Some(delay) = reply.delay {
+        tokio::time::sleep(delay).await;
+    }
     Response::builder()
         .status(reply.status)
         .header("content-type", wire::CONTENT_TYPE)

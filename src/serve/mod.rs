@@ -1,6 +1,10 @@
 //! The reference model behind an HTTP endpoint that speaks AWS JSON 1.1, so that real clients
 //! (boto3, the AWS CLI, the harness itself) can be run against it.
 //!
+//! For client authors' tests: start it from a registry written in code
+//! ([`Config::with_registry`], [`Responder::from_registry`] for wiremock) and inject
+//! [`fault`]s on chosen requests ([`Endpoint::fault_on`]).
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use ecr_contract::serve::{Config, spawn};
@@ -12,6 +16,7 @@
 
 mod auth;
 mod endpoint;
+pub mod fault;
 mod http_server;
 mod profile;
 #[cfg(feature = "wiremock")]
@@ -19,6 +24,7 @@ mod responder;
 
 pub use auth::Credentials;
 pub use endpoint::{Endpoint, Reply};
+pub use fault::{Fault, When, always, every, first, nth};
 pub use http_server::{Server, run, spawn};
 pub use profile::{PROFILE_HELP, parse_profile};
 #[cfg(feature = "wiremock")]
@@ -43,6 +49,9 @@ pub struct Config {
     pub verify_signatures: Option<Credentials>,
     /// The server's choices where the spec allows several outcomes.
     pub profile: Profile,
+    /// The state to start from (its account and region replace `account_id` and `region`);
+    /// `None`: an empty registry.
+    pub registry: Option<Registry>,
 }
 
 impl Default for Config {
@@ -56,14 +65,41 @@ impl Default for Config {
             require_blobs: false,
             verify_signatures: None,
             profile: Profile::default(),
+            registry: None,
         }
     }
 }
 
 impl Config {
-    /// The endpoint this configuration describes, with an empty registry.
+    /// The default configuration, starting from `registry` (built with [`Registry::builder`],
+    /// say).
+    ///
+    /// ```
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use ecr_contract::model::Registry;
+    /// use ecr_contract::serve::{Config, spawn};
+    /// let registry = Registry::builder().repository("team/app").build().expect("a registry");
+    /// let server = spawn(Config::with_registry(registry)).await?;
+    /// assert!(server.endpoint().registry().repository("123456789012", "team/app").is_some());
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn with_registry(registry: Registry) -> Self {
+        Self {
+            account_id: registry.account.clone(),
+            region: registry.region.clone(),
+            require_blobs: registry.require_blobs,
+            registry: Some(registry),
+            ..Self::default()
+        }
+    }
+
+    /// The endpoint this configuration describes, over its registry or an empty one.
     pub fn endpoint(&self) -> Endpoint {
-        let mut registry = Registry::new(self.account_id.clone(), self.region.clone());
+        let mut registry = self
+            .registry
+            .clone()
+            .unwrap_or_else(|| Registry::new(self.account_id.clone(), self.region.clone()));
         registry.require_blobs = self.require_blobs;
         Endpoint::new(
             registry,

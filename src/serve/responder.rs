@@ -5,19 +5,42 @@ use std::sync::Arc;
 
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use crate::wire;
+use crate::model::Registry;
+use crate::wire::{self, Operation};
 
-use super::Endpoint;
+use super::{Endpoint, Fault, When};
 
 /// Answers every request it is mounted for as the embedded server would.
 ///
 /// ```
 /// # async fn demo() {
-/// use ecr_contract::serve::{Config, Responder};
+/// use ecr_contract::model::Registry;
+/// use ecr_contract::serve::{Fault, Responder, nth};
+/// use ecr_contract::wire::Operation;
 /// use wiremock::{Mock, MockServer, matchers::method};
+///
+/// let registry = Registry::builder().repository("team/app").build().expect("a registry");
+/// // The second BatchGetImage request is throttled.
+/// let responder = Responder::from_registry(registry).fault_on(
+///     Operation::BatchGetImage,
+///     nth(2),
+///     Fault::Throttle,
+/// );
 /// let server = MockServer::start().await;
-/// Mock::given(method("POST")).respond_with(Responder::new(Config::default().endpoint())).mount(&server).await;
+/// Mock::given(method("POST")).respond_with(responder.clone()).mount(&server).await;
+///
+/// let read = || {
+///     reqwest::Client::new()
+///         .post(server.uri())
+///         .header("x-amz-target", Operation::BatchGetImage.target())
+///         .body(r#"{"repositoryName": "team/app", "imageIds": [{"imageTag": "v1"}]}"#)
+///         .send()
+/// };
+/// let statuses = [read().await.unwrap().status(), read().await.unwrap().status()];
+/// assert_eq!(statuses.map(|s| s.as_u16()), [200, 400]);
+/// assert_eq!(responder.endpoint().requests(Operation::BatchGetImage), 2);
 /// # }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo());
 /// ```
 #[derive(Debug, Clone)]
 pub struct Responder {
@@ -30,6 +53,20 @@ impl Responder {
         Self {
             endpoint: Arc::new(endpoint),
         }
+    }
+
+    /// A responder over `registry` (built with
+    /// [`Registry::builder`](crate::model::Registry::builder), say), with the default profile
+    /// and no signature checks.
+    pub fn from_registry(registry: Registry) -> Self {
+        Self::new(Endpoint::from_registry(registry))
+    }
+
+    /// Adds a fault (see [`Endpoint::fault_on`]); keep a clone of the responder to add more
+    /// once it is mounted.
+    pub fn fault_on(self, operation: Operation, when: When, fault: Fault) -> Self {
+        self.endpoint.fault_on(operation, when, fault);
+        self
     }
 
     /// The endpoint behind it.
@@ -47,8 +84,12 @@ impl Respond for Responder {
             &request.headers,
             &request.body,
         );
-        ResponseTemplate::new(reply.status)
+        let template = ResponseTemplate::new(reply.status)
             .insert_header("x-amzn-requestid", reply.request_id.as_str())
-            .set_body_raw(reply.body, wire::CONTENT_TYPE)
+            .set_body_raw(reply.body, wire::CONTENT_TYPE);
+        match reply.delay {
+            Some(delay) => template.set_delay(delay),
+            None => template,
+        }
     }
 }

@@ -437,3 +437,28 @@ async fn keep_leaves_journalled_repositories_that_cleanup_removes_and_nothing_el
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_seconds_bounds_the_whole_run() {
+    use ecr_contract::serve::{Config, Fault, always};
+    let server = spawn(Config::default()).await.expect("serve starts");
+    // Every answer takes 2 s; no single request times out, but the run must stop at 1 s.
+    server
+        .endpoint()
+        .fault_on_any(always(), Fault::Delay(Duration::from_secs(2)));
+    let url = server.url();
+    let started = std::time::Instant::now();
+    let output = tokio::task::spawn_blocking(move || {
+        binary()
+            .args(["check", "--endpoint-url", &url, "--max-seconds", "1"])
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("the binary ran");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--max-seconds 1"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{stderr}");
+    server.shutdown().await;
+}

@@ -1,6 +1,5 @@
 //! Third-party servers: moto checked against its divergence ledger (`tests/peers/moto.toml`),
-//! ledgers that catch new and stale divergences, the HTML and Markdown reports, `compare`, and
-//! the bound on a whole run.
+//! ledgers that catch new and stale divergences, the HTML and Markdown reports, and `compare`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -292,43 +291,4 @@ fn compare_of_a_server_with_itself_finds_no_difference() {
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("\n0 of 43 rules differ"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn max_seconds_bounds_the_whole_run() {
-    let server = broken_server(Fault {
-        delay: Some(Duration::from_secs(20)),
-        ..Fault::default()
-    })
-    .await;
-    let dir = tempdir("max-seconds");
-    let url = server.uri();
-    let started = Instant::now();
-    let output = tokio::task::spawn_blocking(move || {
-        ecr_contract(
-            &dir,
-            &[
-                "check",
-                "--endpoint-url",
-                &url,
-                "--timeout",
-                "60",
-                "--max-seconds",
-                "1",
-            ],
-        )
-    })
-    .await
-    .expect("runs");
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "took {:?}",
-        started.elapsed()
-    );
-    assert!(
-        text(&output).contains("longer than --max-seconds 1"),
-        "{}",
-        text(&output)
-    );
 }

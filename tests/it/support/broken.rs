@@ -1,11 +1,10 @@
 //! Deliberately broken servers: the reference endpoint behind wiremock, with one mutation
 //! applied to every BatchGetImage answer (or to PutImage's digest), or with throttling.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ecr_contract::r#gen::{Fixture, fixture};
-use ecr_contract::serve::{Config, Credentials, Endpoint};
+use ecr_contract::serve::{self, Config, Credentials, Endpoint, always, every};
 use ecr_contract::wire;
 use serde_json::Value;
 use wiremock::matchers::any;
@@ -34,22 +33,10 @@ struct Broken {
     endpoint: Endpoint,
     fault: Fault,
     fixture: Fixture,
-    requests: AtomicU64,
 }
 
 impl Respond for Broken {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
-        if self
-            .fault
-            .throttle_every
-            .is_some_and(|every| n % every == 0)
-        {
-            return ResponseTemplate::new(400).set_body_raw(
-                wire::encode_error("ThrottlingException", "Rate exceeded"),
-                wire::CONTENT_TYPE,
-            );
-        }
         let reply = self.endpoint.handle(
             request.method.as_str(),
             request.url.path(),
@@ -61,6 +48,7 @@ impl Respond for Broken {
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
+        let reply_delay = reply.delay;
         let mut raw = Raw {
             status: reply.status,
             headers: vec![("content-type", wire::CONTENT_TYPE.to_owned())],
@@ -109,7 +97,7 @@ impl Respond for Broken {
         for (name, value) in raw.headers.iter().filter(|(n, _)| *n != "content-type") {
             template = template.insert_header(*name, value.as_str());
         }
-        match self.fault.delay {
+        match reply_delay {
             Some(delay) => template.set_delay(delay),
             None => template,
         }
@@ -133,11 +121,18 @@ pub async fn broken_server(fault: Fault) -> MockServer {
     if let Some(credentials) = fault.credentials.clone() {
         config.verify_signatures = Some(credentials);
     }
+    let endpoint = config.endpoint();
+    // Throttling and stalls are the library's own faults.
+    if let Some(n) = fault.throttle_every {
+        endpoint.fault_on_any(every(n), serve::Fault::Throttle);
+    }
+    if let Some(delay) = fault.delay {
+        endpoint.fault_on_any(always(), serve::Fault::Delay(delay));
+    }
     let broken = Broken {
-        endpoint: config.endpoint(),
+        endpoint,
         fault,
         fixture: fixture(),
-        requests: AtomicU64::new(0),
     };
     Mock::given(any()).respond_with(broken).mount(&server).await;
     server

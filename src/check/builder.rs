@@ -1,0 +1,210 @@
+//! [`Suite`]: the whole `check` run against an endpoint, from Rust code such as a `cargo test`.
+//! The CLI's `check` is a thin adapter over it, so both share the guards (no writes off this
+//! machine without leave, placeholder credentials only on loopback) and the defaults.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::report::Report;
+use crate::target::HttpTarget;
+use crate::wire::Credentials;
+
+use super::suite::now_nanos;
+use super::{CheckError, Journal, Options, run};
+
+/// Runs the contract suite of `ecr-contract check` against an endpoint and returns its
+/// [`Report`]; [`Report::assert_conforms`] turns it into a test verdict.
+///
+/// ```
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use ecr_contract::Suite;
+/// use ecr_contract::serve::{Config, spawn};
+///
+/// // The server under test: here the embedded reference server, on a free loopback port.
+/// let server = spawn(Config::default()).await?;
+/// let report = Suite::new(server.url()).cases(20).seed(7).run().await?;
+/// report.assert_conforms();
+/// server.shutdown().await;
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+/// ```
+///
+/// Defaults: region `us-east-1`, 200 random sequences, a random seed (in the report, and in
+/// the panic message of a failed assertion), a 30-second timeout per request, no settle time,
+/// created repositories deleted, the journal in a fresh file of the temporary directory
+/// (never in the working directory unless [`journal`](Self::journal) says so). Credentials
+/// are only those given to [`credentials`](Self::credentials), never the environment's:
+/// without them, loopback endpoints get placeholder ones and other endpoints are refused.
+/// Works in any async runtime: on tokio's current-thread runtime (plain `#[tokio::test]`) the
+/// run gets a runtime of its own on another thread.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Suite {
+    url: String,
+    region: String,
+    credentials: Option<Credentials>,
+    timeout: Duration,
+    allow_writes: bool,
+    cases: u32,
+    seed: Option<u64>,
+    settle: Duration,
+    keep: bool,
+    journal: Option<PathBuf>,
+    progress: Option<fn(u64, u64)>,
+}
+
+impl Suite {
+    /// The suite against the endpoint at `url`, such as `http://127.0.0.1:5000`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            region: "us-east-1".into(),
+            credentials: None,
+            timeout: Duration::from_secs(30),
+            allow_writes: false,
+            cases: 200,
+            seed: None,
+            settle: Duration::ZERO,
+            keep: false,
+            journal: None,
+            progress: None,
+        }
+    }
+
+    /// Random sequences of setup calls and requests after the contract cases (default 200).
+    pub fn cases(mut self, cases: u32) -> Self {
+        self.cases = cases;
+        self
+    }
+
+    /// The seed of the random sequences (default: random; the report says which).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The region to sign for (default `us-east-1`).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = region.into();
+        self
+    }
+
+    /// The credentials to sign with.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Every request's timeout (default 30 seconds).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Allows creating and deleting repositories on an endpoint off this machine (default:
+    /// refused, as only loopback endpoints are assumed to be throwaway).
+    pub fn allow_writes(mut self, allow: bool) -> Self {
+        self.allow_writes = allow;
+        self
+    }
+
+    /// How long a read may take to see a completed write, for eventually consistent servers.
+    pub fn settle(mut self, settle: Duration) -> Self {
+        self.settle = settle;
+        self
+    }
+
+    /// Keeps the repositories the run creates (they stay in the journal).
+    pub fn keep(mut self, keep: bool) -> Self {
+        self.keep = keep;
+        self
+    }
+
+    /// Journals created repositories at `path` (default: a fresh file in the temporary
+    /// directory, removed when the run has deleted everything it created).
+    pub fn journal(mut self, path: impl Into<PathBuf>) -> Self {
+        self.journal = Some(path.into());
+        self
+    }
+
+    /// Calls `progress(done, total)` after each probe.
+    pub fn progress(mut self, progress: fn(u64, u64)) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Runs the suite: `Err` only when the harness could not do its job (endpoint refused or
+    /// unreachable, setup impossible); violations are in the report.
+    pub async fn run(self) -> Result<Report, CheckError> {
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            return self.run_here().await;
+        }
+        // The random phase blocks a worker thread while proptest drives it, which only a
+        // multi-threaded runtime allows: run on one of our own.
+        let (send, receive) = tokio::sync::oneshot::channel();
+        let thread = std::thread::spawn(move || {
+            let outcome = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| CheckError::Setup(format!("starting a runtime: {e}")))
+                .and_then(|runtime| runtime.block_on(self.run_here()));
+            let _ = send.send(outcome);
+        });
+        match receive.await {
+            Ok(outcome) => outcome,
+            Err(_) => match thread.join() {
+                Err(panic) => std::panic::resume_unwind(panic),
+                Ok(()) => Err(CheckError::Setup("the run stopped without a report".into())),
+            },
+        }
+    }
+
+    async fn run_here(self) -> Result<Report, CheckError> {
+        let target = self.target()?;
+        let journal = self.journal.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!(
+                "ecr-contract-journal-{}-{:x}.tsv",
+                std::process::id(),
+                now_nanos()
+            ))
+        });
+        let options = Options {
+            cases: self.cases,
+            seed: self.seed.unwrap_or_else(now_nanos),
+            settle: self.settle,
+            keep: self.keep,
+            journal: Journal::new(journal),
+            progress: self.progress,
+        };
+        run(&target, &options).await
+    }
+
+    /// The signed target, or why the run must not go ahead.
+    fn target(&self) -> Result<HttpTarget, CheckError> {
+        let unsigned = HttpTarget::new(&self.url, &self.region, None, self.timeout)?;
+        let loopback = unsigned.is_loopback();
+        if !loopback && !self.allow_writes {
+            return Err(CheckError::Refused(format!(
+                "{} is not on this machine: check creates and deletes repositories there; \
+                 allow writes to let it (--allow-writes, Suite::allow_writes)",
+                self.url
+            )));
+        }
+        let credentials = match (&self.credentials, loopback) {
+            (Some(c), _) => c.clone(),
+            (None, true) => Credentials::placeholder(),
+            (None, false) => {
+                return Err(CheckError::Refused(format!(
+                    "{} needs credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
+                     (Suite::credentials)",
+                    self.url
+                )));
+            }
+        };
+        let target = HttpTarget::new(&self.url, &self.region, Some(credentials), self.timeout)?;
+        Ok(target)
+    }
+}
