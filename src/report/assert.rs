@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::oracle::{Level, RuleId};
 
-use super::{Report, Status, to_text};
+use super::{Ledger, LedgerVerdict, Report, to_text};
 
 impl Report {
     /// Panics, with the text report, when some violation is at level *should* or above
@@ -45,11 +45,41 @@ impl Report {
         }
     }
 
+    /// As [`assert_conforms_except`](Self::assert_conforms_except), with the known
+    /// divergences of a [`Ledger`] (such as `tests/peers/moto.toml`): its rules, and its setup
+    /// calls, which must be answered as listed.
+    #[track_caller]
+    pub fn assert_conforms_to(&self, ledger: &Ledger) {
+        if let Some(message) = self.explain(&ledger.compare(self)) {
+            panic!("{message}");
+        }
+    }
+
     /// Why the report fails [`assert_conforms_except`](Self::assert_conforms_except)`(known)`,
     /// or `None` when it passes.
     pub fn nonconformance(&self, known: &[RuleId]) -> Option<String> {
-        let (broken, stale) = self.divergences(known);
-        if broken.is_empty() && stale.is_empty() {
+        self.explain(&LedgerVerdict::of_rules(self, known))
+    }
+
+    /// The failure message for `verdict`: rules broken at level should or above that it does
+    /// not list, listed ones that passed, and setup calls answered otherwise than listed.
+    fn explain(&self, verdict: &LedgerVerdict) -> Option<String> {
+        let ids = |rules: &[RuleId]| rules.iter().map(|r| r.as_str()).collect::<Vec<_>>();
+        let broken: Vec<&str> = ids(&verdict.new)
+            .into_iter()
+            .filter(|id| {
+                self.findings.iter().any(|f| {
+                    f.violation.rule.as_str() == *id && f.violation.fails_at(Level::Should)
+                })
+            })
+            .collect();
+        let stale = ids(&verdict.stale);
+        let setup: Vec<&String> = verdict
+            .new_setup
+            .iter()
+            .chain(&verdict.stale_setup)
+            .collect();
+        if broken.is_empty() && stale.is_empty() && setup.is_empty() {
             return None;
         }
         let mut out = String::new();
@@ -69,34 +99,20 @@ impl Report {
                 stale.join(", ")
             );
         }
+        if !setup.is_empty() {
+            let setup: Vec<&str> = setup.iter().map(|s| s.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "setup calls answered otherwise than listed: {}",
+                setup.join(", ")
+            );
+        }
         let (text, seed) = (to_text(self), self.seed);
         let _ = write!(
             out,
             "{text}seed {seed}: rerun with Suite::seed({seed}) or --seed {seed}"
         );
         Some(out)
-    }
-
-    /// The rules broken at level should or above that `known` does not list, and the rules it
-    /// lists that passed.
-    fn divergences(&self, known: &[RuleId]) -> (Vec<&'static str>, Vec<&'static str>) {
-        let failing = |rule: RuleId| {
-            self.findings
-                .iter()
-                .any(|f| f.violation.rule == rule && f.violation.fails_at(Level::Should))
-        };
-        let rules = self.rules();
-        let broken = rules
-            .iter()
-            .filter(|r| !known.contains(&r.rule) && failing(r.rule))
-            .map(|r| r.rule.as_str())
-            .collect();
-        let stale = rules
-            .iter()
-            .filter(|r| r.status == Status::Pass && known.contains(&r.rule))
-            .map(|r| r.rule.as_str())
-            .collect();
-        (broken, stale)
     }
 }
 

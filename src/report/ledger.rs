@@ -168,27 +168,18 @@ impl Ledger {
 
     /// Compares `report` with the ledger.
     pub fn compare(&self, report: &Report) -> LedgerVerdict {
-        let listed = self.rules();
-        let mut verdict = LedgerVerdict::default();
-        for rule in report.rules() {
-            match (rule.status, listed.contains(&rule.rule)) {
-                (Status::Fail, true) => verdict.known.push(rule.rule),
-                (Status::Fail, false) => verdict.new.push(rule.rule),
-                (Status::Pass, true) => verdict.stale.push(rule.rule),
-                (Status::NotExercised, true) => verdict.unconfirmed.push(rule.rule),
-                _ => {}
-            }
-        }
-        let key = |case: &str, step: usize| format!("{case}/{step}");
+        let listed: Vec<RuleId> = self.rules().into_iter().collect();
+        let mut verdict = LedgerVerdict::of_rules(report, &listed);
+        let key = |case: &str, step: usize, answer: &str| format!("{case}/{step}={answer}");
         let seen: BTreeSet<String> = report
             .setup_divergences
             .iter()
-            .map(|d| format!("{}={}", key(&d.case, d.step), d.found))
+            .map(|d| key(&d.case, d.step, &d.found))
             .collect();
         let listed: BTreeSet<String> = self
             .setup
             .iter()
-            .map(|s| format!("{}={}", key(&s.case, s.step), s.server))
+            .map(|s| key(&s.case, s.step, &s.server))
             .collect();
         verdict.new_setup = seen.difference(&listed).cloned().collect();
         verdict.stale_setup = listed.difference(&seen).cloned().collect();
@@ -202,6 +193,21 @@ impl Ledger {
 }
 
 impl LedgerVerdict {
+    /// The rules of `report` compared with the `listed` ones (setup calls left out).
+    pub fn of_rules(report: &Report, listed: &[RuleId]) -> Self {
+        let mut verdict = LedgerVerdict::default();
+        for rule in report.rules() {
+            match (rule.status, listed.contains(&rule.rule)) {
+                (Status::Fail, true) => verdict.known.push(rule.rule),
+                (Status::Fail, false) => verdict.new.push(rule.rule),
+                (Status::Pass, true) => verdict.stale.push(rule.rule),
+                (Status::NotExercised, true) => verdict.unconfirmed.push(rule.rule),
+                _ => {}
+            }
+        }
+        verdict
+    }
+
     /// Whether the run fails against the ledger at `threshold`: a new divergence at or above
     /// it (a new `may` rule is reported, never failed), or any stale entry.
     pub fn fails_at(&self, report: &Report, threshold: Level) -> bool {

@@ -201,6 +201,15 @@ async fn a_ledger_reports_stale_entries_of_a_server_that_was_fixed() {
     );
     assert_eq!(verdict.stale.len(), ledger.divergences.len(), "{verdict:?}");
     assert!(verdict.fails_at(&report, Level::Must));
+    // The same verdict from a test, through the assertion a user would write.
+    let panic = std::panic::catch_unwind(|| report.assert_conforms_to(&ledger))
+        .expect_err("a fixed server fails its stale ledger");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("no longer diverge"), "{message}");
+    assert!(
+        message.contains("setup calls answered otherwise than listed"),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
