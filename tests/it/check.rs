@@ -3,52 +3,17 @@
 //! reported under its rule; throttling is retried; a stalling server times out cleanly;
 //! secrets never reach a report; only created repositories are deleted.
 
-use std::process::Command;
 use std::time::Duration;
 
-use ecr_contract::check::{Journal, Options, run};
+use ecr_contract::check::{Journal, run};
 use ecr_contract::oracle::{Level, RULES, RuleId};
-use ecr_contract::report::{Report, Status, to_junit, to_text};
+use ecr_contract::report::{Status, to_junit, to_text};
 use ecr_contract::serve::spawn;
 use ecr_contract::target::HttpTarget;
 use ecr_contract::wire::Credentials;
 
 use crate::support::broken::{Fault, broken_server, reference_config};
-
-fn options(cases: u32, journal: &std::path::Path) -> Options {
-    Options {
-        cases,
-        seed: 7,
-        settle: Duration::ZERO,
-        keep: false,
-        journal: Journal::new(journal),
-        progress: None,
-    }
-}
-
-async fn check_url(url: &str, cases: u32) -> Report {
-    let dir = tempdir();
-    let target = HttpTarget::new(
-        url,
-        "us-east-1",
-        Some(Credentials::placeholder()),
-        Duration::from_secs(10),
-    )
-    .expect("a target");
-    run(&target, &options(cases, &dir.join("journal.tsv")))
-        .await
-        .expect("the check runs")
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "ecr-contract-test-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    dir
-}
+use crate::support::{binary, check_url, options, tempdir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_correct_server_passes_every_rule() {
@@ -279,18 +244,6 @@ async fn reports_name_the_rule_and_hold_no_secret() {
         json["violations"][0]["rule"].is_string()
             && json["violations"][0]["reproduction"]["curl"].is_string()
     );
-}
-
-fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ecr-contract"));
-    // A default journal lands in the working directory: keep it out of the repository.
-    command.current_dir(tempdir());
-    command
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_ECR")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY");
-    command
 }
 
 #[test]

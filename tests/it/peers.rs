@@ -2,20 +2,17 @@
 //! ledgers that catch new and stale divergences, the HTML and Markdown reports, and `compare`.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use ecr_contract::check::{Journal, Options, run};
 use ecr_contract::oracle::{Level, RuleId};
 use ecr_contract::report::{Ledger, to_html};
 use ecr_contract::serve::spawn;
-use ecr_contract::target::HttpTarget;
-use ecr_contract::wire::Credentials;
 use serde_json::Value;
 
 use crate::support::broken::{Fault, broken_server, reference_config};
-use crate::support::python;
+use crate::support::{binary, check_url, python, tempdir};
 
 const MOTO_LEDGER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/moto.toml");
 
@@ -57,22 +54,11 @@ impl Drop for Moto {
     }
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("ecr-contract-peers-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    dir
-}
-
-/// Runs the binary in `dir` with `args`, without the caller's AWS environment.
+/// Runs the binary in `dir` with `args`.
 fn ecr_contract(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ecr-contract"))
+    binary()
         .current_dir(dir)
         .args(args)
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_ECR")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
         .output()
         .expect("ecr-contract runs")
 }
@@ -89,7 +75,7 @@ fn text(output: &Output) -> String {
 #[test]
 fn moto_breaks_exactly_the_rules_its_ledger_lists() {
     let moto = Moto::start();
-    let dir = tempdir("moto");
+    let dir = tempdir();
     let output = ecr_contract(
         &dir,
         &[
@@ -155,7 +141,7 @@ fn every_ledger_entry_names_a_catalogue_rule_and_carries_its_evidence() {
             .iter()
             .all(|d| d.evidence.contains("HTTP "))
     );
-    let dir = tempdir("bad-ledger");
+    let dir = tempdir();
     let bad = dir.join("bad.toml");
     let entry =
         "[[divergence]]\nrule = \"ID-BY-TAGS\"\nserver = \"x\"\necr = \"y\"\nevidence = \"z\"\n";
@@ -170,29 +156,10 @@ fn every_ledger_entry_names_a_catalogue_rule_and_carries_its_evidence() {
     );
 }
 
-async fn report_of(url: &str, cases: u32, name: &str) -> ecr_contract::report::Report {
-    let target = HttpTarget::new(
-        url,
-        "us-east-1",
-        Some(Credentials::placeholder()),
-        Duration::from_secs(10),
-    )
-    .expect("a target");
-    let options = Options {
-        cases,
-        seed: 5,
-        settle: Duration::ZERO,
-        keep: false,
-        journal: Journal::new(tempdir(name).join("journal.tsv")),
-        progress: None,
-    };
-    run(&target, &options).await.expect("the check runs")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ledger_reports_stale_entries_of_a_server_that_was_fixed() {
     let server = spawn(reference_config()).await.expect("serve starts");
-    let report = report_of(&server.url(), 0, "stale").await;
+    let report = check_url(&server.url(), 0).await;
     let ledger = Ledger::load(Path::new(MOTO_LEDGER)).expect("the ledger loads");
     let verdict = ledger.compare(&report);
     assert!(
@@ -219,7 +186,7 @@ async fn a_ledger_reports_a_new_divergence_and_digests_are_pinned_after_a_wrong_
         ..Fault::default()
     })
     .await;
-    let report = report_of(&server.uri(), 5, "new").await;
+    let report = check_url(&server.uri(), 5).await;
     let verdict = Ledger::load(Path::new(MOTO_LEDGER))
         .expect("the ledger loads")
         .compare(&report);
@@ -234,7 +201,7 @@ async fn a_ledger_reports_a_new_divergence_and_digests_are_pinned_after_a_wrong_
 }
 
 fn toml_ledger(text: &str) -> Ledger {
-    let path = tempdir("ledger").join("ledger.toml");
+    let path = tempdir().join("ledger.toml");
     std::fs::write(&path, text).expect("written");
     Ledger::load(&path).expect("a ledger")
 }
@@ -246,7 +213,7 @@ async fn html_reports_escape_what_servers_send() {
         ..Fault::default()
     })
     .await;
-    let report = report_of(&server.uri(), 0, "html").await;
+    let report = check_url(&server.uri(), 0).await;
     let html = to_html(&report, None);
     assert!(
         html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
@@ -262,7 +229,7 @@ async fn compare_shows_where_two_endpoints_differ_rule_by_rule() {
         ..Fault::default()
     })
     .await;
-    let dir = tempdir("compare");
+    let dir = tempdir();
     let url = server.uri();
     let output = tokio::task::spawn_blocking(move || {
         ecr_contract(
@@ -291,7 +258,7 @@ async fn compare_shows_where_two_endpoints_differ_rule_by_rule() {
 
 #[test]
 fn compare_of_a_server_with_itself_finds_no_difference() {
-    let dir = tempdir("compare-same");
+    let dir = tempdir();
     let output = ecr_contract(
         &dir,
         &[

@@ -5,6 +5,9 @@ pub mod broken;
 pub mod cases;
 pub mod mutate;
 pub mod python;
+mod run;
+
+pub use run::{binary, check_url, options, tempdir};
 
 use ecr_contract::r#gen::{Fixture, build_registry, fixture};
 use ecr_contract::model::{DigestTags, Profile, Registry};
