@@ -112,6 +112,14 @@ fn end_to_end(c: &mut Criterion, runtime: &Runtime, requests: &[Sent]) {
             })
         });
     });
+    // The harness's cost without SigV4 signing (the server does not verify).
+    group.bench_function("check_unsigned", |b| {
+        b.iter_custom(|iters| {
+            timed(runtime, &plain, iters, |url| async move {
+                support::check_with(&url, CASES, SEED, None).await;
+            })
+        });
+    });
     // The CLI's default: the server verifies every signature.
     group.bench_function("check_verifying", |b| {
         b.iter_custom(|iters| {
@@ -143,6 +151,7 @@ fn main() {
     for (name, id) in [
         ("plain loop: same requests, unsigned (limit)", "replay"),
         ("check, server not verifying", "check"),
+        ("check, unsigned (server not verifying)", "check_unsigned"),
         (
             "check, server verifying (the CLI default)",
             "check_verifying",

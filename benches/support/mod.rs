@@ -170,13 +170,18 @@ pub fn embedded(verify: bool) -> Config {
 /// `check` as the CLI runs it on loopback (signed with the placeholder credentials, no
 /// progress bar), with `cases` random sequences from `seed`, against `url`.
 pub async fn check(url: &str, cases: u32, seed: u64) -> Report {
-    let target = HttpTarget::new(
-        url,
-        REGION,
-        Some(Credentials::placeholder()),
-        Duration::from_secs(30),
-    )
-    .expect("a client");
+    check_with(url, cases, seed, Some(Credentials::placeholder())).await
+}
+
+/// As [`check`], signing with `credentials`, or not at all.
+pub async fn check_with(
+    url: &str,
+    cases: u32,
+    seed: u64,
+    credentials: Option<Credentials>,
+) -> Report {
+    let target =
+        HttpTarget::new(url, REGION, credentials, Duration::from_secs(30)).expect("a client");
     let journal = std::env::temp_dir().join(format!(
         "ecr-contract-bench-journal-{}.tsv",
         std::process::id()
