@@ -1,7 +1,7 @@
 //! End to end: a whole `check` run (200 random sequences, the CLI's default) against the
 //! embedded server on loopback, against the limit of that server and the network: the very
 //! same requests, recorded once, sent one after another by a plain reqwest loop that does not
-//! sign, decode or check. Both in one process, each on a fresh server.
+//! sign, decode or check. All in one process, each run on a fresh server.
 //!
 //! A run's rate is its BatchGetImage probes (each one a checked case: a contract case, a
 //! random sequence's request, the authentication probe) per second of the whole run; the
@@ -9,14 +9,18 @@
 //! runs, so the ratio is the harness's own cost: signing, decoding, the model mirror, the
 //! oracle and the generators.
 //!
-//! `cargo bench --bench end_to_end`
+//! Not a criterion benchmark: criterion measures one benchmark for ten seconds, then the
+//! next, and on a shared machine the load changed between them (one run put check at 29% of
+//! the limit, the next at 69%). Here each round runs every variant once, interleaved, and a
+//! ratio is the median of the ratios of the same round.
+//!
+//! `cargo bench --bench end_to_end` (`BENCH_ROUNDS`, default 10).
 
 mod support;
 
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, SamplingMode};
-use ecr_contract::serve::{Config, Responder, spawn};
+use ecr_contract::serve::{Responder, spawn};
 use ecr_contract::wire::CONTENT_TYPE;
 use tokio::runtime::Runtime;
 use wiremock::matchers::method;
@@ -70,100 +74,79 @@ async fn replay(client: &reqwest::Client, url: &str, requests: &[Sent]) -> usize
     ok
 }
 
-/// Times `iters` runs of `job`, each on a fresh server started (untimed) from `config`.
-fn timed<F, Fut>(runtime: &Runtime, config: &Config, iters: u64, job: F) -> Duration
-where
-    F: Fn(String) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    runtime.block_on(async {
-        let mut total = Duration::ZERO;
-        for _ in 0..iters {
-            let server = spawn(config.clone()).await.expect("the server starts");
-            let start = Instant::now();
-            job(server.url()).await;
-            total += start.elapsed();
-            server.shutdown().await;
-        }
-        total
-    })
+/// The four ways of running the same traffic, in the order each round runs them.
+const VARIANTS: [(&str, &str); 4] = [
+    ("replay", "plain loop: same requests, unsigned (limit)"),
+    ("check", "check, server not verifying"),
+    ("check_unsigned", "check, unsigned (server not verifying)"),
+    (
+        "check_verifying",
+        "check, server verifying (the CLI default)",
+    ),
+];
+
+/// Runs variant `v` once on a fresh server (started untimed) and returns its wall time.
+async fn run_once(v: usize, requests: &[Sent], client: &reqwest::Client) -> Duration {
+    let config = support::embedded(VARIANTS[v].0 == "check_verifying");
+    let server = spawn(config).await.expect("the server starts");
+    let url = server.url();
+    let start = Instant::now();
+    match VARIANTS[v].0 {
+        "replay" => assert!(replay(client, &url, requests).await > 0),
+        "check_unsigned" => drop(support::check_with(&url, CASES, SEED, None).await),
+        _ => drop(support::check(&url, CASES, SEED).await),
+    }
+    let elapsed = start.elapsed();
+    server.shutdown().await;
+    elapsed
 }
 
-fn end_to_end(c: &mut Criterion, runtime: &Runtime, requests: &[Sent]) {
-    let mut group = c.benchmark_group("end_to_end");
-    group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(8));
-    let client = &reqwest::Client::new();
-    let plain = support::embedded(false);
-    group.bench_function("replay", |b| {
-        b.iter_custom(|iters| {
-            timed(runtime, &plain, iters, |url| async move {
-                assert!(replay(client, &url, requests).await > 0);
-            })
-        });
-    });
-    group.bench_function("check", |b| {
-        b.iter_custom(|iters| {
-            timed(runtime, &plain, iters, |url| async move {
-                support::check(&url, CASES, SEED).await;
-            })
-        });
-    });
-    // The harness's cost without SigV4 signing (the server does not verify).
-    group.bench_function("check_unsigned", |b| {
-        b.iter_custom(|iters| {
-            timed(runtime, &plain, iters, |url| async move {
-                support::check_with(&url, CASES, SEED, None).await;
-            })
-        });
-    });
-    // The CLI's default: the server verifies every signature.
-    group.bench_function("check_verifying", |b| {
-        b.iter_custom(|iters| {
-            timed(runtime, &support::embedded(true), iters, |url| async move {
-                support::check(&url, CASES, SEED).await;
-            })
-        });
-    });
-    group.finish();
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 #[allow(clippy::print_stdout)]
 fn main() {
-    let estimates = support::Estimates::start();
+    // As criterion: without `--bench` (`cargo test --benches`), or with `--test`, one round
+    // shows that the benchmark works.
+    let has = |flag: &str| std::env::args().any(|a| a == flag);
+    let rounds = match !has("--bench") || has("--test") {
+        true => 1,
+        false => std::env::var("BENCH_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(10),
+    };
     let runtime = Runtime::new().expect("a runtime");
+    let client = reqwest::Client::new();
     let (requests, probes) = runtime.block_on(record());
-    let mut criterion = Criterion::default().configure_from_args();
-    end_to_end(&mut criterion, &runtime, &requests);
-    criterion.final_summary();
+    // times[v][r]: variant v in round r. Each round runs every variant once, starting with
+    // a different one, so that load from elsewhere falls on all of them alike.
+    let mut times = vec![Vec::new(); VARIANTS.len()];
+    for r in 0..rounds {
+        for k in 0..VARIANTS.len() {
+            let v = (r + k) % VARIANTS.len();
+            let t = runtime.block_on(run_once(v, &requests, &client));
+            times[v].push(t.as_secs_f64());
+        }
+    }
     println!(
-        "\none check run, --cases {CASES} --seed {SEED}: {} requests, {probes} of them BatchGetImage probes",
+        "one check run, --cases {CASES} --seed {SEED}: {} requests, {probes} of them BatchGetImage probes; median of {rounds} interleaved rounds",
         requests.len()
     );
     println!(
         "{:<44} {:>10} {:>10} {:>9}",
         "", "per run", "probes/s", "of limit"
     );
-    let limit = estimates.nanos("end_to_end/replay");
-    for (name, id) in [
-        ("plain loop: same requests, unsigned (limit)", "replay"),
-        ("check, server not verifying", "check"),
-        ("check, unsigned (server not verifying)", "check_unsigned"),
-        (
-            "check, server verifying (the CLI default)",
-            "check_verifying",
-        ),
-    ] {
-        let nanos = estimates.nanos(&format!("end_to_end/{id}"));
-        let rate = nanos.map(|t| probes as f64 * 1e9 / t);
+    for (v, (_, name)) in VARIANTS.iter().enumerate() {
+        let ratios = (0..rounds).map(|r| times[0][r] / times[v][r]).collect();
+        let t = median(times[v].clone());
         println!(
-            "{name:<44} {:>10} {:>10} {:>9}",
-            support::time(nanos),
-            rate.map_or("-".into(), |r| format!("{r:.0}")),
-            support::ratio(limit, nanos),
+            "{name:<44} {:>10} {:>10.0} {:>9.2}",
+            support::time(Some(t * 1e9)),
+            probes as f64 / t,
+            median(ratios),
         );
     }
 }
