@@ -1,22 +1,21 @@
-//! Shared by the criterion benchmarks: reading back the estimates criterion wrote in this
-//! process run, so that every ratio compares two figures measured side by side, and the
-//! images the decoding and model benchmarks use.
+//! Shared by the benchmarks: the estimates criterion wrote in this process run, read back so
+//! that every ratio compares two figures measured side by side; the benchmark registry of
+//! real-size images; and `check` runs against the embedded server as the CLI makes them.
 #![allow(dead_code)] // each benchmark binary uses part of it
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use ecr_contract::check::{Journal, Options, run};
+use ecr_contract::r#gen::manifests::{Blob, Layout, oci, schema2};
+use ecr_contract::r#gen::{ACCOUNT, REGION};
+use ecr_contract::model::manifest::{OCI, S2};
+use ecr_contract::model::{Profile, Registry, RegistryId, batch_get_image};
 use ecr_contract::oracle::Level;
 use ecr_contract::report::Report;
 use ecr_contract::serve::Config;
 use ecr_contract::target::HttpTarget;
 use ecr_contract::wire::Credentials;
-
-use ecr_contract::r#gen::manifests::{Blob, Layout, oci, schema2};
-use ecr_contract::r#gen::{ACCOUNT, REGION};
-use ecr_contract::model::manifest::{OCI, S2};
-use ecr_contract::model::{Profile, Registry, RegistryId, batch_get_image};
 use ecr_contract::wire::{
     BatchGetImageRequest, CONTENT_TYPE, CreateRepositoryRequest, PutImageRequest,
 };

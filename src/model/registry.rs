@@ -66,8 +66,8 @@ pub struct Repository {
     pub created_at: f64,
     /// Images by digest.
     pub images: HashMap<ImageDigest, Image>,
-    /// Tag to digest. Changed only through [`Repository::point_tag`] and
-    /// [`Repository::remove_tag`], which keep the case-folded index in step.
+    /// Tag to digest. The model changes it only through `point_tag` and `remove_tag`, which
+    /// keep the case-folded index in step.
     pub tags: HashMap<ImageTag, ImageDigest>,
     /// How many tags fold to each lower-case form: finds a tag differing only in letter case
     /// by a hash lookup rather than a scan.
