@@ -32,8 +32,10 @@ impl Journal {
         &self.path
     }
 
-    /// Writes `entry` down (and syncs it) before the repository is created.
-    pub fn record(&self, entry: &Entry) -> std::io::Result<()> {
+    /// Writes `entry` down before the repository is created, so that a run that dies (Ctrl-C,
+    /// a panic, `--max-seconds`) leaves every repository it created in the journal. With
+    /// `sync`, also waits until the entry is on disk, to survive a crash of the machine.
+    pub fn record(&self, entry: &Entry, sync: bool) -> std::io::Result<()> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -46,7 +48,10 @@ impl Journal {
             "{}\t{}\t{}",
             entry.endpoint, entry.region, entry.repository
         )?;
-        file.sync_data()
+        match sync {
+            true => file.sync_data(),
+            false => Ok(()),
+        }
     }
 
     /// Every entry.

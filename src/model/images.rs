@@ -210,7 +210,7 @@ fn store(
         });
     if let Some(tag) = tag {
         image.tags.insert(tag.clone());
-        repository.tags.insert(tag, digest);
+        repository.point_tag(tag, digest);
     }
     Ok(response)
 }
@@ -286,7 +286,7 @@ fn delete_one(
         None => image.tags.iter().cloned().collect(),
     };
     for t in &removed_tags {
-        repository.tags.remove(t);
+        repository.remove_tag(t);
     }
     if removes_image {
         repository.images.remove(&digest);

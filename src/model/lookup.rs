@@ -64,22 +64,16 @@ impl<'r> Lookup<'r> {
                 Lookup::Tag {
                     image,
                     unusual_characters: !ImageTag::has_plain_characters(t),
-                    case_variant_exists: image.is_none()
-                        && repository
-                            .tags
-                            .keys()
-                            .any(|k| k.as_str().eq_ignore_ascii_case(t)),
+                    case_variant_exists: image.is_none() && repository.has_tag_ignoring_case(t),
                 }
             }
             (None, Some(d)) => {
                 let image = repository.images.get(d);
+                // Stored digests are content addresses in lower case (`ImageDigest::of`), so
+                // the only one equal to `d` ignoring case is `d` in lower case.
                 let hex_case_variant = match image {
                     Some(_) => None,
-                    None => repository
-                        .images
-                        .iter()
-                        .find(|(k, _)| k.eq_ignoring_hex_case(d))
-                        .map(|(_, i)| i),
+                    None => repository.images.get(d.to_ascii_lowercase().as_str()),
                 };
                 Lookup::Digest {
                     image,

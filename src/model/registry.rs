@@ -1,6 +1,8 @@
 //! The registry state and the repository operations: CreateRepository, DeleteRepository.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::wire;
@@ -64,8 +66,12 @@ pub struct Repository {
     pub created_at: f64,
     /// Images by digest.
     pub images: HashMap<ImageDigest, Image>,
-    /// Tag to digest.
+    /// Tag to digest. The model changes it only through `point_tag` and `remove_tag`, which
+    /// keep the case-folded index in step.
     pub tags: HashMap<ImageTag, ImageDigest>,
+    /// How many tags fold to each lower-case form: finds a tag differing only in letter case
+    /// by a hash lookup rather than a scan.
+    folded_tags: HashMap<String, usize>,
     /// Uploaded blobs: digest to size.
     pub blobs: HashMap<String, u64>,
     /// Layer uploads in progress: upload id to bytes received.
@@ -76,6 +82,33 @@ impl Repository {
     /// The image `tag` points at.
     pub fn image_by_tag(&self, tag: &str) -> Option<&Image> {
         self.images.get(self.tags.get(tag)?)
+    }
+
+    /// Whether some tag equals `tag` ignoring ASCII letter case.
+    pub fn has_tag_ignoring_case(&self, tag: &str) -> bool {
+        self.folded_tags.contains_key(&tag.to_ascii_lowercase())
+    }
+
+    /// Points `tag` at `digest` (adding the tag, or moving it).
+    pub(crate) fn point_tag(&mut self, tag: ImageTag, digest: ImageDigest) {
+        let folded = tag.as_str().to_ascii_lowercase();
+        if self.tags.insert(tag, digest).is_none() {
+            *self.folded_tags.entry(folded).or_default() += 1;
+        }
+    }
+
+    /// Removes `tag` from the tag map.
+    pub(crate) fn remove_tag(&mut self, tag: &ImageTag) {
+        if self.tags.remove(tag).is_none() {
+            return;
+        }
+        let folded = tag.as_str().to_ascii_lowercase();
+        if let Some(count) = self.folded_tags.get_mut(&folded) {
+            *count -= 1;
+            if *count == 0 {
+                self.folded_tags.remove(&folded);
+            }
+        }
     }
 
     /// Whether some image's manifest list names `digest`.
@@ -124,7 +157,7 @@ impl Registry {
             account,
             region: region.into(),
             require_blobs: false,
-            repositories: HashMap::new(),
+            repositories: HashMap::default(),
             uploads_started: 0,
         }
     }
@@ -192,10 +225,11 @@ impl Registry {
             name: name.clone(),
             mutability,
             created_at: now,
-            images: HashMap::new(),
-            tags: HashMap::new(),
-            blobs: HashMap::new(),
-            uploads: HashMap::new(),
+            images: HashMap::default(),
+            tags: HashMap::default(),
+            folded_tags: HashMap::default(),
+            blobs: HashMap::default(),
+            uploads: HashMap::default(),
         };
         let wire = repository.to_wire(&self.region);
         in_registry.insert(name, repository);

@@ -1,6 +1,11 @@
 //! Per-id checks of a 200 answer: which entries answer which requested id (accounting), and
 //! whether each answer is one the model accepts (spec section 4).
 
+use std::collections::hash_map::Entry;
+use std::fmt;
+
+use rustc_hash::FxHashMap as HashMap;
+
 use crate::model::{
     ExpectedBatch, ExpectedFailure, ExpectedImage, FailureCause, IdAnswer, IdExpectation,
     Resolution, TagRule,
@@ -8,14 +13,15 @@ use crate::model::{
 use crate::wire::{BatchGetImageResponse, Image, ImageFailure, ImageIdentifier};
 
 use super::check::one_of;
+use super::index::Index;
 use super::manifest::check_manifest;
 use super::normalize::digest_matches;
 use super::rules::RuleId;
 use super::violation::Violation;
 
 /// A distinct requested id, how often it was sent, and what answered it.
-struct Slot<'e> {
-    expectation: &'e IdExpectation,
+pub(super) struct Slot<'e> {
+    pub(super) expectation: &'e IdExpectation,
     sent: usize,
     entries: Vec<usize>,
     failures: Vec<usize>,
@@ -28,8 +34,8 @@ pub(crate) fn check_batch(
 ) {
     let images = response.images.as_deref().unwrap_or_default();
     let failures = response.failures.as_deref().unwrap_or_default();
-    let mut slots = distinct(&batch.ids);
-    let strays = attribute_failures(&mut slots, failures, out);
+    let (mut slots, by_id) = distinct(&batch.ids);
+    let strays = attribute_failures(&mut slots, &by_id, failures, out);
     attribute_images(batch, &mut slots, images, out);
     pair_strays(&mut slots, failures, strays, out);
     for slot in &slots {
@@ -37,23 +43,33 @@ pub(crate) fn check_batch(
     }
 }
 
-fn distinct(ids: &[IdExpectation]) -> Vec<Slot<'_>> {
+/// A requested id as a hash key: its tag and its digest.
+type Key<'e> = (Option<&'e str>, Option<&'e str>);
+
+fn key(id: &ImageIdentifier) -> Key<'_> {
+    (id.image_tag.as_deref(), id.image_digest.as_deref())
+}
+
+/// The distinct requested ids, in request order, and where each is.
+fn distinct(ids: &[IdExpectation]) -> (Vec<Slot<'_>>, HashMap<Key<'_>, usize>) {
     let mut slots: Vec<Slot<'_>> = Vec::with_capacity(ids.len());
+    let mut by_id: HashMap<Key<'_>, usize> =
+        HashMap::with_capacity_and_hasher(ids.len(), Default::default());
     for id in ids {
-        match slots
-            .iter_mut()
-            .find(|s| s.expectation.requested == id.requested)
-        {
-            Some(slot) => slot.sent += 1,
-            None => slots.push(Slot {
-                expectation: id,
-                sent: 1,
-                entries: vec![],
-                failures: vec![],
-            }),
+        match by_id.entry(key(&id.requested)) {
+            Entry::Occupied(k) => slots[*k.get()].sent += 1,
+            Entry::Vacant(k) => {
+                k.insert(slots.len());
+                slots.push(Slot {
+                    expectation: id,
+                    sent: 1,
+                    entries: vec![],
+                    failures: vec![],
+                });
+            }
         }
     }
-    slots
+    (slots, by_id)
 }
 
 /// How closely an entry's id matches a requested id.
@@ -110,6 +126,8 @@ fn attribute_images(
     images: &[Image],
     out: &mut Vec<Violation>,
 ) {
+    // A few ids are compared with every entry directly; more are found through an index.
+    let index = (slots.len() > 8).then(|| Index::new(slots));
     for (i, image) in images.iter().enumerate() {
         let Some(id) = &image.image_id else {
             out.push(Violation::new(
@@ -120,10 +138,24 @@ fn attribute_images(
             ));
             continue;
         };
-        let links: Vec<Option<Link>> = slots.iter().map(|s| link(s, id)).collect();
-        let candidates: Vec<usize> = (0..slots.len())
-            .filter(|&k| links[k].is_some_and(|l| l < Link::Loose))
+        let linkable = match &index {
+            Some(index) => index.candidates(id),
+            None => (0..slots.len()).collect(),
+        };
+        let links: Vec<(usize, Link)> = linkable
+            .into_iter()
+            .filter_map(|k| link(&slots[k], id).map(|l| (k, l)))
             .collect();
+        let candidates: Vec<usize> = links
+            .iter()
+            .filter(|(_, l)| *l < Link::Loose)
+            .map(|(k, _)| *k)
+            .collect();
+        if let [only] = candidates.as_slice() {
+            // The common case: one requested id fits, and the entry is its answer.
+            slots[*only].entries.push(i);
+            continue;
+        }
         let clean: Vec<usize> = match candidates.as_slice() {
             [only] => vec![*only],
             many => many
@@ -158,14 +190,16 @@ fn attribute_images(
 }
 
 /// The slots at the closest link, preferring those no failure answers.
-fn closest(slots: &[Slot<'_>], links: &[Option<Link>]) -> Vec<usize> {
+fn closest(slots: &[Slot<'_>], links: &[(usize, Link)]) -> Vec<usize> {
     let best = |unfailed: bool| {
-        let ok = |k: &usize| links[*k].is_some() && (!unfailed || slots[*k].failures.is_empty());
-        let min = (0..slots.len()).filter(ok).filter_map(|k| links[k]).min()?;
+        let ok = |(k, _): &&(usize, Link)| !unfailed || slots[*k].failures.is_empty();
+        let min = links.iter().filter(ok).map(|(_, l)| *l).min()?;
         Some(
-            (0..slots.len())
+            links
+                .iter()
                 .filter(ok)
-                .filter(|k| links[*k] == Some(min))
+                .filter(|(_, l)| *l == min)
+                .map(|(k, _)| *k)
                 .collect::<Vec<_>>(),
         )
     };
@@ -178,7 +212,14 @@ fn answers_correctly(batch: &ExpectedBatch, slot: &Slot<'_>, image: &Image) -> b
         return false;
     };
     let mut trial = Vec::new();
-    check_entry(batch, &slot.expectation.requested, e, image, "", &mut trial);
+    check_entry(
+        batch,
+        &slot.expectation.requested,
+        e,
+        image,
+        &"",
+        &mut trial,
+    );
     trial.is_empty()
 }
 
@@ -186,14 +227,15 @@ fn answers_correctly(batch: &ExpectedBatch, slot: &Slot<'_>, image: &Image) -> b
 /// digest: an ID-FAILURE-ECHO violation). Returns the failures that echo no requested id.
 fn attribute_failures(
     slots: &mut [Slot<'_>],
+    by_id: &HashMap<Key<'_>, usize>,
     failures: &[ImageFailure],
     out: &mut Vec<Violation>,
 ) -> Vec<usize> {
     let mut strays = Vec::new();
     for (j, failure) in failures.iter().enumerate() {
         let id = failure.image_id.clone().unwrap_or_default();
-        if let Some(slot) = slots.iter_mut().find(|s| s.expectation.requested == id) {
-            slot.failures.push(j);
+        if let Some(&k) = by_id.get(&key(&id)) {
+            slots[k].failures.push(j);
             continue;
         }
         let loose = |s: &&mut Slot<'_>| {
@@ -277,24 +319,25 @@ fn check_slot(
     out: &mut Vec<Violation>,
 ) {
     let requested = &slot.expectation.requested;
-    let shown = show_id(requested);
+    // Rendered only for a violation: most answers have none.
+    let shown = || show_id(requested);
     let (entries, fails) = (slot.entries.len(), slot.failures.len());
     if entries == 0 && fails == 0 {
         out.push(Violation::new(
             RuleId::IdAccounting,
             "",
-            format!("an answer for {shown}"),
+            format!("an answer for {}", shown()),
             "none",
         ));
     } else if entries > 0 && fails > 0 {
         out.push(Violation::new(
             RuleId::IdAccounting,
             "",
-            format!("images or one failure for {shown}"),
+            format!("images or one failure for {}", shown()),
             "both",
         ));
     } else if fails > 1 && fails != slot.sent {
-        let expected = format!("one failure for {shown} (sent {} times)", slot.sent);
+        let expected = format!("one failure for {} (sent {} times)", shown(), slot.sent);
         out.push(Violation::new(
             RuleId::IdAccounting,
             "",
@@ -309,7 +352,7 @@ fn check_slot(
                 out.push(Violation::new(
                     rule,
                     format!("images[{i}]"),
-                    format!("a failure for {shown}"),
+                    format!("a failure for {}", shown()),
                     "an image",
                 ));
             }
@@ -328,7 +371,7 @@ fn check_slot(
                             .failure_code
                             .clone()
                             .unwrap_or_else(|| "a failure".into());
-                        let expected = format!("the image for {shown}");
+                        let expected = format!("the image for {}", shown());
                         out.push(Violation::new(
                             rule_of_found(e.resolution),
                             format!("failures[{j}]"),
@@ -339,14 +382,7 @@ fn check_slot(
                 }
             }
             for &i in &slot.entries {
-                check_entry(
-                    batch,
-                    requested,
-                    e,
-                    &images[i],
-                    &format!("images[{i}]"),
-                    out,
-                );
+                check_entry(batch, requested, e, &images[i], &EntryPath(i), out);
             }
         }
     }
@@ -377,7 +413,7 @@ fn check_entry(
     requested: &ImageIdentifier,
     e: &ExpectedImage,
     image: &Image,
-    path: &str,
+    path: &dyn fmt::Display,
     out: &mut Vec<Violation>,
 ) {
     if image.registry_id.as_deref() != Some(batch.registry_id.as_str()) {
@@ -401,29 +437,28 @@ fn check_entry(
             found,
         ));
     }
-    let id = image.image_id.clone().unwrap_or_default();
-    let tag_path = format!("{path}.imageId.imageTag");
+    let answered_tag = image.image_id.as_ref().and_then(|id| id.image_tag.as_ref());
+    let tag_path = || format!("{path}.imageId.imageTag");
     match &e.tags {
-        TagRule::Exactly(tag) if id.image_tag.as_ref() != Some(tag) => {
-            let found = id.image_tag.clone().unwrap_or_else(|| "no tag".into());
+        TagRule::Exactly(tag) if answered_tag != Some(tag) => {
+            let found = answered_tag.map_or("no tag", String::as_str);
             out.push(Violation::new(
                 rule_of_found(e.resolution),
-                tag_path,
+                tag_path(),
                 tag.clone(),
                 found,
             ));
         }
         TagRule::AbsentOrAnyOf(tags) => {
-            if let Some(t) = id
-                .image_tag
-                .as_deref()
+            if let Some(t) = answered_tag
+                .map(String::as_str)
                 .filter(|t| !tags.iter().any(|x| x.as_str() == *t))
             {
                 let expected = format!(
                     "no tag, or one of the image's tags {:?}",
                     tags.iter().map(|t| t.as_str()).collect::<Vec<_>>()
                 );
-                out.push(Violation::new(RuleId::IdByDigest, tag_path, expected, t));
+                out.push(Violation::new(RuleId::IdByDigest, tag_path(), expected, t));
             }
         }
         TagRule::Exactly(_) => {}
@@ -460,6 +495,15 @@ fn rule_of_found(resolution: Resolution) -> RuleId {
         Resolution::ByTag => RuleId::IdByTag,
         Resolution::ByDigest => RuleId::IdByDigest,
         Resolution::TagAndDigest => RuleId::IdTagAndDigest,
+    }
+}
+
+/// The JSON path of entry `i` of `images`, rendered only when a violation names it.
+struct EntryPath(usize);
+
+impl fmt::Display for EntryPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "images[{}]", self.0)
     }
 }
 

@@ -1,5 +1,7 @@
 //! Checks of one answered manifest: bytes, digest, media type and translation (section 5).
 
+use std::fmt::Display;
+
 use crate::model::manifest::Contents;
 use crate::model::{ExpectedImage, Format, ManifestCause, StoredManifest};
 use crate::wire::{Image, ImageIdentifier};
@@ -12,7 +14,7 @@ pub(crate) fn check_manifest(
     requested: &ImageIdentifier,
     e: &ExpectedImage,
     image: &Image,
-    path: &str,
+    path: &dyn Display,
     out: &mut Vec<Violation>,
 ) {
     let stored = &e.stored;
@@ -31,7 +33,6 @@ pub(crate) fn check_manifest(
         .and_then(|id| id.image_digest.as_deref())
         .unwrap_or("");
     let media_type = image.image_manifest_media_type.as_deref();
-    let claimed = claimed_format(media_type, bytes);
     let rule = &e.manifest;
     if bytes == stored.bytes {
         check_untranslated_digest(requested, stored, digest, path, out);
@@ -45,7 +46,10 @@ pub(crate) fn check_manifest(
                 "the stored manifest",
             ));
         }
-    } else if rule.translations.contains(&claimed) && claimed != stored.format {
+        return;
+    }
+    let claimed = claimed_format(media_type, bytes);
+    if rule.translations.contains(&claimed) && claimed != stored.format {
         check_translation(stored, claimed, bytes, path, out);
         if !(digest == stored.digest.as_str() || is_digest_of(digest, bytes)) {
             let expected = format!("{} or the digest of the translated bytes", stored.digest);
@@ -111,7 +115,7 @@ fn check_untranslated_digest(
     requested: &ImageIdentifier,
     stored: &StoredManifest,
     digest: &str,
-    path: &str,
+    path: &dyn Display,
     out: &mut Vec<Violation>,
 ) {
     let echoes_request = requested
@@ -128,7 +132,12 @@ fn check_untranslated_digest(
     }
 }
 
-fn check_media_type(found: Option<&str>, pushed: &str, path: &str, out: &mut Vec<Violation>) {
+fn check_media_type(
+    found: Option<&str>,
+    pushed: &str,
+    path: &dyn Display,
+    out: &mut Vec<Violation>,
+) {
     if found != Some(pushed) {
         out.push(Violation::new(
             RuleId::ManMediaType,
@@ -145,7 +154,7 @@ fn check_translation(
     stored: &StoredManifest,
     to: Format,
     bytes: &str,
-    path: &str,
+    path: &dyn Display,
     out: &mut Vec<Violation>,
 ) {
     let path = format!("{path}.imageManifest");

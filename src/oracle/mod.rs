@@ -6,6 +6,7 @@
 
 mod check;
 mod ids;
+mod index;
 mod manifest;
 pub mod normalize;
 mod rules;

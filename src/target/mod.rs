@@ -158,8 +158,10 @@ impl HttpTarget {
                 .and_then(|v| v.to_str().ok())
                 .map(wire::clean_error_name)
                 .map(str::to_owned);
-            let body_code = serde_json::from_slice::<serde_json::Value>(&answer)
-                .ok()
+            // Only an error can be throttling: a success body is not parsed here.
+            let body_code = (status >= 400)
+                .then(|| serde_json::from_slice::<serde_json::Value>(&answer).ok())
+                .flatten()
                 .and_then(|v| {
                     v.get("__type")
                         .and_then(|t| t.as_str())
