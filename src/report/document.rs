@@ -14,11 +14,31 @@ const SECTIONS: [(&str, &str); 7] = [
     ("ROBUST-", "Server health (sections 1 and 6)"),
 ];
 
+/// A rule's verdict: its status, with a failure the ledger lists told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Pass,
+    Fail,
+    Known,
+    NotExercised,
+}
+
+impl Verdict {
+    /// How the Markdown and HTML reports name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::Known => "known divergence",
+            Verdict::NotExercised => "not exercised",
+        }
+    }
+}
+
 /// A rule's row.
 pub(crate) struct Row<'r> {
     pub rule: RuleStatus,
-    /// `pass`, `FAIL`, `known divergence` or `not exercised`.
-    pub label: &'static str,
+    pub verdict: Verdict,
     pub first: Option<&'r Finding>,
 }
 
@@ -43,17 +63,21 @@ pub(crate) fn rows(report: &Report) -> Vec<Row<'_>> {
         .rules()
         .into_iter()
         .map(|rule| {
-            let label = match rule.status {
-                Status::Pass => "pass",
-                Status::Fail if known.contains(&rule.rule) => "known divergence",
-                Status::Fail => "FAIL",
-                Status::NotExercised => "not exercised",
+            let verdict = match rule.status {
+                Status::Pass => Verdict::Pass,
+                Status::Fail if known.contains(&rule.rule) => Verdict::Known,
+                Status::Fail => Verdict::Fail,
+                Status::NotExercised => Verdict::NotExercised,
             };
             let first = report
                 .findings
                 .iter()
                 .find(|f| f.violation.rule == rule.rule);
-            Row { rule, label, first }
+            Row {
+                rule,
+                verdict,
+                first,
+            }
         })
         .collect()
 }
@@ -67,14 +91,14 @@ pub(crate) fn sections(rows: &[Row<'_>]) -> Vec<SectionSummary> {
                 .iter()
                 .filter(|r| r.rule.rule.as_str().starts_with(prefix))
                 .collect();
-            let count = |label: &str| mine.iter().filter(|r| r.label == label).count();
+            let count = |v: Verdict| mine.iter().filter(|r| r.verdict == v).count();
             SectionSummary {
                 title,
                 rules: mine.len(),
-                passed: count("pass"),
-                failed: count("FAIL"),
-                known: count("known divergence"),
-                not_exercised: count("not exercised"),
+                passed: count(Verdict::Pass),
+                failed: count(Verdict::Fail),
+                known: count(Verdict::Known),
+                not_exercised: count(Verdict::NotExercised),
             }
         })
         .collect()
@@ -82,23 +106,20 @@ pub(crate) fn sections(rows: &[Row<'_>]) -> Vec<SectionSummary> {
 
 /// One line on the run: probes, sequences, seed, time, verdict counts.
 pub(crate) fn run_line(report: &Report, rows: &[Row<'_>]) -> String {
-    let count = |label: &str| rows.iter().filter(|r| r.label == label).count();
+    let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
     let mut line = format!(
         "{} probes, {} random sequences (seed {}), {:.1} s: {} rules passed, {} failed",
         report.probes,
         report.property_cases,
         report.seed,
         report.seconds,
-        count("pass"),
-        count("FAIL"),
+        count(Verdict::Pass),
+        count(Verdict::Fail),
     );
     if report.ledger.is_some() {
-        line.push_str(&format!(
-            ", {} known divergences",
-            count("known divergence")
-        ));
+        line.push_str(&format!(", {} known divergences", count(Verdict::Known)));
     }
-    line.push_str(&format!(", {} not exercised", count("not exercised")));
+    line.push_str(&format!(", {} not exercised", count(Verdict::NotExercised)));
     line
 }
 

@@ -51,7 +51,7 @@ pub fn to_html(report: &Report, ledger: Option<&Ledger>) -> String {
         "</table>\n<h2>By rule</h2>\n<table><tr><th>rule<th>level<th>status<th>count<th>first example</tr>"
     );
     for row in &rows {
-        let class = row.label.split(' ').next().unwrap_or_default();
+        let class = row.verdict.label().split(' ').next().unwrap_or_default();
         let explained =
             ledger
                 .and_then(|l| l.divergence(row.rule.rule))
@@ -78,7 +78,7 @@ pub fn to_html(report: &Report, ledger: Option<&Ledger>) -> String {
             "<tr class=\"{class}\"><td id=\"{id}\"><b>{id}</b><br><small>{}</small><td>{}<td>{}<td>{}<td>{example}</tr>",
             escape(row.rule.statement),
             row.rule.level,
-            row.label,
+            row.verdict.label(),
             row.rule.count,
             id = row.rule.rule,
         );

@@ -51,7 +51,7 @@ pub fn to_markdown(report: &Report, ledger: Option<&Ledger>) -> String {
             out,
             "| [{id}](#{anchor}) | {} | {} | {} | {example} |",
             row.rule.level,
-            row.label,
+            row.verdict.label(),
             row.rule.count,
             id = row.rule.rule,
             anchor = row.rule.rule.as_str().to_lowercase()
@@ -66,7 +66,7 @@ pub fn to_markdown(report: &Report, ledger: Option<&Ledger>) -> String {
             row.rule.rule,
             row.rule.statement,
             row.rule.level,
-            row.label,
+            row.verdict.label(),
             row.rule.count,
             f.probe,
             f.message

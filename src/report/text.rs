@@ -3,13 +3,14 @@
 
 use std::fmt::Write;
 
+use super::document::{Verdict, rows, shorten};
 use super::{Report, Status};
 
 /// The report as text.
 pub fn to_text(report: &Report) -> String {
     let mut out = String::new();
-    let rules = report.rules();
-    let count = |s: Status| rules.iter().filter(|r| r.status == s).count();
+    let rows = rows(report);
+    let count = |s: Status| rows.iter().filter(|r| r.rule.status == s).count();
     let _ = writeln!(
         out,
         "ecr-contract check of {} ({})",
@@ -25,27 +26,20 @@ pub fn to_text(report: &Report) -> String {
         count(Status::Fail),
         count(Status::NotExercised)
     );
-    let known = report
-        .ledger
-        .as_ref()
-        .map(|l| l.known.as_slice())
-        .unwrap_or_default();
-    for rule in rules.iter().filter(|r| r.status == Status::Fail) {
-        let head = if known.contains(&rule.rule) {
-            "KNOWN"
-        } else {
-            "FAIL"
-        };
+    for row in rows.iter().filter(|r| r.rule.status == Status::Fail) {
+        let (rule, head) = (
+            &row.rule,
+            match row.verdict {
+                Verdict::Known => "KNOWN",
+                _ => "FAIL",
+            },
+        );
         let _ = writeln!(
             out,
             "\n{head} {} ({}) x{}: {}",
             rule.rule, rule.level, rule.count, rule.statement
         );
-        if let Some(f) = report
-            .findings
-            .iter()
-            .find(|f| f.violation.rule == rule.rule)
-        {
+        if let Some(f) = row.first {
             let _ = writeln!(out, "  first: {} [{}]", f.message, f.probe);
             let _ = writeln!(out, "  request:  {}", shorten(&f.request, 300));
             let _ = writeln!(
@@ -61,19 +55,19 @@ pub fn to_text(report: &Report) -> String {
         }
     }
     let _ = writeln!(out);
-    for rule in &rules {
-        let mark = match rule.status {
-            Status::Pass => "pass",
-            Status::Fail if known.contains(&rule.rule) => "known",
-            Status::Fail => "FAIL",
-            Status::NotExercised => "----",
+    for row in &rows {
+        let mark = match row.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Known => "known",
+            Verdict::Fail => "FAIL",
+            Verdict::NotExercised => "----",
         };
         let _ = writeln!(
             out,
             "  {mark:<5} {:<30} {:<6} {}",
-            rule.rule.as_str(),
-            rule.level.as_str(),
-            rule.count
+            row.rule.rule.as_str(),
+            row.rule.level.as_str(),
+            row.rule.count
         );
     }
     for divergence in &report.setup_divergences {
@@ -90,11 +84,4 @@ pub fn to_text(report: &Report) -> String {
         );
     }
     out
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}... ({} bytes)", &s[..i], s.len()),
-        None => s.to_owned(),
-    }
 }
