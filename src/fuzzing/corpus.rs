@@ -5,7 +5,7 @@ use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::r#gen::{arb_profile, arb_scenario, build_registry, fixture};
-use crate::model::{Call, Profile, batch_get_image};
+use crate::model::{Call, OpError, Profile, batch_get_image};
 use crate::wire::{self, BatchGetImageRequest, ImageIdentifier, encode_request};
 
 use super::input::write;
@@ -35,11 +35,8 @@ fn response_seeds() -> Vec<Vec<u8>> {
     let json = [("content-type", wire::CONTENT_TYPE)];
     let mut out = Vec::new();
     for request in fixture_requests() {
-        let (status, body) = match batch_get_image(&registry, &request).answer(&Profile::default())
-        {
-            Ok(response) => (200, serde_json::to_vec(&response).unwrap_or_default()),
-            Err(e) => (e.status(), wire::encode_error(e.code, &e.message)),
-        };
+        let answer = batch_get_image(&registry, &request).answer(&Profile::default());
+        let (status, body) = OpError::to_http(&answer);
         out.push(write(status, 0, &json, &body));
     }
     type Headers<'a> = &'a [(&'a str, &'a str)];

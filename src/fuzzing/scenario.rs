@@ -13,10 +13,7 @@ use crate::wire::{self, BatchGetImageResponse, ImageIdentifier};
 
 /// The answer `answer`, sent as bytes and read back as the oracle sees it.
 pub fn observe(answer: &Result<BatchGetImageResponse, OpError>) -> Observed {
-    let (status, body) = match answer {
-        Ok(response) => (200, serde_json::to_vec(response).unwrap_or_default()),
-        Err(e) => (e.status(), wire::encode_error(e.code, &e.message)),
-    };
+    let (status, body) = OpError::to_http(answer);
     let mut headers = HeaderMap::new();
     headers.insert(
         http::header::CONTENT_TYPE,

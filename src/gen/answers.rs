@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use crate::model::{Expected, OpError, Profile, Registry, batch_get_image};
-use crate::wire::{self, BatchGetImageRequest, BatchGetImageResponse};
+use crate::wire::{BatchGetImageRequest, BatchGetImageResponse};
 
 use super::strategies::{
     arb_call_choice, arb_manifests, arb_profile, arb_request_choice, arb_scenario, build_registry,
@@ -47,10 +47,7 @@ pub struct Answered {
 impl Answered {
     /// The answer on the wire: HTTP status and AWS JSON 1.1 body, as `serve` sends it.
     pub fn to_http(&self) -> (u16, Vec<u8>) {
-        match &self.answer {
-            Ok(response) => (200, serde_json::to_vec(response).unwrap_or_default()),
-            Err(e) => (e.status(), wire::encode_error(e.code, &e.message)),
-        }
+        OpError::to_http(&self.answer)
     }
 }
 

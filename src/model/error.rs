@@ -21,6 +21,15 @@ impl OpError {
         }
     }
 
+    /// The outcome of an operation as AWS JSON 1.1 sends it: HTTP 200 with the output, or the
+    /// error's status with its `__type`/`message` envelope.
+    pub fn to_http<T: serde::Serialize>(outcome: &Result<T, OpError>) -> (u16, Vec<u8>) {
+        match outcome {
+            Ok(output) => (200, serde_json::to_vec(output).unwrap_or_default()),
+            Err(e) => (e.status(), crate::wire::encode_error(e.code, &e.message)),
+        }
+    }
+
     /// HTTP status: 500 for `ServerException`, 400 for every other ECR error.
     pub fn status(&self) -> u16 {
         if self.code == "ServerException" {

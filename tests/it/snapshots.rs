@@ -24,10 +24,7 @@ fn request_form<I: Input>(input: &I) -> String {
 
 /// An answer exactly as the embedded server sends it: status, content type, body.
 fn answer_form<T: serde::Serialize>(answer: &Result<T, OpError>) -> String {
-    let (status, body) = match answer {
-        Ok(output) => (200, serde_json::to_vec(output).expect("encodes")),
-        Err(e) => (e.status(), wire::encode_error(e.code, &e.message)),
-    };
+    let (status, body) = OpError::to_http(answer);
     let body = String::from_utf8(body).expect("UTF-8");
     format!(
         "HTTP/1.1 {status}\nContent-Type: {}\n\n{body}\n",
