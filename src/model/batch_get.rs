@@ -7,10 +7,11 @@ use crate::wire;
 use super::error::OpError;
 use super::expected::*;
 use super::lookup::{
-    Lookup, REASON_INVALID_DIGEST, REASON_INVALID_TAG, REASON_MISMATCH, REASON_MISSING,
+    Agreement, Lookup, REASON_INVALID_DIGEST, REASON_INVALID_TAG, REASON_MISMATCH, REASON_MISSING,
     REASON_NOT_FOUND,
 };
 use super::manifest::{Format, StoredManifest};
+use super::names::{ImageDigest, ImageTag};
 use super::registry::{Image, Registry, Repository};
 use super::request::{limits_reached, validate};
 
@@ -30,7 +31,15 @@ pub fn batch_get_image(registry: &Registry, request: &wire::BatchGetImageRequest
         let message =
             OpError::repository_not_found(valid.repository_name.as_str(), registry_id.as_str())
                 .message;
-        return match registry_id == registry.account {
+        // The order of checks is only "may" (section 2), and a malformed digest may fail the
+        // whole request (section 4, "any" state): a server that checks digests before it looks
+        // the repository up answers InvalidParameterException.
+        let digest_first = valid.image_ids.iter().any(|id| {
+            id.image_digest
+                .as_deref()
+                .is_some_and(|d| !ImageDigest::is_well_formed(d))
+        });
+        let mut expected = match registry_id == registry.account {
             true => Expected::error(
                 vec!["RepositoryNotFoundException"],
                 RequestCause::RepositoryNotFound,
@@ -50,6 +59,10 @@ pub fn batch_get_image(registry: &Registry, request: &wire::BatchGetImageRequest
                 )
             }
         };
+        if let (true, Some(error)) = (digest_first, &mut expected.error) {
+            error.codes.push("InvalidParameterException");
+        }
+        return expected;
     };
     let ids: Vec<IdExpectation> = valid
         .image_ids
@@ -131,6 +144,13 @@ fn expect_id(
             FailureCause::MissingDigestAndTag,
             REASON_MISSING,
         ),
+        // Both "any" rows hold when a malformed digest comes with an unusual tag: a server
+        // may check either member first.
+        Lookup::InvalidDigest if unusual(tag) => IdAnswer::Fails(ExpectedFailure {
+            codes: vec!["InvalidImageDigest", "InvalidImageTag", "ImageNotFound"],
+            cause: FailureCause::InvalidDigest,
+            reason: REASON_INVALID_DIGEST,
+        }),
         Lookup::InvalidDigest => fails(
             "InvalidImageDigest",
             FailureCause::InvalidDigest,
@@ -173,18 +193,47 @@ fn expect_id(
         Lookup::Digest { .. } => not_found(FailureCause::DigestNotFound),
         Lookup::TagAndDigest {
             tagged: Some(image),
-            agrees: true,
+            agrees: Agreement::Exactly,
         } => found(image, Resolution::TagAndDigest, tag, accepted),
+        // "A digest with upper-case hex may match or not" (section 4), with a tag as without.
+        Lookup::TagAndDigest {
+            tagged: Some(image),
+            agrees: Agreement::IgnoringHexCase,
+        } => {
+            let mut answer = found(image, Resolution::TagAndDigest, tag, accepted);
+            if let IdAnswer::Found(e) = &mut answer {
+                e.or_fails = Some(ExpectedFailure {
+                    codes: vec!["ImageTagDoesNotMatchDigest", "ImageNotFound"],
+                    cause: FailureCause::DigestHexCase,
+                    reason: REASON_MISMATCH,
+                });
+            }
+            answer
+        }
         Lookup::TagAndDigest {
             tagged: Some(_),
-            agrees: false,
+            agrees: Agreement::No,
         } => IdAnswer::Fails(ExpectedFailure {
             codes: vec!["ImageTagDoesNotMatchDigest", "ImageNotFound"],
             cause: FailureCause::TagDigestMismatch,
             reason: REASON_MISMATCH,
         }),
+        // The row "T with characters outside [a-zA-Z0-9-_.] | any" holds with a digest too:
+        // such a tag is never stored, so the id also fails as "T and D | T absent".
+        Lookup::TagAndDigest { tagged: None, .. } if unusual(tag) => {
+            IdAnswer::Fails(ExpectedFailure {
+                codes: vec!["ImageNotFound", "InvalidImageTag"],
+                cause: FailureCause::TagAndDigestNotFound,
+                reason: REASON_NOT_FOUND,
+            })
+        }
         Lookup::TagAndDigest { tagged: None, .. } => not_found(FailureCause::TagAndDigestNotFound),
     }
+}
+
+/// Whether a sent tag has characters outside `[a-zA-Z0-9-_.]`.
+fn unusual(tag: &str) -> bool {
+    !tag.is_empty() && !ImageTag::has_plain_characters(tag)
 }
 
 fn found(
@@ -226,17 +275,23 @@ pub(crate) fn negotiate(
         translations,
         accepted: accepted.map(<[String]>::to_vec).unwrap_or_default(),
     };
-    if resolution != Resolution::ByTag {
-        return rule(ManifestCause::ByDigest, false, vec![]);
-    }
     let Some(accepted) = accepted else {
-        return rule(ManifestCause::NoneListed, false, vec![]);
+        let cause = match resolution {
+            Resolution::ByTag => ManifestCause::NoneListed,
+            _ => ManifestCause::ByDigest,
+        };
+        return rule(cause, false, vec![]);
     };
     let formats: Vec<Format> = accepted.iter().map(|t| Format::of(t)).collect();
     let stored_accepted = accepted.iter().any(|t| t == stored.media_type.as_str())
         || (stored.format != Format::Other && formats.contains(&stored.format));
     if stored_accepted {
         return rule(ManifestCause::StoredAccepted, false, vec![]);
+    }
+    // "Requested by digest (with or without a tag): no translation ever; the stored manifest
+    // comes back as stored, or the id fails."
+    if resolution != Resolution::ByTag {
+        return rule(ManifestCause::ByDigest, true, vec![]);
     }
     if stored.format.is_list() {
         return rule(ManifestCause::ListNotAccepted, true, vec![]);

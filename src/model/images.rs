@@ -7,7 +7,7 @@ use crate::wire;
 
 use super::error::{OpError, required};
 use super::lookup::{
-    Lookup, REASON_INVALID_DIGEST, REASON_MISMATCH, REASON_MISSING, REASON_NOT_FOUND,
+    Agreement, Lookup, REASON_INVALID_DIGEST, REASON_MISMATCH, REASON_MISSING, REASON_NOT_FOUND,
 };
 use super::manifest::{Contents, StoredManifest};
 use super::names::{ImageDigest, ImageTag, MediaType};
@@ -255,13 +255,13 @@ fn delete_one(
         } => (image.manifest.digest.clone(), None),
         Lookup::TagAndDigest {
             tagged: Some(_),
-            agrees: false,
+            agrees: Agreement::No | Agreement::IgnoringHexCase,
         } => {
             return Err(("ImageTagDoesNotMatchDigest", REASON_MISMATCH));
         }
         Lookup::TagAndDigest {
             tagged: Some(image),
-            agrees: true,
+            agrees: Agreement::Exactly,
         } => (image.manifest.digest.clone(), id.image_tag.clone()),
         _ => return Err(("ImageNotFound", REASON_NOT_FOUND)),
     };

@@ -47,8 +47,19 @@ pub enum Lookup<'r> {
         /// The image the tag points at, if it exists.
         tagged: Option<&'r Image>,
         /// Whether that image has the requested digest.
-        agrees: bool,
+        agrees: Agreement,
     },
+}
+
+/// Whether the image a tag points at has the digest sent beside the tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agreement {
+    /// The same digest, to the letter.
+    Exactly,
+    /// The same digest but for the case of its hex (spec: may match or not).
+    IgnoringHexCase,
+    /// Another digest, or no image.
+    No,
 }
 
 impl<'r> Lookup<'r> {
@@ -84,7 +95,13 @@ impl<'r> Lookup<'r> {
                 let tagged = repository.image_by_tag(t);
                 Lookup::TagAndDigest {
                     tagged,
-                    agrees: tagged.is_some_and(|i| i.manifest.digest.as_str() == d),
+                    agrees: match tagged.map(|i| i.manifest.digest.as_str()) {
+                        Some(stored) if stored == d => Agreement::Exactly,
+                        Some(stored) if stored.eq_ignore_ascii_case(d) => {
+                            Agreement::IgnoringHexCase
+                        }
+                        _ => Agreement::No,
+                    },
                 }
             }
         }

@@ -29,7 +29,8 @@ pub use error::OpError;
 pub use expected::*;
 pub use images::MAX_MANIFEST_CHARS;
 pub use lookup::{
-    REASON_INVALID_DIGEST, REASON_INVALID_TAG, REASON_MISMATCH, REASON_MISSING, REASON_NOT_FOUND,
+    Agreement, REASON_INVALID_DIGEST, REASON_INVALID_TAG, REASON_MISMATCH, REASON_MISSING,
+    REASON_NOT_FOUND,
 };
 pub use manifest::{Format, StoredManifest};
 pub use names::{ConstraintError, ImageDigest, ImageTag, MediaType, RegistryId, RepositoryName};

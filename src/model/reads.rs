@@ -5,7 +5,7 @@
 use crate::wire;
 
 use super::error::{OpError, required};
-use super::lookup::Lookup;
+use super::lookup::{Agreement, Lookup};
 use super::names::RepositoryName;
 use super::registry::{Image, Registry, Repository};
 use super::request::check_image_ids;
@@ -95,7 +95,7 @@ impl Registry {
                 .map(|id| match Lookup::of(repository, id) {
                     Lookup::Tag { image: Some(i), .. }
                     | Lookup::Digest { image: Some(i), .. }
-                    | Lookup::TagAndDigest { tagged: Some(i), agrees: true } => Ok(i),
+                    | Lookup::TagAndDigest { tagged: Some(i), agrees: Agreement::Exactly } => Ok(i),
                     _ => Err(OpError::new(
                         "ImageNotFoundException",
                         format!("The image with imageId {} does not exist within the repository with name '{}' in the registry with id '{}'",

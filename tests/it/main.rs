@@ -1,5 +1,6 @@
 //! The integration tests: one binary, with shared helpers in `support/`.
 
+mod acceptance;
 mod api;
 mod catalogue;
 mod check;

@@ -10,7 +10,7 @@ use ecr_contract::wire::{self, Decode, Input};
 use proptest::prelude::*;
 
 /// `PROPTEST_CASES` if set, else `default`.
-fn cases(default: u32) -> u32 {
+pub(crate) fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())

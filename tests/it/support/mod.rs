@@ -6,6 +6,7 @@ pub mod cases;
 pub mod mutate;
 pub mod python;
 mod run;
+pub mod spec_table;
 
 pub use run::{binary, check_url, options, tempdir};
 

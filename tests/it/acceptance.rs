@@ -1,0 +1,312 @@
+//! Acceptance is tested as hard as detection: every answer the spec's tables list (written out
+//! independently of the model in `support::spec_table`) passes the oracle, in every context a
+//! row covers (each id form, with and without `acceptedMediaTypes`, repeated or not), and an
+//! answer the row does not list is reported under the row's rule.
+
+use ecr_contract::r#gen::{Fixture, arb_scenario};
+use ecr_contract::model::manifest::{DOCKER_LIST, OCI, OCI_INDEX, S1, S1_SIGNED, S2};
+use ecr_contract::model::{Registry, batch_get_image};
+use ecr_contract::oracle::{Violation, check};
+use ecr_contract::wire::{self, BatchGetImageRequest, BatchGetImageResponse, ImageIdentifier};
+use proptest::prelude::*;
+
+use super::support::fixture_registry;
+use super::support::mutate::Raw;
+use super::support::spec_table::{Answer, IdRow, Table, acceptable, failure};
+
+/// The id forms of section 4 against the fixture: tag; digest; tag and digest agreeing,
+/// disagreeing, with the tag absent, with the digest absent; unusual tags, malformed and
+/// upper-case digests; neither.
+fn id_forms(fixture: &Fixture) -> Vec<ImageIdentifier> {
+    let d = |name: &str| fixture.image(name).expect("a fixture image").digest.clone();
+    let upper = format!("sha256:{}", d("s2")[7..].to_uppercase());
+    let absent = format!("sha256:{}", "0".repeat(64));
+    let mut ids = Vec::new();
+    for tag in [
+        "v1", "latest", "v2", "oci", "s1", "multi", "absent", "Latest", "a/b",
+    ] {
+        ids.push(ImageIdentifier::tag(tag));
+    }
+    for digest in [
+        d("s2"),
+        d("oci"),
+        d("s1"),
+        d("list"),
+        d("orphan"),
+        absent.clone(),
+    ] {
+        ids.push(ImageIdentifier::digest(digest));
+    }
+    ids.extend([
+        ImageIdentifier::digest(upper.clone()),
+        ImageIdentifier::digest("sha256:xyz"),
+        ImageIdentifier::tag_and_digest("v1", d("s2")),
+        ImageIdentifier::tag_and_digest("oci", d("oci")),
+        ImageIdentifier::tag_and_digest("s1", d("s1")),
+        ImageIdentifier::tag_and_digest("multi", d("list")),
+        ImageIdentifier::tag_and_digest("v1", d("oci")),
+        ImageIdentifier::tag_and_digest("absent", d("s2")),
+        ImageIdentifier::tag_and_digest("v1", absent),
+        ImageIdentifier::tag_and_digest("v1", upper),
+        ImageIdentifier::tag_and_digest("a/b", d("s2")),
+        ImageIdentifier::tag_and_digest("a/b", "sha256:xyz"),
+        ImageIdentifier::tag_and_digest("v1", "sha256:xyz"),
+        ImageIdentifier::default(),
+    ]);
+    ids
+}
+
+/// `acceptedMediaTypes` omitted, each type alone, pairs, lists, and a type the table does
+/// not know.
+fn accepted_forms() -> Vec<Option<Vec<String>>> {
+    let lists: [&[&str]; 10] = [
+        &[S1],
+        &[S1_SIGNED],
+        &[S2],
+        &[OCI],
+        &[S2, OCI],
+        &[S1, OCI],
+        &[DOCKER_LIST],
+        &[OCI_INDEX, OCI],
+        &["text/plain"],
+        &["text/plain", S2],
+    ];
+    std::iter::once(None)
+        .chain(
+            lists
+                .iter()
+                .map(|l| Some(l.iter().map(|s| (*s).to_owned()).collect())),
+        )
+        .collect()
+}
+
+fn request(ids: Vec<ImageIdentifier>, accepted: Option<Vec<String>>) -> BatchGetImageRequest {
+    BatchGetImageRequest {
+        registry_id: None,
+        repository_name: Some("team/app".into()),
+        image_ids: Some(ids),
+        accepted_media_types: accepted,
+    }
+}
+
+/// A 200 answer: each row's id answered by its answer, as many times as given.
+fn respond(rows: &[(&IdRow, &Answer, usize)]) -> Raw {
+    Raw::of(&Ok(response(rows)))
+}
+
+fn response(rows: &[(&IdRow, &Answer, usize)]) -> BatchGetImageResponse {
+    let mut response = BatchGetImageResponse {
+        images: Some(vec![]),
+        failures: Some(vec![]),
+    };
+    for (row, answer, times) in rows {
+        for _ in 0..*times {
+            match answer {
+                Answer::Entries(entries) => {
+                    let images = response.images.as_mut().expect("images");
+                    images.extend(entries.iter().cloned());
+                }
+                Answer::Fails(code) => {
+                    let failures = response.failures.as_mut().expect("failures");
+                    failures.push(failure(&row.id, code));
+                }
+            }
+        }
+    }
+    response
+}
+
+fn error(code: &str) -> Raw {
+    Raw {
+        status: 400,
+        headers: vec![("content-type", wire::CONTENT_TYPE.to_owned())],
+        body: wire::encode_error(code, "chosen by the spec table"),
+    }
+}
+
+fn judge(registry: &Registry, request: &BatchGetImageRequest, raw: &Raw) -> Vec<Violation> {
+    check(&batch_get_image(registry, request), &raw.observe())
+}
+
+fn show(request: &BatchGetImageRequest, raw: &Raw, violations: &[Violation]) -> String {
+    format!(
+        "request {}\nanswer {}\nviolations: {}",
+        serde_json::to_string(request).unwrap_or_default(),
+        String::from_utf8_lossy(&raw.body),
+        violations
+            .iter()
+            .map(|v| format!("\n  - {v}"))
+            .collect::<String>()
+    )
+}
+
+/// Checks every listed answer of a one-id request, once and repeated, and the unlisted one.
+fn check_row(registry: &Registry, table: &Table, request: &BatchGetImageRequest) -> Vec<String> {
+    let mut problems = Vec::new();
+    for code in &table.errors {
+        let raw = error(code);
+        let v = judge(registry, request, &raw);
+        if !v.is_empty() {
+            problems.push(format!(
+                "a listed error is refused: {}",
+                show(request, &raw, &v)
+            ));
+        }
+    }
+    let Some(rows) = &table.ids else {
+        return problems;
+    };
+    let row = &rows[0];
+    for answer in &row.answers {
+        let raw = respond(&[(row, answer, 1)]);
+        let v = judge(registry, request, &raw);
+        if !v.is_empty() {
+            problems.push(format!(
+                "a listed answer is refused: {}",
+                show(request, &raw, &v)
+            ));
+        }
+        // The same id twice, answered once or once per repetition.
+        let twice = BatchGetImageRequest {
+            image_ids: Some(vec![row.id.clone(), row.id.clone()]),
+            ..request.clone()
+        };
+        for times in [1, 2] {
+            let raw = respond(&[(row, answer, times)]);
+            let v = judge(registry, &twice, &raw);
+            if !v.is_empty() {
+                let shown = show(&twice, &raw, &v);
+                problems.push(format!(
+                    "a repeated id answered {times}x is refused: {shown}"
+                ));
+            }
+        }
+    }
+    let raw = respond(&[(row, &row.unlisted, 1)]);
+    let v = judge(registry, request, &raw);
+    if !v.iter().any(|v| v.rule.as_str() == row.rule) {
+        let shown = show(request, &raw, &v);
+        problems.push(format!("an unlisted answer is not {}: {shown}", row.rule));
+    }
+    problems
+}
+
+#[test]
+fn every_outcome_the_spec_lists_is_accepted_in_every_context_of_its_row() {
+    let (fixture, registry) = fixture_registry();
+    let mut problems = Vec::new();
+    let mut answers = 0;
+    for id in id_forms(&fixture) {
+        for accepted in accepted_forms() {
+            let request = request(vec![id.clone()], accepted);
+            let table = acceptable(&registry, &request);
+            answers += table.ids.as_ref().map_or(0, |r| r[0].answers.len()) + table.errors.len();
+            problems.extend(check_row(&registry, &table, &request));
+        }
+    }
+    assert!(answers > 700, "only {answers} answers were tried");
+    assert!(
+        problems.is_empty(),
+        "{} problems, the first ones:\n\n{}",
+        problems.len(),
+        problems
+            .iter()
+            .take(6)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+}
+
+#[test]
+fn a_missing_repository_accepts_every_listed_error_and_nothing_else() {
+    let (_, registry) = fixture_registry();
+    for (ids, codes) in [
+        (
+            vec![ImageIdentifier::tag("v1")],
+            vec!["RepositoryNotFoundException"],
+        ),
+        (
+            vec![ImageIdentifier::digest("sha256:xyz")],
+            vec!["RepositoryNotFoundException", "InvalidParameterException"],
+        ),
+    ] {
+        let request = BatchGetImageRequest {
+            repository_name: Some("absent".into()),
+            ..request(ids, None)
+        };
+        let table = acceptable(&registry, &request);
+        assert_eq!(table.errors, codes);
+        assert!(check_row(&registry, &table, &request).is_empty());
+        let v = judge(&registry, &request, &error("ImageNotFoundException"));
+        assert!(
+            v.iter().any(|v| v.rule.as_str() == "REPO-NOT-FOUND"),
+            "{v:?}"
+        );
+    }
+}
+
+/// A small deterministic RNG, so that a proptest seed picks every choice.
+struct Picker(u64);
+
+impl Picker {
+    fn pick(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        usize::try_from((self.0 >> 33) % (n as u64)).unwrap_or(0)
+    }
+}
+
+/// A server that answers each id with any outcome the spec lists for it, chosen at random per
+/// id, repeated ids once or once per repetition, and the lists in any order.
+fn spec_server(table: &Table, request: &BatchGetImageRequest, seed: u64) -> Raw {
+    let mut p = Picker(seed);
+    let Some(rows) = &table.ids else {
+        return error(table.errors[p.pick(table.errors.len())]);
+    };
+    if !table.errors.is_empty() && p.pick(3) == 0 {
+        return error(table.errors[p.pick(table.errors.len())]);
+    }
+    let ids = request.image_ids.as_deref().unwrap_or_default();
+    let mut chosen: Vec<(&IdRow, &Answer, usize)> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let first = ids.iter().position(|id| *id == ids[i]) == Some(i);
+        if !first {
+            continue;
+        }
+        let sent = ids.iter().filter(|id| **id == ids[i]).count();
+        let times = if p.pick(2) == 0 { 1 } else { sent };
+        chosen.push((row, &row.answers[p.pick(row.answers.len())], times));
+    }
+    let mut response = response(&chosen);
+    if let Some(images) = response.images.as_mut() {
+        shuffle(images, &mut p);
+    }
+    if let Some(failures) = response.failures.as_mut() {
+        shuffle(failures, &mut p);
+    }
+    Raw::of(&Ok(response))
+}
+
+fn shuffle<T>(items: &mut [T], p: &mut Picker) {
+    for i in (1..items.len()).rev() {
+        items.swap(i, p.pick(i + 1));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: super::properties::cases(300), ..ProptestConfig::default() })]
+
+    /// A server that answers each id with any outcome the spec's tables list for it (chosen at
+    /// random per id and per request) never fails the oracle.
+    #[test]
+    fn a_server_choosing_any_listed_outcome_never_fails(scenario in arb_scenario(), seed in any::<u64>()) {
+        let registry = scenario.registry();
+        let table = acceptable(&registry, &scenario.request);
+        let raw = spec_server(&table, &scenario.request, seed);
+        let violations = judge(&registry, &scenario.request, &raw);
+        prop_assert!(violations.is_empty(), "{}", show(&scenario.request, &raw, &violations));
+    }
+}
