@@ -70,10 +70,10 @@ impl Credentials {
         self.session_token.as_deref()
     }
 
-    /// Every secret these credentials hold, for redaction.
-    pub fn secrets(&self) -> Vec<&str> {
-        std::iter::once(self.secret_access_key.as_str())
-            .chain(self.session_token.as_deref())
+    /// Every secret these credentials hold, named, for redaction.
+    pub fn secrets(&self) -> Vec<(&'static str, &str)> {
+        std::iter::once(("secret access key", self.secret_access_key.as_str()))
+            .chain(self.session_token.as_deref().map(|t| ("session token", t)))
             .collect()
     }
 

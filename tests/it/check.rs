@@ -238,11 +238,58 @@ async fn reports_name_the_rule_and_hold_no_secret() {
         "a secret leaked"
     );
     assert!(rendered.contains("** redacted **"));
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.starts_with("redacted: the session token")),
+        "the report says what was redacted: {:?}",
+        report.notes
+    );
     let json = report.to_json();
     assert_eq!(json["rules"].as_array().map(Vec::len), Some(RULES.len()));
     assert!(
         json["violations"][0]["rule"].is_string()
             && json["violations"][0]["reproduction"]["curl"].is_string()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn placeholder_credentials_leave_the_evidence_as_it_was_sent_and_received() {
+    // `test` is what every emulator's documentation uses: not a credential, so not redacted
+    // (redacting it would turn every `latest` into `la** redacted **`).
+    let credentials = Credentials::new("test", "test", Some("test".into()));
+    let server = broken_server(Fault {
+        echo_headers: true,
+        credentials: Some(credentials.clone()),
+        ..Fault::default()
+    })
+    .await;
+    let target = HttpTarget::new(
+        &server.uri(),
+        "us-east-1",
+        Some(credentials),
+        Duration::from_secs(10),
+    )
+    .expect("a target");
+    let dir = tempdir();
+    let report = run(&target, &options(5, &dir.join("placeholder.tsv")))
+        .await
+        .expect("runs");
+    let rendered = format!("{}{}", to_text(&report), report.to_json());
+    assert!(!rendered.contains("redacted **"), "evidence was rewritten");
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.request.contains("\"latest\"")),
+        "no request names the tag latest"
+    );
+    let notes = report.notes.join("\n");
+    assert!(
+        notes.contains("not redacted: the secret access key is a placeholder")
+            && notes.contains("not redacted: the session token is a placeholder"),
+        "{notes}"
     );
 }
 
