@@ -4,8 +4,8 @@
 //! A case names the spec row it covers, setup calls applied after the standard fixture (each
 //! with the error it must give, if any), a BatchGetImage request, the model's expected outcome
 //! in summary form, mutations of the answer that stay acceptable (`accept`), and mutations that
-//! break a rule (`break`: mutation to rule id). Values may hold placeholders, expanded by
-//! [`expand`].
+//! break rules (`break`: mutation to a rule id, or to a list of every rule it breaks). Values
+//! may hold placeholders, expanded by [`expand`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -81,9 +81,30 @@ pub struct Case {
     /// Mutations that stay acceptable.
     #[serde(default)]
     pub accept: Vec<String>,
-    /// Mutations and the rule each breaks.
+    /// Mutations and the rules each breaks: one rule, or a list when an answer breaks several
+    /// (every one of them must be reported).
     #[serde(rename = "break")]
-    pub breaks: BTreeMap<String, String>,
+    pub breaks: BTreeMap<String, Broken>,
+}
+
+/// The rules a broken answer breaks: `"ID-BY-TAG"` or `["ID-TAG-AND-DIGEST", "ID-MISMATCH-CODE"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Broken {
+    /// One rule.
+    One(String),
+    /// Several rules.
+    All(Vec<String>),
+}
+
+impl Broken {
+    /// The rule ids, as written.
+    pub fn rules(&self) -> &[String] {
+        match self {
+            Broken::One(rule) => std::slice::from_ref(rule),
+            Broken::All(rules) => rules,
+        }
+    }
 }
 
 /// A setup call, the error it must give (`None`: it must succeed), and members its output must have.
@@ -121,6 +142,7 @@ impl Case {
     pub fn rules(&self) -> BTreeSet<RuleId> {
         self.breaks
             .values()
+            .flat_map(Broken::rules)
             .chain(&self.context)
             .filter_map(|id| RuleId::parse(id))
             .collect()

@@ -348,13 +348,14 @@ fn check_slot(
     match &slot.expectation.answer {
         IdAnswer::Fails(f) => {
             for &i in &slot.entries {
-                let rule = rule_if_image(f.cause);
-                out.push(Violation::new(
-                    rule,
-                    format!("images[{i}]"),
-                    format!("a failure for {}", shown()),
-                    "an image",
-                ));
+                for rule in rules_if_image(f.cause) {
+                    out.push(Violation::new(
+                        *rule,
+                        format!("images[{i}]"),
+                        format!("a failure for {}", shown()),
+                        "an image",
+                    ));
+                }
             }
             for &j in &slot.failures {
                 check_failure_code(f, &failures[j], j, rule_of_code(f.cause), out);
@@ -466,15 +467,17 @@ fn check_entry(
     check_manifest(requested, e, image, path, out);
 }
 
-/// The rule broken when an id that must fail is answered with an image.
-fn rule_if_image(cause: FailureCause) -> RuleId {
+/// The rules broken when an id that must fail is answered with an image. A disagreeing tag
+/// and digest answered with an image breaks two: no image may come back (ID-TAG-AND-DIGEST),
+/// and the id did not fail with ImageTagDoesNotMatchDigest (ID-MISMATCH-CODE).
+fn rules_if_image(cause: FailureCause) -> &'static [RuleId] {
     match cause {
-        FailureCause::MissingDigestAndTag => RuleId::IdMissingBoth,
-        FailureCause::InvalidDigest => RuleId::IdInvalidDigest,
-        FailureCause::UnusualTag => RuleId::IdInvalidTag,
-        FailureCause::TagCase => RuleId::IdCase,
-        FailureCause::TagDigestMismatch => RuleId::IdTagAndDigest,
-        _ => RuleId::IdNotFound,
+        FailureCause::MissingDigestAndTag => &[RuleId::IdMissingBoth],
+        FailureCause::InvalidDigest => &[RuleId::IdInvalidDigest],
+        FailureCause::UnusualTag => &[RuleId::IdInvalidTag],
+        FailureCause::TagCase => &[RuleId::IdCase],
+        FailureCause::TagDigestMismatch => &[RuleId::IdTagAndDigest, RuleId::IdMismatchCode],
+        _ => &[RuleId::IdNotFound],
     }
 }
 

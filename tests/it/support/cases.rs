@@ -98,13 +98,15 @@ pub fn check_case(case: &Case) -> Result<(), String> {
     if case.breaks.is_empty() {
         return Err(fail("no broken answer to check".into()));
     }
-    for (spec, rule) in &case.breaks {
+    for (spec, rules) in &case.breaks {
         let violations = judge(&mutate(&default, spec, &fixture, &requested));
-        if !violations.iter().any(|v| v.rule.as_str() == rule) {
-            return Err(fail(format!(
-                "mutation {spec} should break {rule}; found: {}",
-                show(&violations)
-            )));
+        for rule in rules.rules() {
+            if !violations.iter().any(|v| v.rule.as_str() == rule) {
+                return Err(fail(format!(
+                    "mutation {spec} should break {rule}; found: {}",
+                    show(&violations)
+                )));
+            }
         }
     }
     Ok(())
