@@ -73,9 +73,14 @@ pub struct Session<'t> {
     pub(crate) retries: u32,
     pub(crate) settle_needed: Duration,
     pub(crate) uploaded: std::collections::HashSet<(String, String)>,
-    /// The server reports digests of its own (STATE-PUT-DIGEST): every PutImage from then on
-    /// names `imageDigest`, so that by-digest probes address the images the harness pushed.
-    pub(crate) pin_digests: bool,
+    /// How PutImage digests are sent, after what the server showed (STATE-PUT-DIGEST).
+    pub(crate) put_digests: PutDigests,
+    /// How the server's last answer to a setup call differed from ECR's, if it did: the
+    /// mirror then no longer holds what the server holds (see [`Session::take_divergence`]).
+    divergence: Option<(String, String)>,
+    /// Probes not judged because they name digests on a server whose digests the harness
+    /// cannot know ([`PutDigests::ServerOwn`]).
+    pub(crate) unjudged_by_digest: usize,
     /// The blobs the harness can upload, by digest (see [`known_blobs`]).
     known_blobs: std::collections::HashMap<String, Blob>,
 }
@@ -102,7 +107,9 @@ impl<'t> Session<'t> {
             retries: 0,
             settle_needed: Duration::ZERO,
             uploaded: std::collections::HashSet::new(),
-            pin_digests: false,
+            put_digests: PutDigests::Content,
+            divergence: None,
+            unjudged_by_digest: 0,
         }
     }
 
@@ -156,7 +163,8 @@ impl<'t> Session<'t> {
         mut input: Value,
         mirror: &mut Option<Registry>,
     ) -> Result<Result<Value, String>, CheckError> {
-        if operation == Operation::PutImage && self.pin_digests {
+        let unpinned = input.clone();
+        if operation == Operation::PutImage && self.put_digests == PutDigests::Named {
             pin_digest(&mut input);
         }
         // The call as sent (renamed, digest pinned), for the mirror.
@@ -182,7 +190,16 @@ impl<'t> Session<'t> {
         let exchange = self.send(operation, &input).await?;
         let answer: Value = serde_json::from_slice(&exchange.body).unwrap_or(Value::Null);
         if exchange.status != 200 {
-            return Ok(Err(error_code(&exchange)));
+            let code = error_code(&exchange);
+            if operation == Operation::PutImage
+                && self.put_digests == PutDigests::Named
+                && code == "ImageDigestDoesNotMatchException"
+                && unpinned.get("imageDigest").is_none()
+            {
+                self.refused_true_digest(&input, &exchange);
+                return Box::pin(self.apply_input(operation, call, unpinned, mirror)).await;
+            }
+            return Ok(Err(code));
         }
         if operation == Operation::CreateRepository && self.account.is_none() {
             let id = answer["repository"]["registryId"]
@@ -199,10 +216,48 @@ impl<'t> Session<'t> {
         if mirror.is_none() {
             *mirror = Some(self.empty_mirror()?);
         }
-        if let (Some(mirror), Some(renamed)) = (mirror.as_mut(), renamed) {
-            let _ = mirror.apply(&renamed, 0.0);
+        match (mirror.as_mut(), renamed) {
+            (Some(mirror), Some(renamed)) => {
+                let model = mirror.apply(&renamed, 0.0);
+                self.divergence = setup_difference(&model, &answer);
+            }
+            _ => {
+                self.divergence =
+                    Some(("an answer the harness cannot read".into(), "success".into()))
+            }
         }
         Ok(Ok(answer))
+    }
+
+    /// How the server's last accepted setup call differed from ECR's answer, as
+    /// `(found, expected)`, if it did; the mirror then no longer holds what the server holds,
+    /// so what is probed after it in the same scope cannot be judged.
+    pub(crate) fn take_divergence(&mut self) -> Option<(String, String)> {
+        self.divergence.take()
+    }
+
+    /// The server refused the manifest's own SHA-256 as `imageDigest`, after reporting another
+    /// digest: STATE-PUT-DIGEST is broken twice over, and the harness can no longer address
+    /// images by digest.
+    fn refused_true_digest(&mut self, input: &Value, exchange: &Exchange) {
+        self.put_digests = PutDigests::ServerOwn;
+        let v = Violation::new(
+            RuleId::StatePutDigest,
+            "imageDigest",
+            "the manifest's SHA-256 accepted as imageDigest",
+            error_code(exchange),
+        );
+        self.record(
+            v,
+            "seeding: PutImage naming the manifest's SHA-256",
+            exchange,
+        );
+        let digest = input["imageDigest"].as_str().unwrap_or_default();
+        self.notes.push(format!(
+            "PutImage refused imageDigest {digest}, the manifest's SHA-256 (STATE-PUT-DIGEST): \
+seeded without imageDigest from then on; probes that name a digest are not judged, since the \
+server's digests are not the manifests' SHA-256"
+        ));
     }
 
     /// Uploads, with the layer API, every blob a PutImage manifest names that the harness can
@@ -271,14 +326,16 @@ impl<'t> Session<'t> {
             .as_str()
             .unwrap_or("none");
         self.exercised.insert(RuleId::StatePutDigest);
-        if found != want && !self.pin_digests {
-            self.pin_digests = true;
+        if found != want && self.put_digests == PutDigests::Content {
+            self.put_digests = PutDigests::Named;
             self.notes.push(format!(
                 "PutImage reported {found} for a manifest whose SHA-256 is {want} (STATE-PUT-DIGEST): \
 every later PutImage names imageDigest, so that by-digest probes address the images pushed"
             ));
         }
-        if found != want {
+        // Once the harness no longer names digests, each push reports the server's own: one
+        // finding says so.
+        if found != want && self.put_digests != PutDigests::ServerOwn {
             let v = Violation::new(
                 RuleId::StatePutDigest,
                 "image.imageId.imageDigest",
@@ -321,6 +378,10 @@ every later PutImage names imageDigest, so that by-digest probes address the ima
         body: Vec<u8>,
         context: Option<RuleId>,
     ) -> Result<Vec<Violation>, CheckError> {
+        if self.put_digests == PutDigests::ServerOwn && names_digest(&body) {
+            self.unjudged_by_digest += 1;
+            return Ok(vec![]);
+        }
         let expected = batch_get_image_body(mirror, &body);
         let start = Instant::now();
         loop {
@@ -445,6 +506,60 @@ pub(crate) fn error_code(exchange: &Exchange) -> String {
             .code
             .unwrap_or_else(|| format!("HTTP {}", exchange.status)),
         _ => format!("HTTP {}", exchange.status),
+    }
+}
+
+/// How PutImage digests are sent, after what the server showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PutDigests {
+    /// The server reports the manifest's SHA-256: nothing to adapt to.
+    Content,
+    /// It reported a digest of its own: every PutImage names the SHA-256 as `imageDigest`,
+    /// which it honours, so that by-digest probes address the images pushed.
+    Named,
+    /// It reports digests of its own and refuses the SHA-256 when named: probes that name a
+    /// digest cannot be judged, the others still are.
+    ServerOwn,
+}
+
+/// Whether a BatchGetImage body names a digest.
+fn names_digest(body: &[u8]) -> bool {
+    body.windows(b"\"imageDigest\"".len())
+        .any(|w| w == b"\"imageDigest\"")
+}
+
+/// How a server's 200 answer to a setup call differs from the model's, as
+/// `(found, expected)`: the model refuses the call, or (BatchDeleteImage) it deletes or fails
+/// other ids than the server did.
+fn setup_difference(
+    model: &Result<Value, crate::model::OpError>,
+    server: &Value,
+) -> Option<(String, String)> {
+    match model {
+        Err(e) => Some(("success".into(), e.code.to_owned())),
+        Ok(model) => {
+            // Codes only: how a failure echoes its id is ID-FAILURE-ECHO's, not the state's.
+            let failures = |v: &Value| -> Vec<String> {
+                let mut out: Vec<String> = v["failures"]
+                    .as_array()
+                    .map(|f| {
+                        f.iter()
+                            .map(|f| f["failureCode"].as_str().unwrap_or("no code").to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.sort();
+                out
+            };
+            let (found, expected) = (failures(server), failures(model));
+            (found != expected).then(|| {
+                let show = |f: Vec<String>| match f.is_empty() {
+                    true => "no failures".to_owned(),
+                    false => format!("failures {}", f.join(", ")),
+                };
+                (show(found), show(expected))
+            })
+        }
     }
 }
 

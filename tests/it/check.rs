@@ -57,6 +57,8 @@ const BROKEN: &[(&str, &str)] = &[
     ("ok_empty", "REPO-FOREIGN-REGISTRY"),
     ("registry:999999999999", "REPO-ECHO"),
     ("drop_image", "ID-ACCOUNTING"),
+    // Answers only the first 50 entries of a batch, as a paging server would.
+    ("truncate:50", "ID-ACCOUNTING"),
     ("tag:zzz", "ID-BY-TAG"),
     ("failure_for_image:ImageNotFound", "ID-BY-DIGEST"),
     ("failure_for_image:ImageNotFound", "ID-TAG-AND-DIGEST"),
@@ -252,6 +254,43 @@ async fn reports_name_the_rule_and_hold_no_secret() {
         json["violations"][0]["rule"].is_string()
             && json["violations"][0]["reproduction"]["curl"].is_string()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_refuses_the_true_digest_gets_a_verdict_not_a_harness_error() {
+    // Its own digests from PutImage, and ImageDigestDoesNotMatchException when told the real
+    // one: the harness can no longer name images by digest, but judges all the rest.
+    let server = broken_server(Fault {
+        wrong_put_digest: true,
+        refuse_named_digest: true,
+        ..Fault::default()
+    })
+    .await;
+    let report = check_url(&server.uri(), 5).await;
+    assert!(report.fails_at(Level::Must), "{}", to_text(&report));
+    let refused = report.findings.iter().any(|f| {
+        f.violation.rule.as_str() == "STATE-PUT-DIGEST"
+            && f.violation.found == "ImageDigestDoesNotMatchException"
+    });
+    assert!(refused, "{}", to_text(&report));
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("probes that name a digest were not judged")),
+        "{:?}",
+        report.notes
+    );
+    // Tag probes are still judged, and pass: the server answers them as ECR does.
+    let rules = report.rules();
+    let status = |id: &str| {
+        rules
+            .iter()
+            .find(|r| r.rule.as_str() == id)
+            .map(|r| r.status)
+    };
+    assert_eq!(status("ID-BY-TAG"), Some(Status::Pass));
+    assert_eq!(status("ID-BY-DIGEST"), Some(Status::NotExercised));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,6 +25,8 @@ echo "# sha256 of the s2 manifest as pushed: $d_s2"
 ecr CreateRepository '{"repositoryName":"'$repo'"}'
 echo "# STATE-PUT-DIGEST: PutImage without imageDigest"
 ecr PutImage '{"repositoryName":"'$repo'","imageTag":"v1","imageManifest":'"$(esc "$s2")"'}'
+echo "# MAN-DIGEST: BatchGetImage answers that digest with the manifest, whose sha256 is $d_s2"
+ecr BatchGetImage '{"repositoryName":"'$repo'","imageIds":[{"imageTag":"v1"}]}'
 ecr DeleteRepository '{"repositoryName":"'$repo'","force":true}'
 ecr CreateRepository '{"repositoryName":"'$repo'"}'
 echo "# seeding with imageDigest named (moto keeps the digest it is given)"
@@ -33,7 +35,7 @@ ecr PutImage '{"repositoryName":"'$repo'","imageTag":"latest","imageDigest":"'$d
 ecr PutImage '{"repositoryName":"'$repo'","imageTag":"v2","imageDigest":"'$d_s2b'","imageManifest":'"$(esc "$s2b")"'}'
 echo "# ID-BY-TAG: v1 points at s2 (tags v1, latest)"
 ecr BatchGetImage '{"repositoryName":"'$repo'","imageIds":[{"imageTag":"v1"}]}'
-echo "# ID-TAG-AND-DIGEST / ID-ACCOUNTING: tag v1 with the digest of v2"
+echo "# ID-TAG-AND-DIGEST / ID-MISMATCH-CODE / ID-ACCOUNTING: tag v1 with the digest of v2 (images, no ImageTagDoesNotMatchDigest failure)"
 ecr BatchGetImage '{"repositoryName":"'$repo'","imageIds":[{"imageTag":"v1","imageDigest":"'$d_s2b'"}]}'
 echo "# ID-NOT-FOUND: absent tag nope with the digest of s2"
 ecr BatchGetImage '{"repositoryName":"'$repo'","imageIds":[{"imageTag":"nope","imageDigest":"'$d_s2'"}]}'
@@ -69,6 +71,10 @@ ecr PutImage '{"repositoryName":"'$repo'","imageTag":"dangling","imageManifest":
 ecr PutImage '{"repositoryName":"'$repo'","imageTag":"nomedia","imageManifest":"{\"schemaVersion\":2}"}'
 ecr PutImage '{"repositoryName":"'$repo'","imageTag":"bare","imageManifest":"not json"}'
 ecr InitiateLayerUpload '{"repositoryName":"'$repo'"}'
+echo "# setup divergence: deleting an image a manifest list references (ECR: failure ImageReferencedByManifestList)"
+list='{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":1,"digest":"'$d_s2'"}]}'
+ecr PutImage '{"repositoryName":"'$repo'","imageTag":"multi","imageDigest":"'$(sha "$list")'","imageManifest":'"$(esc "$list")"'}'
+ecr BatchDeleteImage '{"repositoryName":"'$repo'","imageIds":[{"imageDigest":"'$d_s2'"}]}'
 ecr DeleteRepository '{"repositoryName":"'$repo'","force":true}'
 ecr CreateRepository '{"repositoryName":"'$repo'","imageTagMutability":"IMMUTABLE"}'
 ecr PutImage '{"repositoryName":"'$repo'","imageTag":"v1","imageDigest":"'$d_s2'","imageManifest":'"$(esc "$s2")"'}'

@@ -19,6 +19,9 @@ pub struct Fault {
     pub mutation: Option<&'static str>,
     /// PutImage answers a wrong digest.
     pub wrong_put_digest: bool,
+    /// PutImage refuses every `imageDigest` it is told (ImageDigestDoesNotMatchException), as
+    /// a server that computes digests of its own does.
+    pub refuse_named_digest: bool,
     /// Every n-th request is throttled (HTTP 400 ThrottlingException).
     pub throttle_every: Option<u64>,
     /// Answers are delayed by this much.
@@ -37,17 +40,26 @@ struct Broken {
 
 impl Respond for Broken {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        let target = request
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let names_digest = serde_json::from_slice::<Value>(&request.body)
+            .is_ok_and(|b| b.get("imageDigest").is_some());
+        if target.ends_with(".PutImage") && self.fault.refuse_named_digest && names_digest {
+            let body = wire::encode_error(
+                "ImageDigestDoesNotMatchException",
+                "The digest does not match the one this server computed",
+            );
+            return ResponseTemplate::new(400).set_body_raw(body, wire::CONTENT_TYPE);
+        }
         let reply = self.endpoint.handle(
             request.method.as_str(),
             request.url.path(),
             &request.headers,
             &request.body,
         );
-        let target = request
-            .headers
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
         let reply_delay = reply.delay;
         let mut raw = Raw {
             status: reply.status,

@@ -137,6 +137,16 @@ fn edit_body(
     let image = |body: &mut Value| body["images"][0].take();
     match name {
         "drop_image" => remove_first(body, "images"),
+        // A server that answers only the first `arg` ids of a batch (or pages its answer).
+        "truncate" => {
+            let mut keep: usize = arg.parse().expect("a count");
+            for list in ["images", "failures"] {
+                if let Some(items) = body[list].as_array_mut() {
+                    items.truncate(keep);
+                    keep -= items.len();
+                }
+            }
+        }
         "drop_failure" => remove_first(body, "failures"),
         "no_member" => drop_member(body, arg),
         "reverse" => {

@@ -209,7 +209,7 @@ fn id_row(
         (Some(t), None) => match by_tag(t) {
             Some(d) => {
                 let stored = image(&d).expect("a tagged image");
-                entry.found(id, stored, Via::Tag(t), &[d.clone()], false)
+                entry.found(id, stored, Via::Tag(t), std::slice::from_ref(&d), false)
             }
             None => fails(id, &["ImageNotFound"], "ID-NOT-FOUND"),
         },
@@ -225,7 +225,7 @@ fn id_row(
         (Some(t), Some(d)) => match by_tag(t) {
             Some(stored) if stored == d => {
                 let img = image(&stored).expect("a tagged image");
-                entry.found(id, img, Via::TagAndDigest(t), &[stored.clone()], false)
+                entry.found(id, img, Via::TagAndDigest(t), std::slice::from_ref(&stored), false)
             }
             Some(stored) if stored.eq_ignore_ascii_case(d) => {
                 let img = image(&stored).expect("a tagged image");
