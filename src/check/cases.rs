@@ -230,6 +230,12 @@ fn placeholder(map: &serde_json::Map<String, Value>, fixture: &Fixture) -> Optio
     if let Some(i) = image("$manifest") {
         return Some(json!(i.manifest));
     }
+    if let Some(n) = count("$exotic_chars") {
+        return Some(json!(exotic_of_length(n)));
+    }
+    if let Some(text) = text("$sha256") {
+        return Some(json!(ImageDigest::of(text.as_bytes()).to_string()));
+    }
     if let Some(text) = text("$upper") {
         let (prefix, hex) = text.split_once(':').unwrap_or(("", &text));
         return Some(json!(format!("{prefix}:{}", hex.to_uppercase())));
@@ -264,4 +270,13 @@ fn placeholder(map: &serde_json::Map<String, Value>, fixture: &Fixture) -> Optio
         .map(Blob::from_seed)
         .collect();
     Some(json!(schema2(&config, &layers, Layout::Docker)))
+}
+
+/// The [`exotic`](crate::r#gen::manifests::exotic) manifest padded to exactly `chars`
+/// characters (more bytes: the padding is `é`), naming blobs `c6` and `l9`.
+fn exotic_of_length(chars: usize) -> String {
+    use crate::r#gen::manifests::exotic_padded;
+    let (config, layers) = (Blob::from_seed("c6"), [Blob::from_seed("l9")]);
+    let base = exotic_padded(&config, &layers, 0).chars().count();
+    exotic_padded(&config, &layers, chars.saturating_sub(base))
 }

@@ -7,25 +7,24 @@ use crate::model::{Expected, OpError, Profile, Registry, batch_get_image};
 use crate::wire::{BatchGetImageRequest, BatchGetImageResponse};
 
 use super::strategies::{
-    arb_call_choice, arb_manifests, arb_profile, arb_request_choice, arb_scenario, build_registry,
-    resolve_calls, resolve_request,
+    arb_call_choice, arb_profile, arb_request_choice, arb_scenario, build_registry, resolve_calls,
+    resolve_request, shared_pool,
 };
 
 /// A registry state built by up to seventeen random calls (repositories created and deleted,
 /// images of every kind pushed, tagged, retagged and deleted), always with `team/app` created
-/// first, in the fixture's account.
+/// first, in the fixture's account. Its manifests come from the same pool as the digests of
+/// [`arb_batch_get_image_request`], so that the two, drawn apart, still meet.
 pub fn arb_registry() -> impl Strategy<Value = Registry> {
-    (
-        arb_manifests(),
-        proptest::collection::vec(arb_call_choice(), 0..16),
-    )
-        .prop_map(|(pool, calls)| build_registry(&resolve_calls(&calls, &pool)))
+    proptest::collection::vec(arb_call_choice(), 0..16)
+        .prop_map(|calls| build_registry(&resolve_calls(&calls, shared_pool())))
 }
 
 /// A BatchGetImage request: mostly valid, naming the generators' repositories, tags and
-/// digests, sometimes absent or invalid ones, foreign registries and `acceptedMediaTypes`.
+/// digests (of the manifests [`arb_registry`] pushes), sometimes absent or invalid ones,
+/// foreign registries and `acceptedMediaTypes`.
 pub fn arb_batch_get_image_request() -> impl Strategy<Value = BatchGetImageRequest> {
-    (arb_manifests(), arb_request_choice()).prop_map(|(pool, c)| resolve_request(&c, &pool))
+    arb_request_choice().prop_map(|c| resolve_request(&c, shared_pool()))
 }
 
 /// A registry, a request against it, and the answer a conforming server following a random

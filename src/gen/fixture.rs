@@ -5,7 +5,7 @@ use crate::model::manifest::Format;
 use crate::model::{Call, ImageDigest, ImageManifest};
 use crate::wire::{CreateRepositoryRequest, PutImageRequest};
 
-use super::manifests::{Blob, Layout, S1_MEDIA_TYPE, manifest_list, oci, schema1, schema2};
+use super::manifests::{Blob, Layout, S1_MEDIA_TYPE, exotic, manifest_list, oci, schema1, schema2};
 
 /// The fixture's account.
 pub const ACCOUNT: &str = "123456789012";
@@ -120,6 +120,7 @@ fn image(
 /// | `list` | `team/app` | manifest list of `s2` and `oci` | `multi` |
 /// | `pinned` | `locked` (immutable) | Docker schema 2 | `stable` |
 /// | `precise` | `ubuntu` | Docker schema 1 | `precise` (the AWS API reference example) |
+/// | `exotic` | `team/app` | OCI with `\r\n`, odd key order, multibyte UTF-8 and escapes | `exotic` |
 pub fn fixture() -> Fixture {
     let b = Blob::from_seed;
     let s2 = image(
@@ -144,7 +145,8 @@ pub fn fixture() -> Fixture {
         Layout::Docker,
     );
     let seeds = [
-        "c1", "c2", "c3", "c4", "c5", "l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8", "u1", "u2",
+        "c1", "c2", "c3", "c4", "c5", "c6", "l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8", "l9",
+        "u1", "u2",
     ];
     Fixture {
         blobs: seeds.iter().map(|s| b(s)).collect(),
@@ -193,6 +195,13 @@ pub fn fixture() -> Fixture {
                 schema1("ubuntu", "precise", &[b("u1"), b("u2")], Layout::Docker),
                 Format::S1,
                 &["precise"],
+            ),
+            image(
+                "exotic",
+                "team/app",
+                exotic(&b("c6"), &[b("l9")]),
+                Format::Oci,
+                &["exotic"],
             ),
         ],
     }

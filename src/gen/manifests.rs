@@ -203,3 +203,45 @@ pub fn manifest_list(manifests: &[(&str, usize, &str)], layout: Layout) -> Strin
         layout,
     )
 }
+
+/// An OCI image manifest written as no JSON serialiser writes one, to stress byte-exactness:
+/// `\r\n` line ends, keys out of the usual order (`layers` before `config`, `schemaVersion`
+/// last), multibyte UTF-8 (`é`, `日本`, an emoji), and JSON escapes (`\u00e9`, `\/`, `\"`)
+/// that decode to other bytes. A server that re-serialises, normalises Unicode or re-escapes
+/// it returns other bytes and another digest (MAN-BYTES, MAN-DIGEST).
+pub fn exotic(config: &Blob, layers: &[Blob]) -> String {
+    exotic_padded(config, layers, 0)
+}
+
+/// [`exotic`], with an annotation of `padding` characters more (each `é`, two bytes), so that
+/// a manifest can be made exactly as long as ECR allows (4,194,304 characters, not bytes).
+pub fn exotic_padded(config: &Blob, layers: &[Blob], padding: usize) -> String {
+    let layer = |l: &Blob| {
+        format!(
+            "    {{\"digest\": \"{}\", \"size\": {}, \"mediaType\": \"application/vnd.oci.image.layer.v1.tar+gzip\"}}",
+            l.digest,
+            l.size()
+        )
+    };
+    let layers: Vec<String> = layers.iter().map(layer).collect();
+    let lines = [
+        "{".to_owned(),
+        format!("  \"mediaType\": \"{OCI}\","),
+        "  \"layers\": [".to_owned(),
+        layers.join(",\r\n"),
+        "  ],".to_owned(),
+        format!(
+            "  \"config\": {{\"size\": {}, \"digest\": \"{}\", \"mediaType\": \"application/vnd.oci.image.config.v1+json\"}},",
+            config.size(),
+            config.digest
+        ),
+        "  \"annotations\": {".to_owned(),
+        "    \"org.opencontainers.image.title\": \"caf\\u00e9 \u{e9}t\u{e9} \u{65e5}\u{672c} \u{1f433}\",".to_owned(),
+        "    \"org.opencontainers.image.url\": \"https:\\/\\/example.com\\/\\\"q\\\"\",".to_owned(),
+        format!("    \"org.example.padding\": \"{}\"", "\u{e9}".repeat(padding)),
+        "  },".to_owned(),
+        "  \"schemaVersion\": 2".to_owned(),
+        "}".to_owned(),
+    ];
+    lines.join("\r\n")
+}

@@ -12,7 +12,7 @@ use crate::wire::{
 };
 
 use super::fixture::{ACCOUNT, REGION};
-use super::manifests::{Blob, Layout, S1_MEDIA_TYPE, manifest_list, oci, schema1, schema2};
+use super::manifests::{Blob, Layout, S1_MEDIA_TYPE, exotic, manifest_list, oci, schema1, schema2};
 
 /// Repository names the generated calls use.
 pub const REPOSITORIES: [&str; 3] = ["team/app", "solo", "a.b/c-d"];
@@ -98,10 +98,11 @@ pub fn generated_blobs() -> impl Iterator<Item = Blob> {
     (0..8).map(config_blob).chain((0..16).map(layer_blob))
 }
 
-/// An image manifest: Docker schema 2, OCI or schema 1, with up to three layers.
+/// An image manifest: Docker schema 2, OCI, schema 1, or an OCI manifest that stresses
+/// byte-exactness (see [`exotic`]), with up to three layers.
 pub fn arb_manifest() -> impl Strategy<Value = Pushable> {
     (
-        0..3u8,
+        0..4u8,
         0..8u8,
         proptest::collection::vec(0..16u8, 0..4),
         0..3u8,
@@ -117,6 +118,10 @@ pub fn arb_manifest() -> impl Strategy<Value = Pushable> {
                 },
                 1 => Pushable {
                     manifest: oci(&config, &layers, layout),
+                    media_type: OCI,
+                },
+                3 => Pushable {
+                    manifest: exotic(&config, &layers),
                     media_type: OCI,
                 },
                 _ => Pushable {
@@ -147,6 +152,52 @@ pub fn arb_manifests() -> impl Strategy<Value = Vec<Pushable>> {
                 media_type: DOCKER_LIST,
             });
         }
+        pool
+    })
+}
+
+/// A fixed pool for strategies drawn apart ([`arb_registry`](super::arb_registry) and
+/// [`arb_batch_get_image_request`](super::arb_batch_get_image_request)): one manifest of each
+/// kind and layout the generators make, and a manifest list of the first two.
+pub(crate) fn shared_pool() -> &'static [Pushable] {
+    static POOL: std::sync::OnceLock<Vec<Pushable>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let layers = |n: u8| (0..n).map(layer_blob).collect::<Vec<_>>();
+        let mut pool = vec![
+            Pushable {
+                manifest: schema2(&config_blob(0), &layers(2), Layout::Docker),
+                media_type: S2,
+            },
+            Pushable {
+                manifest: oci(&config_blob(1), &layers(1), Layout::Compact),
+                media_type: OCI,
+            },
+            Pushable {
+                manifest: schema1("app", "tag", &layers(3), Layout::Indented),
+                media_type: S1_MEDIA_TYPE,
+            },
+            Pushable {
+                manifest: exotic(&config_blob(2), &layers(2)),
+                media_type: OCI,
+            },
+            Pushable {
+                manifest: schema2(&config_blob(3), &[], Layout::Compact),
+                media_type: S2,
+            },
+        ];
+        let refs: Vec<(String, usize)> = pool
+            .iter()
+            .take(2)
+            .map(|p| (p.digest(), p.manifest.len()))
+            .collect();
+        let refs: Vec<(&str, usize, &str)> = refs
+            .iter()
+            .map(|(d, n)| (d.as_str(), *n, "amd64"))
+            .collect();
+        pool.push(Pushable {
+            manifest: manifest_list(&refs, Layout::Docker),
+            media_type: DOCKER_LIST,
+        });
         pool
     })
 }
@@ -262,7 +313,8 @@ fn request_digest(pool: &[Pushable], (kind, i): (u8, usize)) -> String {
 fn request_tag((kind, i): (u8, usize)) -> String {
     match (kind < 8, i % 3) {
         (true, _) => TAGS[i % TAGS.len()].to_owned(),
-        (false, 0) => "absent".to_owned(),
+        // Distinct absent tags, so that long lists of ids are lists of distinct ids.
+        (false, 0) => format!("absent{}", i % 97),
         (false, 1) => "a/b".to_owned(),
         (false, _) => "t".repeat(300),
     }
@@ -288,6 +340,8 @@ pub(super) struct RequestChoice {
     registry: u8,
     name: (bool, usize),
     ids: Vec<IdChoice>,
+    /// One request in ten has up to 94 more ids, derived from their index: large batches.
+    more: (bool, usize),
     accepted: (bool, Vec<usize>),
 }
 
@@ -297,15 +351,17 @@ pub(super) fn arb_request_choice() -> impl Strategy<Value = RequestChoice> {
         0..12u8,
         (tenths(9), 0..20usize),
         proptest::collection::vec((0..10u8, pick(), pick()), 1..6),
+        (tenths(1), 0..95usize),
         (
             tenths(6),
             proptest::collection::vec(0..ACCEPTABLE.len(), 1..4),
         ),
     )
-        .prop_map(|(registry, name, ids, accepted)| RequestChoice {
+        .prop_map(|(registry, name, ids, more, accepted)| RequestChoice {
             registry,
             name,
             ids,
+            more,
             accepted,
         })
 }
@@ -327,11 +383,17 @@ pub(super) fn resolve_request(c: &RequestChoice, pool: &[Pushable]) -> BatchGetI
         (false, 18) => "x",
         (false, _) => "Bad_Name",
     };
+    let more = (0..if c.more.0 { c.more.1 } else { 0 }).map(|i| {
+        let weight = u8::try_from(i % 10).unwrap_or(0);
+        (weight, (weight, i * 3), (9 - weight, i * 7))
+    });
     let ids = c
         .ids
         .iter()
+        .copied()
+        .chain(more)
         .map(|(kind, t, d)| {
-            let (tag, digest) = (request_tag(*t), request_digest(pool, *d));
+            let (tag, digest) = (request_tag(t), request_digest(pool, d));
             match kind {
                 0..=3 => ImageIdentifier::tag(tag),
                 4..=6 => ImageIdentifier::digest(digest),

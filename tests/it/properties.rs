@@ -5,7 +5,8 @@ use ecr_contract::fuzzing::{
     accounting_holds, digests_are_content_addresses, model_answer_passes, mutations_are_caught,
 };
 use ecr_contract::r#gen::{arb_profile, arb_scenario};
-use ecr_contract::model::batch_get_image;
+use ecr_contract::model::{Expected, ImageDigest, OpError, batch_get_image};
+use ecr_contract::oracle::{Observed, check};
 use ecr_contract::wire::{self, Decode, Input};
 use proptest::prelude::*;
 
@@ -29,12 +30,14 @@ proptest! {
     }
 
     /// In every 200 answer of the model, every failure echoes a requested id, every entry
-    /// names a requested tag or digest, and there is one answer per requested id.
+    /// names a requested tag or digest, and there is one answer per requested id; every error
+    /// answer is one the expectation lists.
     #[test]
     fn accounting_holds_in_every_answer(scenario in arb_scenario(), profile in arb_profile()) {
         let expected = batch_get_image(&scenario.registry(), &scenario.request);
-        if let Ok(response) = expected.answer(&profile) {
-            prop_assert_eq!(accounting_holds(&scenario, &profile, &response), Ok(()));
+        match expected.answer(&profile) {
+            Ok(response) => prop_assert_eq!(accounting_holds(&scenario, &profile, &response), Ok(())),
+            Err(e) => prop_assert!(error_is_listed(&expected, e.code), "{e:?} for {expected:?}"),
         }
     }
 
@@ -43,9 +46,14 @@ proptest! {
     #[test]
     fn digests_are_sha256_of_the_manifest_bytes(scenario in arb_scenario(), profile in arb_profile()) {
         let registry = scenario.registry();
+        for image in registry.repositories().flat_map(|r| r.images.values()) {
+            let bytes = image.manifest.bytes.as_bytes();
+            prop_assert_eq!(&image.manifest.digest, &ImageDigest::of(bytes));
+        }
         let expected = batch_get_image(&registry, &scenario.request);
-        if let Ok(response) = expected.answer(&profile) {
-            prop_assert_eq!(digests_are_content_addresses(&registry, &expected, &response), Ok(()));
+        match expected.answer(&profile) {
+            Ok(response) => prop_assert_eq!(digests_are_content_addresses(&registry, &expected, &response), Ok(())),
+            Err(e) => prop_assert!(error_is_listed(&expected, e.code), "{e:?} for {expected:?}"),
         }
     }
 
@@ -54,8 +62,14 @@ proptest! {
     #[test]
     fn mutated_answers_are_caught(scenario in arb_scenario(), profile in arb_profile()) {
         let expected = batch_get_image(&scenario.registry(), &scenario.request);
-        if let Ok(response) = expected.answer(&profile) {
-            prop_assert_eq!(mutations_are_caught(&scenario, &expected, &response), Ok(()));
+        match expected.answer(&profile) {
+            Ok(response) => prop_assert_eq!(mutations_are_caught(&scenario, &expected, &response), Ok(())),
+            // An error answer named otherwise is caught too.
+            Err(e) => {
+                let wrong = OpError::new("ImageNotFoundException", e.message);
+                let violations = check(&expected, &Observed::from_answer(&Err(wrong)));
+                prop_assert!(!violations.is_empty(), "a wrong error passed for {:?}", expected);
+            }
         }
     }
 
@@ -65,6 +79,14 @@ proptest! {
         let registry = scenario.registry();
         prop_assert_eq!(batch_get_image(&registry, &scenario.request), batch_get_image(&registry, &scenario.request));
     }
+}
+
+/// Whether `code` is among the whole-request errors `expected` lists.
+fn error_is_listed(expected: &Expected, code: &str) -> bool {
+    expected
+        .error
+        .as_ref()
+        .is_some_and(|e| e.codes.contains(&code))
 }
 
 /// Encodes `T`, decodes it back, and compares.
@@ -114,4 +136,32 @@ round_trip_tests! {
     put_image_shapes_round_trip: wire::PutImageRequest;
     batch_delete_image_shapes_round_trip: wire::BatchDeleteImageRequest;
     delete_repository_shapes_round_trip: wire::DeleteRepositoryRequest;
+}
+
+/// `arb_registry` and `arb_batch_get_image_request`, drawn apart as a user's property test
+/// draws them, share one manifest pool: many requests name a digest the registry holds.
+#[test]
+fn registries_and_requests_drawn_apart_still_meet() {
+    use ecr_contract::r#gen::{arb_batch_get_image_request, arb_registry};
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut hits = 0;
+    for _ in 0..200 {
+        let registry = arb_registry().new_tree(&mut runner).unwrap().current();
+        let request = arb_batch_get_image_request()
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        let held = |d: &str| registry.repositories().any(|r| r.images.contains_key(d));
+        let ids = request.image_ids.unwrap_or_default();
+        hits += usize::from(
+            ids.iter()
+                .filter_map(|id| id.image_digest.as_deref())
+                .any(held),
+        );
+    }
+    assert!(
+        hits >= 40,
+        "only {hits} of 200 requests name a digest their registry holds"
+    );
 }

@@ -71,6 +71,13 @@ ecr PutImage '{"repositoryName":"'$repo'","imageTag":"dangling","imageManifest":
 ecr PutImage '{"repositoryName":"'$repo'","imageTag":"nomedia","imageManifest":"{\"schemaVersion\":2}"}'
 ecr PutImage '{"repositoryName":"'$repo'","imageTag":"bare","imageManifest":"not json"}'
 ecr InitiateLayerUpload '{"repositoryName":"'$repo'"}'
+echo "# setup divergence: a manifest of 4,194,305 characters (one over ECR's limit)"
+python3 -c 'import json; m="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"p\":\""; m+="e"*(4194305-len(m)-2)+"\"}"; print(json.dumps({"repositoryName":"'$repo'","imageTag":"huger","imageManifest":m}))' > /tmp/confirm-moto.huge
+printf '\n$ PutImage <a manifest of 4,194,305 characters>\n'
+curl -sS --aws-sigv4 'aws:amz:us-east-1:ecr' --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+  -H 'content-type: application/x-amz-json-1.1' -H 'x-amz-target: AmazonEC2ContainerRegistry_V20150921.PutImage' \
+  --data-binary @/tmp/confirm-moto.huge -o /tmp/confirm-moto.body -w 'HTTP %{http_code} %{content_type}\n' "$url/"
+head -c 200 /tmp/confirm-moto.body; echo
 echo "# setup divergence: deleting an image a manifest list references (ECR: failure ImageReferencedByManifestList)"
 list='{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":1,"digest":"'$d_s2'"}]}'
 ecr PutImage '{"repositoryName":"'$repo'","imageTag":"multi","imageDigest":"'$(sha "$list")'","imageManifest":'"$(esc "$list")"'}'

@@ -225,7 +225,13 @@ fn id_row(
         (Some(t), Some(d)) => match by_tag(t) {
             Some(stored) if stored == d => {
                 let img = image(&stored).expect("a tagged image");
-                entry.found(id, img, Via::TagAndDigest(t), std::slice::from_ref(&stored), false)
+                entry.found(
+                    id,
+                    img,
+                    Via::TagAndDigest(t),
+                    std::slice::from_ref(&stored),
+                    false,
+                )
             }
             Some(stored) if stored.eq_ignore_ascii_case(d) => {
                 let img = image(&stored).expect("a tagged image");
