@@ -98,6 +98,22 @@ pub fn batch_get_image(registry: &Registry, request: &wire::BatchGetImageRequest
 pub fn batch_get_image_body(registry: &Registry, body: &[u8]) -> Expected {
     match wire::decode_body::<wire::BatchGetImageRequest>(body) {
         Ok(decoded) if decoded.shape_issues.is_empty() => batch_get_image(registry, &decoded.value),
+        // Clients must not send `null` (section 1), and how a server reads one is not pinned
+        // down: as the member's absence, or as a member of the wrong type. Both are accepted.
+        Ok(decoded) if decoded.shape_issues.iter().all(|i| i.found == "null") => {
+            let mut expected = batch_get_image(registry, &decoded.value);
+            let error = expected.error.get_or_insert_with(|| ExpectedError {
+                codes: vec![],
+                cause: RequestCause::Malformed,
+                message: format!("{} is null", decoded.shape_issues[0].path),
+            });
+            for code in codes_for(RequestCause::Malformed) {
+                if !error.codes.contains(&code) {
+                    error.codes.push(code);
+                }
+            }
+            expected
+        }
         Ok(decoded) => {
             let issue = &decoded.shape_issues[0];
             let message = format!(

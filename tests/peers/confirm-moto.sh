@@ -58,6 +58,8 @@ echo "# ROBUST-NO-5XX, WIRE-*: empty imageIds, missing imageIds, imageIds of the
 ecr BatchGetImage '{"repositoryName":"'$repo'","imageIds":[]}'
 ecr BatchGetImage '{"repositoryName":"'$repo'"}'
 ecr BatchGetImage '{"repositoryName":"'$repo'","imageIds":"v1"}'
+echo "# WIRE-SHAPE: a number as imageTag inside imageIds, echoed back in failures"
+ecr BatchGetImage '{"repositoryName":"'$repo'","imageIds":[{"imageTag":5}]}'
 echo "# REPO-FOREIGN-REGISTRY: another account's registry id"
 ecr BatchGetImage '{"repositoryName":"'$repo'","imageIds":[{"imageTag":"v1"}],"registryId":"210987654321"}'
 echo "# STATE-TAG-MOVE: move v2 (s2b's last tag) to s2; s2b should stay, by digest"

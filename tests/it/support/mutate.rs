@@ -93,6 +93,13 @@ pub fn mutate(raw: &Raw, spec: &str, fixture: &Fixture, requested: &[Value]) -> 
             out.status = 200;
             out.set_json(&json!({"images": [], "failures": []}));
         }
+        // A 200 whose failure echoes the first id exactly as it was sent, even when that id
+        // is not an ImageIdentifier (a number as imageTag, say).
+        "failure_echo_raw" => {
+            out.status = 200;
+            let failure = json!({"imageId": requested[0], "failureCode": "InvalidImageTag", "failureReason": "injected"});
+            out.set_json(&json!({"images": [], "failures": [failure]}));
+        }
         _ => {
             let needs = |list: &str| body[list].as_array().is_some_and(|l| !l.is_empty());
             let on_failure = matches!(
