@@ -310,3 +310,23 @@ proptest! {
         prop_assert!(violations.is_empty(), "{}", show(&scenario.request, &raw, &violations));
     }
 }
+
+/// A wrong media type in a scenario's probe is MAN-MEDIA-TYPE, not the scenario's rule: the
+/// digest is right (the PutImage digest case, where an emulator answered an OCI image with the
+/// Docker schema 2 type).
+#[test]
+fn a_wrong_media_type_is_not_blamed_on_the_scenario() {
+    use ecr_contract::oracle::{RuleId, check_in};
+    let (_, registry) = fixture_registry();
+    let request = request(vec![ImageIdentifier::tag("oci")], None);
+    let expected = batch_get_image(&registry, &request);
+    let mut response = expected.answer(&Default::default()).expect("an answer");
+    let images = response.images.as_mut().expect("images");
+    images[0].image_manifest_media_type = Some(S2.to_owned());
+    let observed = Raw::of(&Ok(response)).observe();
+    let rules: Vec<&str> = check_in(RuleId::StatePutDigest, &expected, &observed)
+        .iter()
+        .map(|v| v.rule.as_str())
+        .collect();
+    assert_eq!(rules, ["MAN-MEDIA-TYPE"]);
+}
