@@ -9,7 +9,9 @@ use serde_json::Value;
 use crate::r#gen::manifests::Blob;
 use crate::r#gen::{Fixture, fixture, generated_blobs};
 use crate::model::{Call, Expected, ImageDigest, Registry, RegistryId, batch_get_image_body};
-use crate::oracle::{Observed, RuleId, Violation, check, check_in};
+use crate::oracle::{
+    Observed, RuleId, Violation, check, check_in, check_put_digest, check_put_refusal,
+};
 use crate::report::{Finding, Reproduction, Response, SetupDivergence};
 use crate::target::{Exchange, HttpTarget, TransportError};
 use crate::wire::{self, Operation, Reply};
@@ -241,17 +243,13 @@ impl<'t> Session<'t> {
     /// images by digest.
     fn refused_true_digest(&mut self, input: &Value, exchange: &Exchange) {
         self.put_digests = PutDigests::ServerOwn;
-        let v = Violation::new(
-            RuleId::StatePutDigest,
-            "imageDigest",
-            "the manifest's SHA-256 accepted as imageDigest",
-            error_code(exchange),
-        );
-        self.record(
-            v,
-            "seeding: PutImage naming the manifest's SHA-256",
-            exchange,
-        );
+        for v in check_put_refusal(&error_code(exchange)) {
+            self.record(
+                v,
+                "seeding: PutImage naming the manifest's SHA-256",
+                exchange,
+            );
+        }
         let digest = input["imageDigest"].as_str().unwrap_or_default();
         self.notes.push(format!(
             "PutImage refused imageDigest {digest}, the manifest's SHA-256 (STATE-PUT-DIGEST): \
@@ -318,31 +316,28 @@ server's digests are not the manifests' SHA-256"
         Ok(())
     }
 
-    /// STATE-PUT-DIGEST: PutImage reports the SHA-256 of the manifest.
+    /// STATE-PUT-DIGEST, judged by the oracle; a server that reports digests of its own is
+    /// told the digest from then on (see [`PutDigests`]).
     fn check_put_digest(&mut self, input: &Value, answer: &Value, exchange: &Exchange) {
         let manifest = input["imageManifest"].as_str().unwrap_or_default();
-        let want = ImageDigest::of(manifest.as_bytes()).to_string();
-        let found = answer["image"]["imageId"]["imageDigest"]
-            .as_str()
-            .unwrap_or("none");
+        let found = answer["image"]["imageId"]["imageDigest"].as_str();
         self.exercised.insert(RuleId::StatePutDigest);
-        if found != want && self.put_digests == PutDigests::Content {
+        let violations = check_put_digest(manifest, found);
+        if !violations.is_empty() && self.put_digests == PutDigests::Content {
             self.put_digests = PutDigests::Named;
+            let want = ImageDigest::of(manifest.as_bytes());
             self.notes.push(format!(
-                "PutImage reported {found} for a manifest whose SHA-256 is {want} (STATE-PUT-DIGEST): \
-every later PutImage names imageDigest, so that by-digest probes address the images pushed"
+                "PutImage reported {} for a manifest whose SHA-256 is {want} (STATE-PUT-DIGEST): \
+every later PutImage names imageDigest, so that by-digest probes address the images pushed",
+                found.unwrap_or("no digest")
             ));
         }
-        // Once the harness no longer names digests, each push reports the server's own: one
-        // finding says so.
-        if found != want && self.put_digests != PutDigests::ServerOwn {
-            let v = Violation::new(
-                RuleId::StatePutDigest,
-                "image.imageId.imageDigest",
-                want,
-                found,
-            );
-            self.record(v, "seeding: PutImage", exchange);
+        // Once the harness no longer names digests, each push reports the server's own: the
+        // refusal already said so.
+        if self.put_digests != PutDigests::ServerOwn {
+            for v in violations {
+                self.record(v, "seeding: PutImage", exchange);
+            }
         }
     }
 

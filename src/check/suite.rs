@@ -8,14 +8,14 @@ use serde_json::Value;
 
 use crate::r#gen::{Scenario, arb_scenario};
 use crate::model::{Call, Registry};
-use crate::oracle::RuleId;
+use crate::oracle::{Observed, RuleId, check_unsigned};
 use crate::report::{Report, SetupDivergence};
 use crate::target::HttpTarget;
 use crate::wire::Operation;
 
 use super::cases::{Case, files};
 use super::journal::Journal;
-use super::session::{CheckError, PutDigests, Session, error_code};
+use super::session::{CheckError, PutDigests, Session};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -327,30 +327,8 @@ async fn probe_auth(session: &mut Session<'_>) -> Result<(), CheckError> {
         )
         .await?;
     session.exercised.insert(RuleId::RobustAuth);
-    let code = error_code(&exchange);
-    let auth_codes = [
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "MissingAuthenticationTokenException",
-        "AccessDeniedException",
-        "IncompleteSignatureException",
-    ];
-    if !(400..500).contains(&exchange.status) || !auth_codes.contains(&code.as_str()) {
-        let found = format!(
-            "HTTP {} {}",
-            exchange.status,
-            if exchange.status == 200 {
-                "with the images"
-            } else {
-                &code
-            }
-        );
-        let v = crate::oracle::Violation::new(
-            RuleId::RobustAuth,
-            "",
-            "a 4xx authentication error",
-            found,
-        );
+    let observed = Observed::from_http(exchange.status, &exchange.headers, &exchange.body);
+    for v in check_unsigned(&observed) {
         session.record(v, "unsigned BatchGetImage", &exchange);
     }
     Ok(())

@@ -11,7 +11,7 @@ use crate::wire::{
 use super::ids::check_batch;
 use super::normalize::{KNOWN_ERRORS, is_aws_json, is_throttling};
 use super::rules::RuleId;
-use super::violation::Violation;
+use super::violation::{Violation, one_of};
 
 /// An answer as the oracle sees it: status, content type and the decoded body.
 #[derive(Debug, Clone, PartialEq)]
@@ -339,13 +339,5 @@ fn check_failure_fields(response: &BatchGetImageResponse, out: &mut Vec<Violatio
                 "none",
             ));
         }
-    }
-}
-
-/// `A`, or `one of A, B`.
-pub(crate) fn one_of(codes: &[&str]) -> String {
-    match codes {
-        [one] => (*one).to_owned(),
-        many => format!("one of {}", many.join(", ")),
     }
 }

@@ -12,12 +12,11 @@ use crate::model::{
 };
 use crate::wire::{BatchGetImageResponse, Image, ImageFailure, ImageIdentifier};
 
-use super::check::one_of;
 use super::index::Index;
 use super::manifest::check_manifest;
 use super::normalize::digest_matches;
 use super::rules::RuleId;
-use super::violation::Violation;
+use super::violation::{Violation, one_of};
 
 /// A distinct requested id, how often it was sent, and what answered it.
 pub(super) struct Slot<'e> {
@@ -127,7 +126,10 @@ fn attribute_images(
     out: &mut Vec<Violation>,
 ) {
     // A few ids are compared with every entry directly; more are found through an index.
-    let index = (slots.len() > 8).then(|| Index::new(slots));
+    let index = (slots.len() > 8).then(|| {
+        let ids: Vec<&IdExpectation> = slots.iter().map(|s| s.expectation).collect();
+        Index::new(&ids)
+    });
     for (i, image) in images.iter().enumerate() {
         let Some(id) = &image.image_id else {
             out.push(Violation::new(

@@ -6,10 +6,8 @@ use std::hash::Hash;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::model::IdAnswer;
+use crate::model::{IdAnswer, IdExpectation};
 use crate::wire::ImageIdentifier;
-
-use super::ids::Slot;
 
 /// Finds the slots an answered id can link to (see `ids::link`) by hash lookups, so that
 /// attributing entries does not compare every entry with every requested id: a slot links
@@ -22,21 +20,22 @@ pub(super) struct Index<'e> {
 }
 
 impl<'e> Index<'e> {
-    pub(super) fn new(slots: &[Slot<'e>]) -> Self {
+    /// An index of `ids`, the distinct requested ids in request order.
+    pub(super) fn new(ids: &[&'e IdExpectation]) -> Self {
         let mut index = Index {
-            by_tag: Chains::new(slots.len()),
-            by_digest: Chains::new(slots.len()),
-            by_expected_digest: Chains::new(slots.len()),
+            by_tag: Chains::new(ids.len()),
+            by_digest: Chains::new(ids.len()),
+            by_expected_digest: Chains::new(ids.len()),
         };
-        for (k, slot) in slots.iter().enumerate() {
-            let requested = &slot.expectation.requested;
+        for (k, expectation) in ids.iter().enumerate() {
+            let requested = &expectation.requested;
             if let Some(tag) = requested.image_tag.as_deref() {
                 index.by_tag.insert(tag, k);
             }
             if let Some(digest) = requested.image_digest.as_deref() {
                 index.by_digest.insert(fold(digest), k);
             }
-            if let IdAnswer::Found(e) = &slot.expectation.answer {
+            if let IdAnswer::Found(e) = &expectation.answer {
                 index.by_expected_digest.insert(e.stored.digest.as_str(), k);
             }
         }

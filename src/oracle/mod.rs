@@ -4,6 +4,7 @@
 //! and returns every [`Violation`], not the first. No I/O, no clock, nothing `async`. A
 //! malformed body is reported as a `WIRE-STATUS` violation here, never as an `Err`.
 
+mod calls;
 mod check;
 mod ids;
 mod index;
@@ -12,6 +13,7 @@ pub mod normalize;
 mod rules;
 mod violation;
 
+pub use calls::{check_put_digest, check_put_refusal, check_unsigned};
 pub use check::{Observed, check, check_in};
 pub use rules::{Level, RULES, Rule, RuleId};
 pub use violation::Violation;

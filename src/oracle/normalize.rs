@@ -63,6 +63,16 @@ pub const KNOWN_ERRORS: [&str; 16] = [
     "MissingAuthenticationTokenException",
 ];
 
+/// The authentication errors an AWS endpoint refuses an unsigned or badly signed request
+/// with (ROBUST-AUTH).
+pub const AUTH_ERRORS: [&str; 5] = [
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "MissingAuthenticationTokenException",
+    "AccessDeniedException",
+    "IncompleteSignatureException",
+];
+
 /// Whether an answer is throttling, which a client retries before judging (spec section 1).
 pub fn is_throttling(status: u16, code: Option<&str>) -> bool {
     status == 429

@@ -47,6 +47,14 @@ impl Violation {
     }
 }
 
+/// `A`, or `one of A, B`: acceptable codes, for a violation's `expected`.
+pub(crate) fn one_of(codes: &[&str]) -> String {
+    match codes {
+        [one] => (*one).to_owned(),
+        many => format!("one of {}", many.join(", ")),
+    }
+}
+
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.rule, self.level)?;
