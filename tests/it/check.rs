@@ -359,6 +359,12 @@ fn check_with_no_endpoint_checks_the_embedded_server_and_exits_0() {
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).expect("a JSON report")).expect("JSON");
     assert_eq!(report["violations"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        report["setup_divergences"].as_array().map(Vec::len),
+        Some(0),
+        "the reference server diverged from itself during setup: {}",
+        report["setup_divergences"]
+    );
     assert!(
         std::fs::read_to_string(&junit)
             .expect("JUnit")
