@@ -20,11 +20,13 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use ecr_contract::serve::{Responder, spawn};
+use std::sync::{Arc, Mutex};
+
+use ecr_contract::serve::{Endpoint, spawn};
 use ecr_contract::wire::CONTENT_TYPE;
 use tokio::runtime::Runtime;
 use wiremock::matchers::method;
-use wiremock::{Mock, MockServer};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// The CLI's default number of random sequences.
 const CASES: u32 = 200;
@@ -33,16 +35,43 @@ const SEED: u64 = 7;
 /// One request as sent: its `X-Amz-Target` and body.
 type Sent = (String, Vec<u8>);
 
+/// The model's endpoint behind wiremock, keeping the status of every answer in order.
+struct Recording {
+    endpoint: Endpoint,
+    statuses: Arc<Mutex<Vec<u16>>>,
+}
+
+impl Respond for Recording {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let reply = self.endpoint.handle(
+            request.method.as_str(),
+            request.url.path(),
+            &request.headers,
+            &request.body,
+        );
+        self.statuses
+            .lock()
+            .expect("not poisoned")
+            .push(reply.status);
+        ResponseTemplate::new(reply.status).set_body_raw(reply.body, CONTENT_TYPE)
+    }
+}
+
 /// Runs `check` once against a wiremock server answering from the model, and returns every
-/// request it sent, in order, with the number of probes.
-async fn record() -> (Vec<Sent>, usize) {
+/// request it sent, in order, the status each was answered with, and the number of probes.
+async fn record() -> (Vec<Sent>, Vec<u16>, usize) {
     let server = MockServer::start().await;
+    let statuses = Arc::new(Mutex::new(Vec::new()));
+    let recording = Recording {
+        endpoint: support::embedded(false).endpoint(),
+        statuses: Arc::clone(&statuses),
+    };
     Mock::given(method("POST"))
-        .respond_with(Responder::new(support::embedded(false).endpoint()))
+        .respond_with(recording)
         .mount(&server)
         .await;
     let report = support::check(&server.uri(), CASES, SEED).await;
-    let sent = server
+    let sent: Vec<Sent> = server
         .received_requests()
         .await
         .expect("recording is on")
@@ -52,13 +81,15 @@ async fn record() -> (Vec<Sent>, usize) {
             (target.unwrap_or_default().to_owned(), r.body)
         })
         .collect();
-    (sent, report.probes)
+    let statuses = statuses.lock().expect("not poisoned").clone();
+    assert_eq!(statuses.len(), sent.len(), "one status per request");
+    (sent, statuses, report.probes)
 }
 
-/// Sends `requests` one after another and reads each answer, nothing more; returns how many
-/// were answered 200.
-async fn replay(client: &reqwest::Client, url: &str, requests: &[Sent]) -> usize {
-    let mut ok = 0;
+/// Sends `requests` one after another and reads each answer, nothing more; returns the
+/// status of each, which must be the recorded ones for the replay to be the same traffic.
+async fn replay(client: &reqwest::Client, url: &str, requests: &[Sent]) -> Vec<u16> {
+    let mut statuses = Vec::with_capacity(requests.len());
     for (target, body) in requests {
         let response = client
             .post(url)
@@ -68,10 +99,10 @@ async fn replay(client: &reqwest::Client, url: &str, requests: &[Sent]) -> usize
             .send()
             .await
             .expect("an answer");
-        ok += usize::from(response.status() == 200);
+        statuses.push(response.status().as_u16());
         response.bytes().await.expect("a body");
     }
-    ok
+    statuses
 }
 
 /// The four ways of running the same traffic, in the order each round runs them.
@@ -86,13 +117,30 @@ const VARIANTS: [(&str, &str); 4] = [
 ];
 
 /// Runs variant `v` once on a fresh server (started untimed) and returns its wall time.
-async fn run_once(v: usize, requests: &[Sent], client: &reqwest::Client) -> Duration {
+async fn run_once(
+    v: usize,
+    requests: &[Sent],
+    recorded: &[u16],
+    client: &reqwest::Client,
+) -> Duration {
     let config = support::embedded(VARIANTS[v].0 == "check_verifying");
     let server = spawn(config).await.expect("the server starts");
     let url = server.url();
     let start = Instant::now();
     match VARIANTS[v].0 {
-        "replay" => assert!(replay(client, &url, requests).await > 0),
+        "replay" => {
+            let statuses = replay(client, &url, requests).await;
+            let same = statuses
+                .iter()
+                .zip(recorded)
+                .filter(|(a, b)| a == b)
+                .count();
+            assert_eq!(
+                same,
+                recorded.len(),
+                "the replay answered otherwise than the recorded run"
+            );
+        }
         "check_unsigned" => drop(support::check_with(&url, CASES, SEED, None).await),
         _ => drop(support::check(&url, CASES, SEED).await),
     }
@@ -120,14 +168,14 @@ fn main() {
     };
     let runtime = Runtime::new().expect("a runtime");
     let client = reqwest::Client::new();
-    let (requests, probes) = runtime.block_on(record());
+    let (requests, recorded, probes) = runtime.block_on(record());
     // times[v][r]: variant v in round r. Each round runs every variant once, starting with
     // a different one, so that load from elsewhere falls on all of them alike.
     let mut times = vec![Vec::new(); VARIANTS.len()];
     for r in 0..rounds {
         for k in 0..VARIANTS.len() {
             let v = (r + k) % VARIANTS.len();
-            let t = runtime.block_on(run_once(v, &requests, &client));
+            let t = runtime.block_on(run_once(v, &requests, &recorded, &client));
             times[v].push(t.as_secs_f64());
         }
     }
