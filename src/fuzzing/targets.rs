@@ -65,6 +65,7 @@ pub fn parse_request(data: &[u8]) {
         Request::ListImages(d) => assert_re_decodes(&d.value),
         Request::DescribeImages(d) => assert_re_decodes(&d.value),
         Request::BatchCheckLayerAvailability(d) => assert_re_decodes(&d.value),
+        Request::GetAuthorizationToken(d) => assert_re_decodes(&d.value),
     }
 }
 

@@ -7,6 +7,7 @@
 //! [`Expected::answer`] picks one by a [`Profile`].
 
 mod answer;
+mod authorization;
 mod batch_get;
 mod builder;
 mod call;
@@ -16,12 +17,14 @@ mod images;
 mod lookup;
 pub mod manifest;
 mod names;
+mod pages;
 mod reads;
 mod registry;
 mod request;
 mod upload;
 
 pub use answer::{DigestTags, Profile};
+pub use authorization::{MAX_TOKEN_REGISTRIES, TOKEN_LIFETIME_SECONDS};
 pub use batch_get::{batch_get_image, batch_get_image_body};
 pub use builder::{BuildError, ImageManifest, RegistryBuilder};
 pub use call::Call;
@@ -33,5 +36,6 @@ pub use lookup::{
 };
 pub use manifest::{Format, StoredManifest};
 pub use names::{ConstraintError, ImageDigest, ImageTag, MediaType, RegistryId, RepositoryName};
-pub use registry::{Image, Registry, Repository, TagMutability};
-pub use upload::PART_SIZE;
+pub use pages::{DEFAULT_PAGE_SIZE, MAX_RESULTS};
+pub use registry::{Encryption, Image, Registry, Repository, TagMutability, Upload};
+pub use upload::{MAX_PART_BLOB, MAX_PARTS, MAX_UPLOADS, MIN_PART_SIZE, PART_SIZE};

@@ -168,6 +168,9 @@ impl Endpoint {
             Request::BatchCheckLayerAvailability(r) => {
                 json(self.read().batch_check_layer_availability(&clean(r)?))
             }
+            Request::GetAuthorizationToken(r) => {
+                json(self.read().get_authorization_token(&clean(r)?, now))
+            }
         }
     }
 
