@@ -10,6 +10,7 @@ mod fuzzing;
 mod pagination;
 mod peers;
 mod properties;
+mod sdk;
 mod serve;
 mod snapshots;
 mod support;
