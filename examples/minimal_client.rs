@@ -1,8 +1,9 @@
-//! For client authors: a mocked ECR answered by the reference model, in your client's tests.
+//! For client authors, the minimal form: a mocked ECR answered by the reference model, in the
+//! tests of a client written with reqwest alone.
 //!
 //! The client under test is `pull_manifest` below, a few lines of reqwest that fetch a
-//! manifest by tag and retry throttling; put yours in its place (an AWS SDK client pointed at
-//! the mock's URL works the same way). Runs as it is: `cargo test --example client_author`.
+//! manifest by tag and retry throttling. For an AWS SDK client, see `client_author.rs`.
+//! Runs as it is: `cargo test --example minimal_client`.
 
 use std::time::Duration;
 
