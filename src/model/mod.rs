@@ -1,5 +1,7 @@
 //! The reference semantics of BatchGetImage and of the operations that build state (spec
-//! sections 2-7), as pure functions over an in-memory [`Registry`].
+//! sections 2-7), and of the reads common clients call (the paginated listings,
+//! BatchCheckLayerAvailability, GetAuthorizationToken), as pure functions over an in-memory
+//! [`Registry`].
 //!
 //! No I/O, no clock (callers pass the time), no randomness, nothing `async`: everything here
 //! can be fuzzed and property-tested without a server. Where the spec allows several
