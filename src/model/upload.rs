@@ -3,11 +3,12 @@
 //! The limits are ECR's. The service model bounds `layerPartBlob` to 20,971,520 bytes and
 //! `partFirstByte`/`partLastByte` (`PartSize`) to at least 0; ECR's service quotas page
 //! ("Amazon ECR service quotas", user guide) sets the minimum layer part size to 5 MiB and
-//! the maximum to 10 MiB; the service model's `LayerPartTooSmallException` ("Layer parts must
-//! be at least 5 MiB in size") is an error of CompleteLayerUpload, so a part too small is
-//! found when the upload completes, as with multipart uploads in S3: every part but the last
-//! must be 5 MiB or more. A single part (the harness's own seeding) is the last part, of any
-//! size.
+//! the maximum to 10 MiB (a larger part is `InvalidLayerPartException`, "The layer part size
+//! is not valid" in the service model). The service model's `LayerPartTooSmallException`
+//! ("Layer parts must be at least 5 MiB in size") is an error of CompleteLayerUpload, so a
+//! part too small is found when the upload completes, as with multipart uploads in S3: every
+//! part but the last must be 5 MiB or more. A single part (the harness's own seeding) is the
+//! last part, of any size. More than 4,200 parts (the quota) is `LimitExceededException`.
 //!
 //! Upload state is bounded without a clock: a repository keeps at most [`MAX_UPLOADS`] uploads
 //! in progress, and starting one more forgets the oldest (its id then answers
@@ -78,7 +79,7 @@ impl Registry {
     }
 
     /// `UploadLayerPart`: parts must arrive in order, each starting where the last ended, and
-    /// be at most [`PART_SIZE`] bytes.
+    /// be at most [`PART_SIZE`] bytes (`InvalidLayerPartException`).
     pub fn upload_layer_part(
         &mut self,
         request: &wire::UploadLayerPartRequest,
@@ -209,7 +210,7 @@ fn check_part(upload: &Upload, first: i64, last: i64, len: usize) -> Result<(), 
     }
     if len as i128 > i128::from(PART_SIZE) {
         return Err(OpError::new(
-            "LimitExceededException",
+            "InvalidLayerPartException",
             format!(
                 "The layer part of {len} bytes is over the maximum layer part size of {PART_SIZE} bytes"
             ),

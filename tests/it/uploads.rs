@@ -151,7 +151,7 @@ fn parts_over_the_maximum_are_refused() {
     let id = start(&mut registry);
     assert_eq!(
         code(upload(&mut registry, &id, &[vec![0; max + 1]])),
-        "LimitExceededException"
+        "InvalidLayerPartException"
     );
     assert_eq!(
         code(upload(&mut registry, &id, &[vec![0; MAX_PART_BLOB + 1]])),
