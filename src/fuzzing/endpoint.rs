@@ -74,15 +74,15 @@ enum AnyRequest {
 #[derive(Debug, Arbitrary)]
 struct Step {
     request: AnyRequest,
-    /// A name from [`NAMES`] (when in range) for `repositoryName`.
+    /// A name from [`NAMES`] for `repositoryName` (see [`steered`]).
     name: u8,
-    /// An upload id seen earlier (when in range) for `uploadId`.
+    /// An upload id seen earlier for `uploadId`.
     upload: u8,
-    /// A digest seen earlier (when in range) for the digests the request names.
+    /// A digest seen earlier for the digests the request names.
     digest: u8,
-    /// A token seen earlier (when in range) for `nextToken`.
+    /// A token seen earlier for `nextToken`.
     token: u8,
-    /// Extreme values (when in range) for the integer members.
+    /// Extreme values for the integer members.
     integers: [u8; 3],
     /// A part of one of [`PART_SIZES`] (for the top four values) for `layerPartBlob`.
     blob: u16,
@@ -207,9 +207,9 @@ fn steer(step: &Step, seen: &Seen, body: &mut Value) {
     let Some(map) = body.as_object_mut() else {
         return;
     };
-    let pick = |list: &[String], i: u8| list.get(usize::from(i)).cloned();
-    if let Some(name) = NAMES.get(usize::from(step.name)) {
-        map.insert("repositoryName".into(), Value::from(*name));
+    let pick = |list: &[String], i: u8| steered(i, list.len()).map(|k| list[k].clone());
+    if let Some(name) = steered(step.name, NAMES.len()).map(|k| NAMES[k]) {
+        map.insert("repositoryName".into(), Value::from(name));
     }
     if let Some(id) = pick(&seen.uploads, step.upload) {
         map.insert("uploadId".into(), Value::from(id));
@@ -232,10 +232,16 @@ fn steer(step: &Step, seen: &Seen, body: &mut Value) {
         .into_iter()
         .zip(step.integers)
     {
-        if let Some(n) = EXTREMES.get(usize::from(choice)) {
-            map.insert(member.into(), Value::from(*n));
+        if let Some(n) = steered(choice, EXTREMES.len()).map(|k| EXTREMES[k]) {
+            map.insert(member.into(), Value::from(n));
         }
     }
+}
+
+/// For a choice byte of 128 or more, an index into a list of `len`; below, `None` (the drawn
+/// value stays): half the steps are steered, half explore.
+fn steered(choice: u8, len: usize) -> Option<usize> {
+    (choice >= 128 && len > 0).then(|| usize::from(choice - 128) % len)
 }
 
 /// Panics unless `reply` is an AWS JSON 1.1 answer of `operation` the decoder accepts.
