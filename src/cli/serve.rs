@@ -26,7 +26,12 @@ pub struct Args {
     /// Refuse PutImage when the config or a layer blob was not uploaded, as real ECR does.
     #[arg(long)]
     require_blobs: bool,
-    /// Require requests signed (SigV4) with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    /// Require requests signed (SigV4) by the credentials in AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY, as ECR does. Set AWS_SESSION_TOKEN too to accept temporary
+    /// credentials: requests must then carry that token (X-Amz-Security-Token), and any other
+    /// token, or none, is answered UnrecognizedClientException. A request signed more than 5
+    /// minutes from the server's clock is answered InvalidSignatureException ("Signature
+    /// expired"); every answer carries a Date header for SDKs to correct their clock.
     #[arg(long)]
     verify_signatures: bool,
     /// Choices where the spec allows several outcomes.

@@ -20,6 +20,7 @@ pub fn seeds(target: &str) -> Option<Vec<Vec<u8>>> {
         "parse_request" => request_seeds(),
         "roundtrip" => roundtrip_seeds(),
         "model_oracle" => scenario_seeds(),
+        "endpoint" => endpoint_seeds(),
         "differential" => response_seeds()
             .into_iter()
             .map(|s| super::input::read(&s).body.to_vec())
@@ -205,6 +206,26 @@ fn scenario_seeds() -> Vec<Vec<u8>> {
             arb_scenario().new_tree(&mut runner).ok()?;
             arb_profile().new_tree(&mut runner).ok()?;
             Some(runner.rng().bytes_used())
+        })
+        .collect()
+}
+
+/// Deterministic byte strings of several lengths: `Arbitrary` reads any bytes as a sequence of
+/// requests, so each is a different sequence.
+fn endpoint_seeds() -> Vec<Vec<u8>> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    [16usize, 64, 256, 1024, 4096]
+        .iter()
+        .flat_map(|len| std::iter::repeat_n(*len, 4))
+        .map(|len| {
+            (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state.to_le_bytes()[0]
+                })
+                .collect()
         })
         .collect()
 }

@@ -5,11 +5,13 @@
 //! regressions are replayed there).
 
 mod corpus;
+mod endpoint;
 pub mod input;
 mod scenario;
 mod targets;
 
 pub use corpus::seeds;
+pub use endpoint::endpoint;
 pub use scenario::{
     accounting_holds, check_scenario, digests_are_content_addresses, model_answer_passes,
     mutations_are_caught, observe,
@@ -23,10 +25,11 @@ pub use targets::{
 pub type Target = fn(&[u8]);
 
 /// Every fuzz target: its name and its body.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("parse_response", parse_response),
     ("parse_request", parse_request),
     ("roundtrip", roundtrip),
     ("model_oracle", model_oracle),
     ("differential", differential),
+    ("endpoint", endpoint),
 ];

@@ -65,6 +65,7 @@ pub fn parse_request(data: &[u8]) {
         Request::ListImages(d) => assert_re_decodes(&d.value),
         Request::DescribeImages(d) => assert_re_decodes(&d.value),
         Request::BatchCheckLayerAvailability(d) => assert_re_decodes(&d.value),
+        Request::GetAuthorizationToken(d) => assert_re_decodes(&d.value),
     }
 }
 
@@ -75,7 +76,7 @@ pub fn roundtrip(data: &[u8]) {
         return;
     };
     let u = &mut Unstructured::new(rest);
-    match selector % 12 {
+    match selector % 13 {
         0 => input_round_trips::<wire::BatchGetImageRequest>(u),
         1 => input_round_trips::<wire::CreateRepositoryRequest>(u),
         2 => input_round_trips::<wire::InitiateLayerUploadRequest>(u),
@@ -87,7 +88,8 @@ pub fn roundtrip(data: &[u8]) {
         8 => input_round_trips::<wire::DescribeRepositoriesRequest>(u),
         9 => input_round_trips::<wire::ListImagesRequest>(u),
         10 => input_round_trips::<wire::DescribeImagesRequest>(u),
-        _ => input_round_trips::<wire::BatchCheckLayerAvailabilityRequest>(u),
+        11 => input_round_trips::<wire::BatchCheckLayerAvailabilityRequest>(u),
+        _ => input_round_trips::<wire::GetAuthorizationTokenRequest>(u),
     }
 }
 

@@ -1,5 +1,7 @@
 //! The reference semantics of BatchGetImage and of the operations that build state (spec
-//! sections 2-7), as pure functions over an in-memory [`Registry`].
+//! sections 2-7), and of the reads common clients call (the paginated listings,
+//! BatchCheckLayerAvailability, GetAuthorizationToken), as pure functions over an in-memory
+//! [`Registry`].
 //!
 //! No I/O, no clock (callers pass the time), no randomness, nothing `async`: everything here
 //! can be fuzzed and property-tested without a server. Where the spec allows several
@@ -7,6 +9,7 @@
 //! [`Expected::answer`] picks one by a [`Profile`].
 
 mod answer;
+mod authorization;
 mod batch_get;
 mod builder;
 mod call;
@@ -16,12 +19,14 @@ mod images;
 mod lookup;
 pub mod manifest;
 mod names;
+mod pages;
 mod reads;
 mod registry;
 mod request;
 mod upload;
 
 pub use answer::{DigestTags, Profile};
+pub use authorization::{MAX_TOKEN_REGISTRIES, TOKEN_LIFETIME_SECONDS};
 pub use batch_get::{batch_get_image, batch_get_image_body};
 pub use builder::{BuildError, ImageManifest, RegistryBuilder};
 pub use call::Call;
@@ -34,5 +39,6 @@ pub use lookup::{
 };
 pub use manifest::{Format, StoredManifest};
 pub use names::{ConstraintError, ImageDigest, ImageTag, MediaType, RegistryId, RepositoryName};
-pub use registry::{Image, Registry, Repository, TagMutability};
-pub use upload::PART_SIZE;
+pub use pages::{DEFAULT_PAGE_SIZE, MAX_RESULTS};
+pub use registry::{Encryption, Image, Registry, Repository, TagMutability, Upload};
+pub use upload::{MAX_PART_BLOB, MAX_PARTS, MAX_UPLOADS, MIN_PART_SIZE, PART_SIZE};

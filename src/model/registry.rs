@@ -42,6 +42,69 @@ impl TagMutability {
     }
 }
 
+/// How a repository is encrypted at rest: ECR's `EncryptionConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Encryption {
+    /// `encryptionType`: `AES256` (ECR's default), `KMS` or `KMS_DSSE`.
+    pub encryption_type: &'static str,
+    /// `kmsKey`, when one was given.
+    pub kms_key: Option<String>,
+}
+
+impl Default for Encryption {
+    fn default() -> Self {
+        Self {
+            encryption_type: "AES256",
+            kms_key: None,
+        }
+    }
+}
+
+impl Encryption {
+    /// Reads a CreateRepository `encryptionConfiguration` (absent: the default, `AES256`).
+    pub fn parse(given: Option<&wire::EncryptionConfiguration>) -> Result<Self, OpError> {
+        let Some(given) = given else {
+            return Ok(Self::default());
+        };
+        let encryption_type = match given.encryption_type.as_deref() {
+            Some("AES256") => "AES256",
+            Some("KMS") => "KMS",
+            Some("KMS_DSSE") => "KMS_DSSE",
+            None => return Err(OpError::missing("encryptionConfiguration.encryptionType")),
+            Some(other) => {
+                return Err(OpError::invalid(format!(
+                    "Invalid parameter at 'encryptionConfiguration.encryptionType' failed to satisfy constraint: 'Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]', found '{other}'"
+                )));
+            }
+        };
+        let kms_key = given.kms_key.clone();
+        if let Some(key) = &kms_key {
+            if encryption_type == "AES256" {
+                return Err(OpError::invalid(
+                    "Invalid parameter at 'encryptionConfiguration.kmsKey' failed to satisfy constraint: 'kmsKey can only be specified with encryptionType KMS or KMS_DSSE'",
+                ));
+            }
+            if !(1..=2048).contains(&key.chars().count()) {
+                return Err(OpError::invalid(
+                    "Invalid parameter at 'encryptionConfiguration.kmsKey' failed to satisfy constraint: 'Member must have length between 1 and 2048'",
+                ));
+            }
+        }
+        Ok(Self {
+            encryption_type,
+            kms_key,
+        })
+    }
+
+    /// The wire shape.
+    pub fn to_wire(&self) -> wire::EncryptionConfiguration {
+        wire::EncryptionConfiguration {
+            encryption_type: Some(self.encryption_type.to_owned()),
+            kms_key: self.kms_key.clone(),
+        }
+    }
+}
+
 /// An image: its stored manifest and the tags that point at it now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Image {
@@ -64,6 +127,10 @@ pub struct Repository {
     pub mutability: TagMutability,
     /// Creation time, seconds since the epoch, as given by the caller.
     pub created_at: f64,
+    /// `imageScanningConfiguration.scanOnPush`: `false` unless asked at creation.
+    pub scan_on_push: bool,
+    /// `encryptionConfiguration`: `AES256` unless asked at creation.
+    pub encryption: Encryption,
     /// Images by digest.
     pub images: HashMap<ImageDigest, Image>,
     /// Tag to digest. The model changes it only through `point_tag` and `remove_tag`, which
@@ -74,8 +141,19 @@ pub struct Repository {
     folded_tags: HashMap<String, usize>,
     /// Uploaded blobs: digest to size.
     pub blobs: HashMap<String, u64>,
-    /// Layer uploads in progress: upload id to bytes received.
-    pub uploads: HashMap<String, Vec<u8>>,
+    /// Layer uploads in progress, by upload id: at most [`MAX_UPLOADS`](super::upload::MAX_UPLOADS).
+    pub uploads: HashMap<String, Upload>,
+}
+
+/// A layer upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Upload {
+    /// The bytes received so far.
+    pub bytes: Vec<u8>,
+    /// The size of each part received, in order.
+    pub parts: Vec<usize>,
+    /// Which upload of the registry it was (from 1): the oldest is forgotten first.
+    pub started: u64,
 }
 
 impl Repository {
@@ -132,6 +210,10 @@ impl Repository {
             repository_uri: Some(format!("{account}.dkr.ecr.{region}.amazonaws.com/{name}")),
             created_at: Some(self.created_at),
             image_tag_mutability: Some(self.mutability.as_str().to_owned()),
+            image_scanning_configuration: Some(wire::ImageScanningConfiguration {
+                scan_on_push: Some(self.scan_on_push),
+            }),
+            encryption_configuration: Some(self.encryption.to_wire()),
         }
     }
 }
@@ -211,6 +293,12 @@ impl Registry {
                 ))
             })?,
         };
+        let scan_on_push = request
+            .image_scanning_configuration
+            .as_ref()
+            .and_then(|c| c.scan_on_push)
+            .unwrap_or(false);
+        let encryption = Encryption::parse(request.encryption_configuration.as_ref())?;
         let in_registry = self.repositories.entry(registry_id.clone()).or_default();
         if in_registry.contains_key(name.as_str()) {
             return Err(OpError::new(
@@ -225,6 +313,8 @@ impl Registry {
             name: name.clone(),
             mutability,
             created_at: now,
+            scan_on_push,
+            encryption,
             images: HashMap::default(),
             tags: HashMap::default(),
             folded_tags: HashMap::default(),
@@ -267,13 +357,18 @@ impl Registry {
         })
     }
 
-    /// A fresh upload id, shaped like the service model's UUID pattern.
-    pub(crate) fn next_upload_id(&mut self) -> String {
-        self.uploads_started += 1;
-        format!(
-            "{:08x}-0000-4000-8000-{:012x}",
-            self.uploads_started >> 48,
-            self.uploads_started & 0xffff_ffff_ffff
+    /// A fresh upload id, shaped like the service model's UUID pattern, and its sequence
+    /// number.
+    pub(crate) fn next_upload_id(&mut self) -> (String, u64) {
+        self.uploads_started = self.uploads_started.wrapping_add(1);
+        let n = self.uploads_started;
+        (
+            format!(
+                "{:08x}-0000-4000-8000-{:012x}",
+                n >> 48,
+                n & 0xffff_ffff_ffff
+            ),
+            n,
         )
     }
 }

@@ -64,7 +64,8 @@ pub(crate) fn check_image_ids(
     Ok(ids)
 }
 
-fn check_count(member: &str, len: usize) -> Result<(), OpError> {
+/// A list member with 1..=100 entries.
+pub(crate) fn check_count(member: &str, len: usize) -> Result<(), OpError> {
     let constraint = match len {
         0 => "Member must have length greater than or equal to 1",
         1..=100 => return Ok(()),

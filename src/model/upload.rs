@@ -1,16 +1,46 @@
 //! The layer upload: InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload.
+//!
+//! The limits are ECR's. The service model bounds `layerPartBlob` to 20,971,520 bytes and
+//! `partFirstByte`/`partLastByte` (`PartSize`) to at least 0; ECR's service quotas page
+//! ("Amazon ECR service quotas", user guide) sets the minimum layer part size to 5 MiB and
+//! the maximum to 10 MiB (a larger part is `InvalidLayerPartException`, "The layer part size
+//! is not valid" in the service model). The service model's `LayerPartTooSmallException`
+//! ("Layer parts must be at least 5 MiB in size") is an error of CompleteLayerUpload, so a
+//! part too small is found when the upload completes, as with multipart uploads in S3: every
+//! part but the last must be 5 MiB or more. A single part (the harness's own seeding) is the
+//! last part, of any size. More than 4,200 parts (the quota) is `LimitExceededException`.
+//!
+//! Upload state is bounded without a clock: a repository keeps at most [`MAX_UPLOADS`] uploads
+//! in progress, and starting one more forgets the oldest (its id then answers
+//! `UploadNotFoundException`, as an expired upload does in ECR). A completed upload is
+//! forgotten at once.
 
 use crate::wire;
 
 use super::error::{OpError, required};
 use super::names::ImageDigest;
-use super::registry::Registry;
+use super::registry::{Registry, Upload};
 
-/// The part size the model announces: the service's maximum part, 20 MiB.
-pub const PART_SIZE: i64 = 20_971_520;
+/// The largest layer part ECR takes: 10 MiB (service quotas, "Maximum layer part size").
+/// InitiateLayerUpload announces it as `partSize`.
+pub const PART_SIZE: i64 = 10 * 1024 * 1024;
+
+/// The smallest part other than the last: 5 MiB (service quotas, "Minimum layer part size";
+/// service model, `LayerPartTooSmallException`).
+pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
+
+/// The largest `layerPartBlob` the service model allows (`LayerPartBlob`, max 20,971,520).
+pub const MAX_PART_BLOB: usize = 20_971_520;
+
+/// Uploads in progress a repository keeps; starting one more forgets the oldest.
+pub const MAX_UPLOADS: usize = 64;
+
+/// Parts one upload may have: ECR's quota of 4,200 layer parts.
+pub const MAX_PARTS: usize = 4_200;
 
 impl Registry {
-    /// `InitiateLayerUpload`.
+    /// `InitiateLayerUpload`: a new upload id. A repository with [`MAX_UPLOADS`] uploads in
+    /// progress forgets its oldest.
     pub fn initiate_layer_upload(
         &mut self,
         request: &wire::InitiateLayerUploadRequest,
@@ -19,19 +49,37 @@ impl Registry {
             request.registry_id.as_deref(),
             request.repository_name.as_deref(),
         )?;
-        let upload_id = self.next_upload_id();
+        let (upload_id, started) = self.next_upload_id();
         let repository = self.target_mut(
             request.registry_id.as_deref(),
             request.repository_name.as_deref(),
         )?;
-        repository.uploads.insert(upload_id.clone(), Vec::new());
+        while repository.uploads.len() >= MAX_UPLOADS {
+            let oldest = repository
+                .uploads
+                .iter()
+                .min_by_key(|(_, u)| u.started)
+                .map(|(id, _)| id.clone());
+            match oldest {
+                Some(id) => repository.uploads.remove(&id),
+                None => break,
+            };
+        }
+        repository.uploads.insert(
+            upload_id.clone(),
+            Upload {
+                started,
+                ..Upload::default()
+            },
+        );
         Ok(wire::InitiateLayerUploadResponse {
             upload_id: Some(upload_id),
             part_size: Some(PART_SIZE),
         })
     }
 
-    /// `UploadLayerPart`: parts must arrive in order, each starting where the last ended.
+    /// `UploadLayerPart`: parts must arrive in order, each starting where the last ended, and
+    /// be at most [`PART_SIZE`] bytes (`InvalidLayerPartException`).
     pub fn upload_layer_part(
         &mut self,
         request: &wire::UploadLayerPartRequest,
@@ -41,29 +89,33 @@ impl Registry {
             request.repository_name.as_deref(),
         )?;
         let upload_id = required(request.upload_id.as_deref(), "uploadId")?;
-        let blob = required(request.layer_part_blob.as_ref(), "layerPartBlob")?;
         let first = *required(request.part_first_byte.as_ref(), "partFirstByte")?;
         let last = *required(request.part_last_byte.as_ref(), "partLastByte")?;
+        let blob = required(request.layer_part_blob.as_ref(), "layerPartBlob")?;
+        for (member, value) in [("partFirstByte", first), ("partLastByte", last)] {
+            if value < 0 {
+                return Err(OpError::invalid(format!(
+                    "Invalid parameter at '{member}' failed to satisfy constraint: 'Member must have value greater than or equal to 0'"
+                )));
+            }
+        }
+        let len = blob.0.len();
+        if len > MAX_PART_BLOB {
+            return Err(OpError::invalid(format!(
+                "Invalid parameter at 'layerPartBlob' failed to satisfy constraint: 'Member must have length less than or equal to {MAX_PART_BLOB}'"
+            )));
+        }
         let (registry_id, name) = (
             repository.registry_id.to_string(),
             repository.name.to_string(),
         );
-        let received = repository
+        let upload = repository
             .uploads
             .get_mut(upload_id)
             .ok_or_else(|| upload_not_found(upload_id))?;
-        let expected_first = i64::try_from(received.len()).unwrap_or(i64::MAX);
-        let expected_last =
-            first.saturating_add(i64::try_from(blob.0.len()).unwrap_or(i64::MAX)) - 1;
-        if first != expected_first || last != expected_last {
-            return Err(OpError::new(
-                "InvalidLayerPartException",
-                format!(
-                    "The part from byte {first} to {last} does not follow the {expected_first} bytes received"
-                ),
-            ));
-        }
-        received.extend_from_slice(&blob.0);
+        check_part(upload, first, last, len)?;
+        upload.bytes.extend_from_slice(&blob.0);
+        upload.parts.push(len);
         Ok(wire::UploadLayerPartResponse {
             registry_id: Some(registry_id),
             repository_name: Some(name),
@@ -72,8 +124,8 @@ impl Registry {
         })
     }
 
-    /// `CompleteLayerUpload`: the bytes' digest must be the one given; a known blob is
-    /// `LayerAlreadyExistsException`.
+    /// `CompleteLayerUpload`: the bytes' digest must be the one given, and every part but the
+    /// last at least [`MIN_PART_SIZE`]; a known blob is `LayerAlreadyExistsException`.
     pub fn complete_layer_upload(
         &mut self,
         request: &wire::CompleteLayerUploadRequest,
@@ -89,17 +141,26 @@ impl Registry {
                 "Invalid parameter at 'layerDigests' failed to satisfy constraint: 'Member must have length equal to 1'",
             ));
         };
-        let received = repository
+        let upload = repository
             .uploads
             .get(upload_id)
             .ok_or_else(|| upload_not_found(upload_id))?;
-        if received.is_empty() {
+        if upload.bytes.is_empty() {
             return Err(OpError::new(
                 "EmptyUploadException",
                 format!("The upload with id '{upload_id}' is empty"),
             ));
         }
-        let digest = ImageDigest::of(received);
+        let all_but_last = &upload.parts[..upload.parts.len().saturating_sub(1)];
+        if let Some(small) = all_but_last.iter().find(|n| **n < MIN_PART_SIZE) {
+            return Err(OpError::new(
+                "LayerPartTooSmallException",
+                format!(
+                    "Layer parts must be at least 5 MiB in size: the upload with id '{upload_id}' has a part of {small} bytes before its last"
+                ),
+            ));
+        }
+        let digest = ImageDigest::of(&upload.bytes);
         if digest.as_str() != given {
             return Err(OpError::new(
                 "InvalidLayerException",
@@ -108,7 +169,7 @@ impl Registry {
                 ),
             ));
         }
-        let size = received.len() as u64;
+        let size = upload.bytes.len() as u64;
         repository.uploads.remove(upload_id);
         if repository.blobs.contains_key(digest.as_str()) {
             return Err(OpError::new(
@@ -124,6 +185,44 @@ impl Registry {
             layer_digest: Some(digest.to_string()),
         })
     }
+}
+
+/// A part of `len` bytes (at least one) from `first` to `last` must start where the upload
+/// ended, end at
+/// `first + len - 1`, be at most [`PART_SIZE`] bytes and not exceed [`MAX_PARTS`]. In `i128`,
+/// so that no `i64` the caller sends can overflow.
+fn check_part(upload: &Upload, first: i64, last: i64, len: usize) -> Result<(), OpError> {
+    let received = upload.bytes.len();
+    let expected_last = i128::from(first) + len as i128 - 1;
+    if len == 0 {
+        return Err(OpError::new(
+            "InvalidLayerPartException",
+            format!("The part from byte {first} to {last} has no bytes"),
+        ));
+    }
+    if i128::from(first) != received as i128 || i128::from(last) != expected_last {
+        return Err(OpError::new(
+            "InvalidLayerPartException",
+            format!(
+                "The part from byte {first} to {last} does not follow the {received} bytes received"
+            ),
+        ));
+    }
+    if len as i128 > i128::from(PART_SIZE) {
+        return Err(OpError::new(
+            "InvalidLayerPartException",
+            format!(
+                "The layer part of {len} bytes is over the maximum layer part size of {PART_SIZE} bytes"
+            ),
+        ));
+    }
+    if upload.parts.len() >= MAX_PARTS {
+        return Err(OpError::new(
+            "LimitExceededException",
+            format!("The upload already has the maximum of {MAX_PARTS} layer parts"),
+        ));
+    }
+    Ok(())
 }
 
 fn upload_not_found(upload_id: &str) -> OpError {

@@ -1,15 +1,28 @@
 //! `--verify-signatures`: requests must carry a valid SigV4 signature by configured
 //! credentials, answered over JSON as ECR does (HTTP 400, spec section 1).
+//!
+//! Checked in the order AWS does: an `Authorization` header at all
+//! (`MissingAuthenticationTokenException`), its form (`IncompleteSignatureException`), the
+//! access key and the session token (`UnrecognizedClientException`), the signing time within
+//! five minutes of the server's clock (`InvalidSignatureException`, "Signature expired"), then
+//! the signature itself. The session token must be the configured one (none when none is
+//! configured), whether or not the client signed its header.
+
+use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 
 use crate::model::OpError;
 pub use crate::wire::Credentials;
-use crate::wire::{parse_amz_date, sign_request};
+use crate::wire::{format_amz_date, parse_amz_date, sign_request};
 
-/// Checks the SigV4 signature of a request against `credentials`.
+/// How far a request's `X-Amz-Date` may be from the server's clock: five minutes, as AWS.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
+
+/// Checks the SigV4 signature of a request against `credentials`, at server time `now`.
 pub fn verify(
     credentials: &Credentials,
+    now: SystemTime,
     method: &str,
     uri: &str,
     headers: &HeaderMap,
@@ -32,12 +45,20 @@ pub fn verify(
     let time = header("x-amz-date")
         .and_then(parse_amz_date)
         .ok_or_else(incomplete)?;
-    if parts.access_key_id != credentials.access_key_id {
+    if parts.access_key_id != credentials.access_key_id
+        || header("x-amz-security-token") != credentials.session_token()
+    {
         return Err(OpError::new(
             "UnrecognizedClientException",
             "The security token included in the request is invalid.",
         ));
     }
+    check_time(time, now)?;
+    let token_signed = parts.signed_headers.contains(&"x-amz-security-token");
+    let signer = match token_signed {
+        true => credentials.clone(),
+        false => credentials.without_session_token(),
+    };
     let signed: Vec<(&str, &str)> = parts
         .signed_headers
         .iter()
@@ -51,7 +72,7 @@ pub fn verify(
         .collect::<Result<_, OpError>>()?;
     let host = header("host").unwrap_or("localhost");
     let url = format!("http://{host}{uri}");
-    let (_, expected) = sign_request(credentials, parts.region, method, &url, &signed, body, time)
+    let (_, expected) = sign_request(&signer, parts.region, method, &url, &signed, body, time)
         .map_err(|e| OpError::new("IncompleteSignatureException", e.to_string()))?;
     if expected != parts.signature {
         return Err(OpError::new(
@@ -60,6 +81,33 @@ pub fn verify(
         ));
     }
     Ok(())
+}
+
+/// A signing time more than [`MAX_CLOCK_SKEW`] from `now` is refused with AWS's message,
+/// which names the server's time: SDKs read it (and the `Date` header) to correct their clock.
+fn check_time(time: SystemTime, now: SystemTime) -> Result<(), OpError> {
+    let earliest = now
+        .checked_sub(MAX_CLOCK_SKEW)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let latest = now.checked_add(MAX_CLOCK_SKEW).unwrap_or(now);
+    let message = if time < earliest {
+        format!(
+            "Signature expired: {} is now earlier than {} ({} - 5 min.)",
+            format_amz_date(time),
+            format_amz_date(earliest),
+            format_amz_date(now)
+        )
+    } else if time > latest {
+        format!(
+            "Signature not yet current: {} is still later than {} ({} + 5 min.)",
+            format_amz_date(time),
+            format_amz_date(latest),
+            format_amz_date(now)
+        )
+    } else {
+        return Ok(());
+    };
+    Err(OpError::new("InvalidSignatureException", message))
 }
 
 /// The parts of `AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/ecr/aws4_request,

@@ -141,11 +141,13 @@ impl Endpoint {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Vec<u8>, OpError> {
+        let now = (self.clock)();
         if let Some(credentials) = &self.credentials {
-            verify(credentials, method, uri, headers, body)?;
+            let time = std::time::Duration::try_from_secs_f64(now)
+                .map_or(std::time::UNIX_EPOCH, |d| std::time::UNIX_EPOCH + d);
+            verify(credentials, time, method, uri, headers, body)?;
         }
         let request = wire::decode_request(headers, body).map_err(refusal)?;
-        let now = (self.clock)();
         match request {
             Request::BatchGetImage(r) => {
                 let value = clean(r)?;
@@ -167,6 +169,9 @@ impl Endpoint {
             Request::DescribeImages(r) => json(self.read().describe_images(&clean(r)?)),
             Request::BatchCheckLayerAvailability(r) => {
                 json(self.read().batch_check_layer_availability(&clean(r)?))
+            }
+            Request::GetAuthorizationToken(r) => {
+                json(self.read().get_authorization_token(&clean(r)?, now))
             }
         }
     }

@@ -24,4 +24,4 @@ pub use response::{
     parse_response,
 };
 pub use shapes::*;
-pub use sign::{Credentials, SignError, parse_amz_date, sign_request};
+pub use sign::{Credentials, SignError, format_amz_date, parse_amz_date, sign_request};

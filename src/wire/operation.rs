@@ -39,11 +39,13 @@ pub enum Operation {
     DescribeImages,
     /// `BatchCheckLayerAvailability`.
     BatchCheckLayerAvailability,
+    /// `GetAuthorizationToken`.
+    GetAuthorizationToken,
 }
 
 impl Operation {
     /// Every operation: the spec's, then the reads common clients call.
-    pub const ALL: [Operation; 12] = [
+    pub const ALL: [Operation; 13] = [
         Operation::BatchGetImage,
         Operation::CreateRepository,
         Operation::InitiateLayerUpload,
@@ -56,6 +58,7 @@ impl Operation {
         Operation::ListImages,
         Operation::DescribeImages,
         Operation::BatchCheckLayerAvailability,
+        Operation::GetAuthorizationToken,
     ];
 
     /// The operation's name in the service model.
@@ -73,6 +76,7 @@ impl Operation {
             Operation::ListImages => "ListImages",
             Operation::DescribeImages => "DescribeImages",
             Operation::BatchCheckLayerAvailability => "BatchCheckLayerAvailability",
+            Operation::GetAuthorizationToken => "GetAuthorizationToken",
         }
     }
 
@@ -118,6 +122,7 @@ inputs! {
     ListImagesRequest => ListImages => ListImagesResponse;
     DescribeImagesRequest => DescribeImages => DescribeImagesResponse;
     BatchCheckLayerAvailabilityRequest => BatchCheckLayerAvailability => BatchCheckLayerAvailabilityResponse;
+    GetAuthorizationTokenRequest => GetAuthorizationToken => GetAuthorizationTokenResponse;
 }
 
 /// An unsigned HTTP request, ready for a transport to sign and send.

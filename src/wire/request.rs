@@ -8,9 +8,10 @@ use super::error::DecodeError;
 use super::operation::{Operation, TARGET_PREFIX};
 use super::shapes::*;
 
-/// The largest request body a server built on this decoder reads: one manifest of 4,194,304
-/// characters, JSON-escaped, with room for the envelope.
-pub const MAX_REQUEST_BYTES: usize = 4_194_304 * 2 + (1 << 16);
+/// The largest request body a server built on this decoder reads: the largest layer part the
+/// service model allows (`LayerPartBlob`, 20,971,520 bytes) in base64, with room for the
+/// envelope. A manifest of 4,194,304 characters, JSON-escaped, fits too.
+pub const MAX_REQUEST_BYTES: usize = 20_971_520 / 3 * 4 + 4 + (1 << 16);
 
 /// A decoded request of one of the operations.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +41,8 @@ pub enum Request {
     DescribeImages(Decoded<DescribeImagesRequest>),
     /// `BatchCheckLayerAvailability`.
     BatchCheckLayerAvailability(Decoded<BatchCheckLayerAvailabilityRequest>),
+    /// `GetAuthorizationToken`.
+    GetAuthorizationToken(Decoded<GetAuthorizationTokenRequest>),
 }
 
 /// Why a request could not be read.
@@ -76,6 +79,7 @@ impl Request {
             Request::ListImages(_) => Operation::ListImages,
             Request::DescribeImages(_) => Operation::DescribeImages,
             Request::BatchCheckLayerAvailability(_) => Operation::BatchCheckLayerAvailability,
+            Request::GetAuthorizationToken(_) => Operation::GetAuthorizationToken,
         }
     }
 }
@@ -114,5 +118,6 @@ pub fn decode_operation(operation: Operation, body: &[u8]) -> Result<Request, Re
         Operation::BatchCheckLayerAvailability => {
             Request::BatchCheckLayerAvailability(decode_body(body)?)
         }
+        Operation::GetAuthorizationToken => Request::GetAuthorizationToken(decode_body(body)?),
     })
 }

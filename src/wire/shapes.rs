@@ -138,6 +138,23 @@ structure! {
         "registryId" => registry_id: String,
         "repositoryName" => repository_name: String,
         "imageTagMutability" => image_tag_mutability: String,
+        "imageScanningConfiguration" => image_scanning_configuration: ImageScanningConfiguration,
+        "encryptionConfiguration" => encryption_configuration: EncryptionConfiguration,
+    }
+}
+
+structure! {
+    /// `ImageScanningConfiguration`.
+    pub struct ImageScanningConfiguration {
+        "scanOnPush" => scan_on_push: bool,
+    }
+}
+
+structure! {
+    /// `EncryptionConfiguration`.
+    pub struct EncryptionConfiguration {
+        "encryptionType" => encryption_type: String,
+        "kmsKey" => kms_key: String,
     }
 }
 
@@ -151,6 +168,8 @@ structure! {
         /// Seconds since the Unix epoch.
         "createdAt" => created_at: f64,
         "imageTagMutability" => image_tag_mutability: String,
+        "imageScanningConfiguration" => image_scanning_configuration: ImageScanningConfiguration,
+        "encryptionConfiguration" => encryption_configuration: EncryptionConfiguration,
     }
 }
 
@@ -364,6 +383,7 @@ structure! {
         /// Seconds since the Unix epoch.
         "imagePushedAt" => image_pushed_at: f64,
         "imageManifestMediaType" => image_manifest_media_type: String,
+        "artifactMediaType" => artifact_media_type: String,
     }
 }
 
@@ -408,5 +428,30 @@ structure! {
     pub struct BatchCheckLayerAvailabilityResponse {
         "layers" => layers: Vec<Layer>,
         "failures" => failures: Vec<LayerFailure>,
+    }
+}
+
+structure! {
+    /// `GetAuthorizationTokenRequest`.
+    pub struct GetAuthorizationTokenRequest {
+        "registryIds" => registry_ids: Vec<String>,
+    }
+}
+
+structure! {
+    /// `AuthorizationData`: a token for `docker login`.
+    pub struct AuthorizationData {
+        /// Base64 of `AWS:<password>`.
+        "authorizationToken" => authorization_token: String,
+        /// Seconds since the Unix epoch.
+        "expiresAt" => expires_at: f64,
+        "proxyEndpoint" => proxy_endpoint: String,
+    }
+}
+
+structure! {
+    /// `GetAuthorizationTokenResponse`.
+    pub struct GetAuthorizationTokenResponse {
+        "authorizationData" => authorization_data: Vec<AuthorizationData>,
     }
 }

@@ -70,6 +70,15 @@ impl Credentials {
         self.session_token.as_deref()
     }
 
+    /// The same key pair without a session token: to check a signature whose signed headers
+    /// leave the token out.
+    pub fn without_session_token(&self) -> Self {
+        Self {
+            session_token: None,
+            ..self.clone()
+        }
+    }
+
     /// Every secret these credentials hold, named, for redaction.
     pub fn secrets(&self) -> Vec<(&'static str, &str)> {
         std::iter::once(("secret access key", self.secret_access_key.as_str()))
@@ -153,4 +162,30 @@ pub fn parse_amz_date(value: &str) -> Option<SystemTime> {
     let days = era * 146_097 + doe - 719_468;
     let secs = u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()?;
     Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
+/// Writes a time as `X-Amz-Date` does (`YYYYMMDDTHHMMSSZ`), to the second; times before the
+/// epoch are written as the epoch.
+pub fn format_amz_date(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX / 2);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // The civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
 }

@@ -182,3 +182,17 @@ fn serve_prints_its_url_and_stops_cleanly_on_ctrl_c() {
     let exit = child.wait().expect("serve exits");
     assert_eq!(exit.code(), Some(0), "a clean shutdown on Ctrl-C");
 }
+
+#[test]
+fn amz_dates_are_written_as_they_are_read() {
+    use ecr_contract::wire::{format_amz_date, parse_amz_date};
+    for text in [
+        "19700101T000000Z",
+        "20000229T235959Z",
+        "20261201T071003Z",
+        "21000301T120000Z",
+    ] {
+        let time = parse_amz_date(text).expect("a date");
+        assert_eq!(format_amz_date(time), text);
+    }
+}

@@ -238,3 +238,88 @@ fn answers_of_the_setup_operations_have_a_fixed_wire_form() {
         insta::assert_snapshot!("answer-batch-delete-image", answer_form(&deleted));
     });
 }
+
+#[test]
+fn answers_of_the_read_operations_have_a_fixed_wire_form() {
+    let (fixture, mut registry) = fixture_registry();
+    let s2 = fixture.image("s2").expect("s2");
+    // The blobs of s2, and one no manifest names, uploaded.
+    let mut blobs: Vec<Blob> = fixture
+        .blobs
+        .iter()
+        .filter(|b| s2.manifest.contains(b.digest.as_str()))
+        .cloned()
+        .collect();
+    blobs.push(Blob::from_seed("uploaded, unreferenced"));
+    for blob in &blobs {
+        upload(&mut registry, "team/app", blob);
+    }
+    let mut digests: Vec<String> = blobs.iter().map(|b| b.digest.clone()).collect();
+    digests.push(format!("sha256:{}", "0".repeat(64)));
+    with_snapshots(|| {
+        let repositories = registry.describe_repositories(&wire::DescribeRepositoriesRequest {
+            max_results: Some(2),
+            ..Default::default()
+        });
+        insta::assert_snapshot!(
+            "answer-describe-repositories-first-page",
+            answer_form(&repositories)
+        );
+        let images = registry.describe_images(&wire::DescribeImagesRequest {
+            repository_name: Some("team/app".into()),
+            ..Default::default()
+        });
+        insta::assert_snapshot!("answer-describe-images", answer_form(&images));
+        let listed = registry.list_images(&wire::ListImagesRequest {
+            repository_name: Some("team/app".into()),
+            max_results: Some(3),
+            ..Default::default()
+        });
+        insta::assert_snapshot!("answer-list-images-first-page", answer_form(&listed));
+        let layers =
+            registry.batch_check_layer_availability(&wire::BatchCheckLayerAvailabilityRequest {
+                repository_name: Some("team/app".into()),
+                layer_digests: Some(digests),
+                ..Default::default()
+            });
+        insta::assert_snapshot!(
+            "answer-batch-check-layer-availability",
+            answer_form(&layers)
+        );
+        let token = registry.get_authorization_token(
+            &wire::GetAuthorizationTokenRequest::default(),
+            1_700_000_000.0,
+        );
+        insta::assert_snapshot!("answer-get-authorization-token", answer_form(&token));
+    });
+}
+
+/// Uploads `blob` to `repository` in one part through the model.
+fn upload(registry: &mut ecr_contract::model::Registry, repository: &str, blob: &Blob) {
+    let upload_id = registry
+        .initiate_layer_upload(&wire::InitiateLayerUploadRequest {
+            repository_name: Some(repository.into()),
+            ..Default::default()
+        })
+        .expect("an upload")
+        .upload_id;
+    let last = i64::try_from(blob.bytes.len()).expect("a size") - 1;
+    registry
+        .upload_layer_part(&wire::UploadLayerPartRequest {
+            repository_name: Some(repository.into()),
+            upload_id: upload_id.clone(),
+            part_first_byte: Some(0),
+            part_last_byte: Some(last),
+            layer_part_blob: Some(wire::Blob(blob.bytes.clone())),
+            ..Default::default()
+        })
+        .expect("a part");
+    registry
+        .complete_layer_upload(&wire::CompleteLayerUploadRequest {
+            repository_name: Some(repository.into()),
+            upload_id,
+            layer_digests: Some(vec![blob.digest.clone()]),
+            ..Default::default()
+        })
+        .expect("a layer");
+}
