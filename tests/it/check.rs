@@ -507,3 +507,39 @@ async fn max_seconds_bounds_the_whole_run() {
     assert!(started.elapsed() < Duration::from_secs(5), "{stderr}");
     server.shutdown().await;
 }
+
+/// Servers that are correct in every way the spec allows: each of serve's outcome choices
+/// (every id answered once or per repetition, tags or none by digest, digests of
+/// translations, failures where the spec allows them) passes a whole check, random sequences
+/// included, with no violation and no setup divergence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_choice_the_spec_allows_passes_a_whole_check() {
+    use ecr_contract::model::{DigestTags, Profile};
+    let flipped = Profile {
+        digest_tags: DigestTags::Each,
+        fail_untranslatable: true,
+        digest_of_translation: true,
+        reject_invalid_digest: true,
+        mismatch_as_not_found: true,
+        dedupe_ids: true,
+    };
+    let first = Profile {
+        digest_tags: DigestTags::First,
+        ..Profile::default()
+    };
+    for profile in [flipped, first] {
+        let server = spawn(ecr_contract::serve::Config {
+            profile: profile.clone(),
+            ..reference_config()
+        })
+        .await
+        .expect("serve starts");
+        let report = check_url(&server.url(), 60).await;
+        assert!(
+            report.findings.is_empty() && report.setup_divergences.is_empty(),
+            "{profile:?}:\n{}",
+            to_text(&report)
+        );
+        server.shutdown().await;
+    }
+}
