@@ -9,6 +9,7 @@ mod decoder;
 mod fuzzing;
 mod peers;
 mod properties;
+mod provision;
 mod serve;
 mod snapshots;
 mod support;
