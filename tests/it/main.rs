@@ -7,6 +7,7 @@ mod clients;
 mod contract;
 mod decoder;
 mod fuzzing;
+mod journal;
 mod peers;
 mod properties;
 mod provision;

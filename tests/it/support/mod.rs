@@ -7,7 +7,7 @@ pub mod mutate;
 pub mod python;
 mod run;
 
-pub use run::{binary, check_url, options, tempdir};
+pub use run::{binary, binary_in, check_url, files_in, options, tempdir};
 
 use ecr_contract::r#gen::{Fixture, build_registry, fixture};
 use ecr_contract::model::{DigestTags, Profile, Registry};
