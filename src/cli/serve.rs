@@ -31,7 +31,7 @@ pub struct Args {
     verify_signatures: bool,
     /// Choices where the spec allows several outcomes.
     #[arg(long, default_value = "", help = format!("Choices where the spec allows several outcomes: {PROFILE_HELP}"))]
-    profile: String,
+    outcomes: String,
 }
 
 /// Serves until Ctrl-C.
@@ -50,7 +50,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         region: args.region.clone(),
         require_blobs: args.require_blobs,
         verify_signatures,
-        profile: parse_profile(&args.profile).map_err(anyhow::Error::msg)?,
+        profile: parse_profile(&args.outcomes)
+            .map_err(anyhow::Error::msg)
+            .context("--outcomes")?,
         registry: None,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
