@@ -13,7 +13,10 @@ use crate::check::{Journal, Suite};
 use crate::oracle::Level;
 use crate::report::{Ledger, LedgerVerdict, Report, to_html, to_junit, to_markdown, to_text};
 use crate::serve::{Config, spawn};
+use crate::target::{AwsConfig, is_loopback};
 use crate::wire::Credentials;
+
+use super::aws::AwsArgs;
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
@@ -21,7 +24,9 @@ use crate::wire::Credentials;
     after_help = "Exit codes: 0 no violation at or above --fail-on (with --ledger: none outside the ledger, and no stale entry); \
 1 violations; 2 the harness could not do its job (bad arguments, endpoint unreachable, setup impossible).\n\
 Endpoint: --endpoint-url, else AWS_ENDPOINT_URL_ECR, else AWS_ENDPOINT_URL, else the embedded reference server.\n\
-Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; region: --region, AWS_REGION, AWS_DEFAULT_REGION."
+Credentials and region the AWS way: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION), \
+then the shared config and credentials files (--profile, else AWS_PROFILE), SSO, web identity, container and instance roles; --region wins. \
+A loopback endpoint without credentials gets placeholder ones."
 )]
 pub struct Args {
     /// The endpoint to check (default: the embedded reference server on a loopback port).
@@ -53,6 +58,8 @@ pub struct Args {
 /// How a run goes, whatever the endpoint: shared by `check` and `compare`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    aws: AwsArgs,
     /// Region to sign for.
     #[arg(long)]
     region: Option<String>,
@@ -225,13 +232,19 @@ pub(super) async fn report_for(
     if !(0.0..=3600.0).contains(&args.settle) {
         bail!("--settle must be between 0 and 3600 seconds");
     }
+    let loopback = endpoint.as_deref().is_none_or(is_loopback);
+    // An endpoint the run will refuse (off this machine, no --allow-writes) is refused before
+    // any credentials source is asked.
+    let aws = match loopback || args.allow_writes {
+        true => args.aws.config(loopback).await?,
+        false => AwsConfig::default(),
+    };
     let region = args
         .region
         .clone()
-        .or_else(|| env("AWS_REGION"))
-        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .or(aws.region)
         .unwrap_or_else(|| "us-east-1".into());
-    let credentials = Credentials::from_env();
+    let credentials = aws.credentials;
     let embedded = match endpoint {
         Some(_) => None,
         // Like real ECR, the embedded server requires uploaded blobs, and it verifies
@@ -260,7 +273,11 @@ pub(super) async fn report_for(
         .cases(args.cases)
         .settle(Duration::from_secs_f64(args.settle))
         .keep(args.keep)
-        .journal(journal.path());
+        .journal(journal.path())
+        .verify_tls(args.aws.verify_tls());
+    if let Some(bundle) = args.aws.ca_bundle() {
+        suite = suite.ca_bundle(bundle);
+    }
     if let Some(credentials) = credentials {
         suite = suite.credentials(credentials);
     }

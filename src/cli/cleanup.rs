@@ -9,8 +9,10 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::check::Journal;
-use crate::target::HttpTarget;
+use crate::target::{HttpTarget, is_loopback};
 use crate::wire::{Credentials, Operation};
+
+use super::aws::AwsArgs;
 
 /// Arguments of `cleanup`.
 #[derive(Debug, clap::Args)]
@@ -19,6 +21,8 @@ pub struct Args {
     /// $XDG_STATE_HOME/ecr-contract, or ~/.local/state/ecr-contract).
     #[arg(long)]
     journal: Option<PathBuf>,
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
 /// Deletes every journalled repository (force) and forgets those that are gone; exit 1 when
@@ -44,7 +48,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     let mut complete = true;
     for journal in &journals {
-        complete &= runtime.block_on(clean(journal))?;
+        complete &= runtime.block_on(clean(journal, &args.aws))?;
     }
     Ok(if complete {
         ExitCode::SUCCESS
@@ -54,19 +58,31 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Cleans what one journal lists; whether every repository is gone.
-async fn clean(journal: &Journal) -> anyhow::Result<bool> {
+async fn clean(journal: &Journal, aws: &AwsArgs) -> anyhow::Result<bool> {
     let entries = journal
         .entries()
         .with_context(|| format!("reading {}", journal.path().display()))?;
     let mut removed = Vec::new();
     let mut out = std::io::stdout().lock();
+    let tls = aws.tls()?;
+    // Loaded once for endpoints on this machine and once for the others.
+    let mut configured: [Option<Option<Credentials>>; 2] = [None, None];
     for entry in &entries {
-        let credentials = Credentials::from_env().unwrap_or_else(Credentials::placeholder);
-        let target = HttpTarget::new(
+        let loopback = is_loopback(&entry.endpoint);
+        let slot = &mut configured[usize::from(loopback)];
+        if slot.is_none() {
+            *slot = Some(aws.config(loopback).await?.credentials);
+        }
+        let credentials = slot
+            .clone()
+            .flatten()
+            .unwrap_or_else(Credentials::placeholder);
+        let target = HttpTarget::with_tls(
             &entry.endpoint,
             &entry.region,
             Some(credentials),
             Duration::from_secs(30),
+            &tls,
         )?;
         let body = serde_json::to_vec(
             &serde_json::json!({"repositoryName": entry.repository, "force": true}),

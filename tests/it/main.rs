@@ -1,6 +1,7 @@
 //! The integration tests: one binary, with shared helpers in `support/`.
 
 mod api;
+mod aws;
 mod catalogue;
 mod check;
 mod clients;
