@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::report::Report;
-use crate::target::HttpTarget;
+use crate::target::{HttpTarget, Tls};
 use crate::wire::Credentials;
 
 use super::suite::now_nanos;
@@ -32,7 +32,8 @@ use super::{CheckError, Journal, Options, run};
 /// Defaults: region `us-east-1`, 200 random sequences, a random seed (in the report, and in
 /// the panic message of a failed assertion), a 30-second timeout per request, no settle time,
 /// created repositories deleted, the journal in a fresh file of the temporary directory
-/// (never in the working directory unless [`journal`](Self::journal) says so). Credentials
+/// (never in the working directory unless [`journal`](Self::journal) says so), TLS
+/// certificates checked against the built-in roots. Credentials
 /// are only those given to [`credentials`](Self::credentials), never the environment's:
 /// without them, loopback endpoints get placeholder ones and other endpoints are refused.
 /// Works in any async runtime: on tokio's current-thread runtime (plain `#[tokio::test]`) the
@@ -50,6 +51,8 @@ pub struct Suite {
     settle: Duration,
     keep: bool,
     journal: Option<PathBuf>,
+    ca_bundles: Vec<PathBuf>,
+    verify_tls: bool,
     progress: Option<fn(u64, u64)>,
 }
 
@@ -67,6 +70,8 @@ impl Suite {
             settle: Duration::ZERO,
             keep: false,
             journal: None,
+            ca_bundles: Vec::new(),
+            verify_tls: true,
             progress: None,
         }
     }
@@ -124,6 +129,20 @@ impl Suite {
     /// directory, removed when the run has deleted everything it created).
     pub fn journal(mut self, path: impl Into<PathBuf>) -> Self {
         self.journal = Some(path.into());
+        self
+    }
+
+    /// Also trusts the certificates of the PEM bundle at `path` for an `https://` endpoint,
+    /// such as the private CA of an emulator or a proxy (default: the built-in roots only).
+    pub fn ca_bundle(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_bundles.push(path.into());
+        self
+    }
+
+    /// With `false`, accepts any certificate of an `https://` endpoint: still encrypted, but
+    /// not authenticated (default `true`).
+    pub fn verify_tls(mut self, verify: bool) -> Self {
+        self.verify_tls = verify;
         self
     }
 
@@ -198,13 +217,26 @@ impl Suite {
             (None, true) => Credentials::placeholder(),
             (None, false) => {
                 return Err(CheckError::Refused(format!(
-                    "{} needs credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
-                     (Suite::credentials)",
+                    "{} needs credentials: configure them the AWS way (environment, \
+                     AWS_PROFILE or --profile, SSO, web identity) or give Suite::credentials",
                     self.url
                 )));
             }
         };
-        let target = HttpTarget::new(&self.url, &self.region, Some(credentials), self.timeout)?;
+        let mut tls = Tls::default();
+        for bundle in &self.ca_bundles {
+            tls = tls.ca_bundle(bundle)?;
+        }
+        if !self.verify_tls {
+            tls = tls.no_verify();
+        }
+        let target = HttpTarget::with_tls(
+            &self.url,
+            &self.region,
+            Some(credentials),
+            self.timeout,
+            &tls,
+        )?;
         Ok(target)
     }
 }

@@ -225,10 +225,10 @@ async fn run_case(
             .apply_input(call.operation(), &call, input, &mut slot)
             .await?;
         mirror = slot.unwrap_or_else(|| base.clone());
-        if let Ok(answer) = &answer {
-            if call.operation() == Operation::InitiateLayerUpload {
-                uploads.push(answer["uploadId"].clone());
-            }
+        if let Ok(answer) = &answer
+            && call.operation() == Operation::InitiateLayerUpload
+        {
+            uploads.push(answer["uploadId"].clone());
         }
         let refused = answer.err();
         if let Some((found, expected)) = session.take_divergence() {

@@ -9,11 +9,14 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::check::Suite;
+use crate::check::{Journal, Suite};
 use crate::oracle::Level;
 use crate::report::{Ledger, LedgerVerdict, Report, to_html, to_junit, to_markdown, to_text};
 use crate::serve::{Config, spawn};
+use crate::target::{AwsConfig, is_loopback};
 use crate::wire::Credentials;
+
+use super::aws::AwsArgs;
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
@@ -21,7 +24,9 @@ use crate::wire::Credentials;
     after_help = "Exit codes: 0 no violation at or above --fail-on (with --ledger: none outside the ledger, and no stale entry); \
 1 violations; 2 the harness could not do its job (bad arguments, endpoint unreachable, setup impossible).\n\
 Endpoint: --endpoint-url, else AWS_ENDPOINT_URL_ECR, else AWS_ENDPOINT_URL, else the embedded reference server.\n\
-Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; region: --region, AWS_REGION, AWS_DEFAULT_REGION."
+Credentials and region the AWS way: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION), \
+then the shared config and credentials files (--profile, else AWS_PROFILE), SSO, web identity, container and instance roles; --region wins. \
+A loopback endpoint without credentials gets placeholder ones."
 )]
 pub struct Args {
     /// The endpoint to check (default: the embedded reference server on a loopback port).
@@ -53,6 +58,8 @@ pub struct Args {
 /// How a run goes, whatever the endpoint: shared by `check` and `compare`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    aws: AwsArgs,
     /// Region to sign for.
     #[arg(long)]
     region: Option<String>,
@@ -77,9 +84,10 @@ pub struct RunArgs {
     /// Seconds the whole run may take (exit 2 past it; created repositories stay journalled).
     #[arg(long, default_value_t = 1800)]
     max_seconds: u64,
-    /// The journal of created repositories.
-    #[arg(long, default_value = "ecr-contract-journal.tsv")]
-    journal: PathBuf,
+    /// The journal of created repositories (default: a file of this run's own in
+    /// $XDG_STATE_HOME/ecr-contract, or ~/.local/state/ecr-contract).
+    #[arg(long)]
+    journal: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -90,15 +98,19 @@ enum FailOn {
 
 /// Runs the check and maps the outcome to an exit code.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    runtime()?.block_on(check(args))
+    in_runtime(check(args))
 }
 
-/// A runtime for one subcommand.
-pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs a subcommand's future on a runtime of its own, which is not waited for afterwards: an
+/// interrupted run may still hold a worker thread in the random phase.
+pub(super) fn in_runtime<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the runtime")
+        .context("starting the runtime")?;
+    let outcome = runtime.block_on(future);
+    runtime.shutdown_background();
+    outcome
 }
 
 async fn check(args: &Args) -> anyhow::Result<ExitCode> {
@@ -185,6 +197,16 @@ fn write_verdict(out: &mut impl Write, verdict: &LedgerVerdict) -> std::io::Resu
 }
 
 impl RunArgs {
+    /// The journal: `--journal`, else a file of this run's own in the state directory.
+    fn journal(&self) -> anyhow::Result<Journal> {
+        match &self.journal {
+            Some(path) => Ok(Journal::new(path)),
+            None => Journal::state_dir()
+                .map(|dir| Journal::for_run(&dir))
+                .context("no directory for the journal: set XDG_STATE_HOME or HOME, or give --journal PATH"),
+        }
+    }
+
     /// The seed given, or one from the clock.
     pub(super) fn seed(&self) -> u64 {
         self.seed.unwrap_or_else(|| {
@@ -210,13 +232,19 @@ pub(super) async fn report_for(
     if !(0.0..=3600.0).contains(&args.settle) {
         bail!("--settle must be between 0 and 3600 seconds");
     }
+    let loopback = endpoint.as_deref().is_none_or(is_loopback);
+    // An endpoint the run will refuse (off this machine, no --allow-writes) is refused before
+    // any credentials source is asked.
+    let aws = match loopback || args.allow_writes {
+        true => args.aws.config(loopback).await?,
+        false => AwsConfig::default(),
+    };
     let region = args
         .region
         .clone()
-        .or_else(|| env("AWS_REGION"))
-        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .or(aws.region)
         .unwrap_or_else(|| "us-east-1".into());
-    let credentials = Credentials::from_env();
+    let credentials = aws.credentials;
     let embedded = match endpoint {
         Some(_) => None,
         // Like real ECR, the embedded server requires uploaded blobs, and it verifies
@@ -237,6 +265,7 @@ pub(super) async fn report_for(
         }
     };
     let url = endpoint.unwrap_or_else(|| embedded.as_ref().map(|s| s.url()).unwrap_or_default());
+    let journal = args.journal()?;
     let mut suite = Suite::new(&url)
         .region(&region)
         .timeout(Duration::from_secs(args.timeout))
@@ -244,7 +273,11 @@ pub(super) async fn report_for(
         .cases(args.cases)
         .settle(Duration::from_secs_f64(args.settle))
         .keep(args.keep)
-        .journal(&args.journal);
+        .journal(journal.path())
+        .verify_tls(args.aws.verify_tls());
+    if let Some(bundle) = args.aws.ca_bundle() {
+        suite = suite.ca_bundle(bundle);
+    }
     if let Some(credentials) = credentials {
         suite = suite.credentials(credentials);
     }
@@ -252,23 +285,47 @@ pub(super) async fn report_for(
     if std::io::stderr().is_terminal() {
         suite = suite.progress(progress);
     }
-    let report = tokio::time::timeout(Duration::from_secs(args.max_seconds), suite.run())
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "the run took longer than --max-seconds {}; the repositories it created are listed in {} for `ecr-contract cleanup`",
-                args.max_seconds,
-                args.journal.display()
-            )
-        })
-        .and_then(|outcome| outcome.with_context(|| format!("checking {url}")))?;
+    // On a task of its own, so that Ctrl-C and --max-seconds are seen while the random phase
+    // holds a worker thread.
+    let mut running = tokio::spawn(suite.run());
+    let outcome = tokio::select! {
+        joined = &mut running => match joined {
+            Ok(outcome) => outcome.with_context(|| format!("checking {url}")),
+            Err(e) => Err(anyhow::anyhow!("the run stopped: {e}")),
+        },
+        _ = tokio::time::sleep(Duration::from_secs(args.max_seconds)) => {
+            Err(anyhow::anyhow!("the run took longer than --max-seconds {}", args.max_seconds))
+        }
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    running.abort();
     if let Some(bar) = BAR.get() {
         bar.finish_and_clear();
     }
+    let report = outcome.inspect_err(|_| tell_about(&journal))?;
     if let Some(server) = embedded {
         server.shutdown().await;
     }
     Ok(report)
+}
+
+/// Says, after a failed run, where its journal is and whether it lists repositories to clean.
+fn tell_about(journal: &Journal) {
+    let path = journal.path().display();
+    let note = match journal.entries() {
+        Ok(entries) if entries.is_empty() => {
+            format!("journal: {path} lists no repository left behind")
+        }
+        Ok(entries) => format!(
+            "journal: {path} lists {} repositories this run created; `ecr-contract cleanup` deletes them",
+            entries.len()
+        ),
+        Err(e) => format!("journal: {path} unreadable: {e}"),
+    };
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("{note}");
+    }
 }
 
 static BAR: OnceLock<ProgressBar> = OnceLock::new();

@@ -9,39 +9,85 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::check::Journal;
-use crate::target::HttpTarget;
+use crate::target::{HttpTarget, is_loopback};
 use crate::wire::{Credentials, Operation};
+
+use super::aws::AwsArgs;
 
 /// Arguments of `cleanup`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The journal a `check` run wrote.
-    #[arg(long, default_value = "ecr-contract-journal.tsv")]
-    journal: PathBuf,
+    /// The journal a `check` run wrote (default: every journal earlier runs left in
+    /// $XDG_STATE_HOME/ecr-contract, or ~/.local/state/ecr-contract).
+    #[arg(long)]
+    journal: Option<PathBuf>,
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
-/// Deletes every journalled repository (force) and forgets those that are gone.
+/// Deletes every journalled repository (force) and forgets those that are gone; exit 1 when
+/// some could not be deleted.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let journal = Journal::new(&args.journal);
+    let journals = match &args.journal {
+        Some(path) => vec![Journal::new(path)],
+        None => {
+            let dir = Journal::state_dir().context(
+                "no state directory to look for journals in: set XDG_STATE_HOME or HOME, or give --journal PATH",
+            )?;
+            let journals =
+                Journal::left_in(&dir).with_context(|| format!("listing {}", dir.display()))?;
+            writeln!(
+                std::io::stdout().lock(),
+                "{} journals left by earlier runs in {}",
+                journals.len(),
+                dir.display()
+            )?;
+            journals
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let mut complete = true;
+    for journal in &journals {
+        complete &= runtime.block_on(clean(journal, &args.aws))?;
+    }
+    Ok(if complete {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Cleans what one journal lists; whether every repository is gone.
+async fn clean(journal: &Journal, aws: &AwsArgs) -> anyhow::Result<bool> {
     let entries = journal
         .entries()
-        .with_context(|| format!("reading {}", args.journal.display()))?;
-    let runtime = tokio::runtime::Runtime::new()?;
+        .with_context(|| format!("reading {}", journal.path().display()))?;
     let mut removed = Vec::new();
     let mut out = std::io::stdout().lock();
+    let tls = aws.tls()?;
+    // Loaded once for endpoints on this machine and once for the others.
+    let mut configured: [Option<Option<Credentials>>; 2] = [None, None];
     for entry in &entries {
-        let credentials = Credentials::from_env().unwrap_or_else(Credentials::placeholder);
-        let target = HttpTarget::new(
+        let loopback = is_loopback(&entry.endpoint);
+        let slot = &mut configured[usize::from(loopback)];
+        if slot.is_none() {
+            *slot = Some(aws.config(loopback).await?.credentials);
+        }
+        let credentials = slot
+            .clone()
+            .flatten()
+            .unwrap_or_else(Credentials::placeholder);
+        let target = HttpTarget::with_tls(
             &entry.endpoint,
             &entry.region,
             Some(credentials),
             Duration::from_secs(30),
+            &tls,
         )?;
         let body = serde_json::to_vec(
             &serde_json::json!({"repositoryName": entry.repository, "force": true}),
         )?;
-        let answer = runtime.block_on(target.send(Operation::DeleteRepository, body));
-        match answer {
+        match target.send(Operation::DeleteRepository, body).await {
             Ok(e)
                 if e.status == 200
                     || String::from_utf8_lossy(&e.body).contains("RepositoryNotFoundException") =>
@@ -62,13 +108,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     journal.forget(&removed)?;
     writeln!(
         out,
-        "{} of {} journalled repositories removed",
+        "{}: {} of {} journalled repositories removed",
+        journal.path().display(),
         removed.len(),
         entries.len()
     )?;
-    Ok(if removed.len() == entries.len() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(removed.len() == entries.len())
 }

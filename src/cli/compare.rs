@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use crate::report::{compare, comparison_to_text};
 
-use super::check::{RunArgs, report_for, runtime};
+use super::check::{RunArgs, in_runtime, report_for};
 
 /// Arguments of `compare`.
 #[derive(Debug, clap::Args)]
@@ -28,7 +28,7 @@ pub struct Args {
 
 /// Runs both checks and prints where they differ.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    runtime()?.block_on(async {
+    in_runtime(async {
         let seed = args.run.seed();
         let left = report_for(endpoint(&args.left), &args.run, seed).await?;
         let right = report_for(endpoint(&args.right), &args.run, seed).await?;
@@ -37,7 +37,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             let json = serde_json::json!({"left": left.to_json(), "right": right.to_json(), "rules": diffs});
             std::fs::write(path, serde_json::to_vec_pretty(&json)?)?;
         }
-        write!(std::io::stdout().lock(), "{}", comparison_to_text(&left, &right, &diffs))?;
+        write!(
+            std::io::stdout().lock(),
+            "{}",
+            comparison_to_text(&left, &right, &diffs)
+        )?;
         Ok(if diffs.iter().any(|d| d.differs()) {
             ExitCode::from(1)
         } else {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod aws;
 mod check;
 mod cleanup;
 mod compare;

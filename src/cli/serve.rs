@@ -1,12 +1,14 @@
 //! `ecr-contract serve`: the reference model as a local ECR endpoint.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
 use crate::model::RegistryId;
-use crate::serve::{Config, Credentials, PROFILE_HELP, parse_profile, run as run_server};
+use crate::serve::{Config, PROFILE_HELP, TlsFiles, parse_profile, run as run_server};
+use crate::target::AwsConfig;
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
@@ -26,27 +28,44 @@ pub struct Args {
     /// Refuse PutImage when the config or a layer blob was not uploaded, as real ECR does.
     #[arg(long)]
     require_blobs: bool,
-    /// Require requests signed (SigV4) by the credentials in AWS_ACCESS_KEY_ID and
-    /// AWS_SECRET_ACCESS_KEY, as ECR does. Set AWS_SESSION_TOKEN too to accept temporary
-    /// credentials: requests must then carry that token (X-Amz-Security-Token), and any other
-    /// token, or none, is answered UnrecognizedClientException. A request signed more than 5
-    /// minutes from the server's clock is answered InvalidSignatureException ("Signature
-    /// expired"); every answer carries a Date header for SDKs to correct their clock.
+    /// Require requests signed (SigV4) with the credentials configured the AWS way
+    /// (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE's in the shared files), as
+    /// ECR does. With a session token among them (AWS_SESSION_TOKEN), requests must carry
+    /// that token (X-Amz-Security-Token), and any other token, or none, is answered
+    /// UnrecognizedClientException. A request signed more than 5 minutes from the server's
+    /// clock is answered InvalidSignatureException ("Signature expired"); every answer carries
+    /// a Date header for SDKs to correct their clock.
     #[arg(long)]
     verify_signatures: bool,
     /// Choices where the spec allows several outcomes.
     #[arg(long, default_value = "", help = format!("Choices where the spec allows several outcomes: {PROFILE_HELP}"))]
-    profile: String,
+    outcomes: String,
+    /// Serve https:// with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// Serves until Ctrl-C.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     let verify_signatures = match args.verify_signatures {
         false => None,
-        true => match Credentials::from_env() {
+        true => match runtime.block_on(AwsConfig::load(None, true))?.credentials {
             Some(c) => Some(c),
-            None => bail!("--verify-signatures needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+            None => bail!(
+                "--verify-signatures needs credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+            ),
         },
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
     };
     let config = Config {
         host: args.host.clone(),
@@ -55,10 +74,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         region: args.region.clone(),
         require_blobs: args.require_blobs,
         verify_signatures,
-        profile: parse_profile(&args.profile).map_err(anyhow::Error::msg)?,
+        profile: parse_profile(&args.outcomes)
+            .map_err(anyhow::Error::msg)
+            .context("--outcomes")?,
         registry: None,
+        tls,
     };
-    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime
         .block_on(async {
             // The handler is in place before the URL is printed: a Ctrl-C right after it

@@ -109,13 +109,13 @@ impl Seen {
                         "nextToken" => Some(&mut self.tokens),
                         _ => None,
                     };
-                    if let (Some(list), Some(s)) = (list, v.as_str()) {
-                        if !list.iter().any(|x| x == s) {
-                            if list.len() == 16 {
-                                list.remove(0);
-                            }
-                            list.push(s.to_owned());
+                    if let (Some(list), Some(s)) = (list, v.as_str())
+                        && !list.iter().any(|x| x == s)
+                    {
+                        if list.len() == 16 {
+                            list.remove(0);
                         }
+                        list.push(s.to_owned());
                     }
                     self.learn(v);
                 }
@@ -142,10 +142,10 @@ pub fn endpoint(data: &[u8]) {
         let (operation, body) = encode(&step, &mut seen);
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
-        if let Some(op) = operation {
-            if let Ok(target) = HeaderValue::from_str(&op.target()) {
-                headers.insert("x-amz-target", target);
-            }
+        if let Some(op) = operation
+            && let Ok(target) = HeaderValue::from_str(&op.target())
+        {
+            headers.insert("x-amz-target", target);
         }
         let reply = endpoint.handle("POST", "/", &headers, &body);
         assert_well_formed(operation, &reply);
@@ -189,12 +189,13 @@ fn encode(step: &Step, seen: &mut Seen) -> (Option<Operation>, Vec<u8>) {
     };
     steer(step, seen, &mut body);
     let big = step.blob.checked_sub(u16::MAX - 3);
-    if let Some(size) = big.and_then(|i| PART_SIZES.get(usize::from(i))) {
-        if !seen.big_part_sent && body.get("layerPartBlob").is_some() {
-            seen.big_part_sent = true;
-            body["layerPartBlob"] =
-                serde_json::to_value(wire::Blob(vec![0x5a; *size])).unwrap_or_default();
-        }
+    if let Some(size) = big.and_then(|i| PART_SIZES.get(usize::from(i)))
+        && !seen.big_part_sent
+        && body.get("layerPartBlob").is_some()
+    {
+        seen.big_part_sent = true;
+        body["layerPartBlob"] =
+            serde_json::to_value(wire::Blob(vec![0x5a; *size])).unwrap_or_default();
     }
     if let Some(blob) = body.get("layerPartBlob").and_then(Value::as_str) {
         seen.part_bytes_sent += blob.len() / 4 * 3;

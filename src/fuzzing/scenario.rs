@@ -169,14 +169,14 @@ pub fn mutations_are_caught(
         r.failures.as_mut().map(|f| f.remove(k));
         caught("a dropped failure", &r, Some(RuleId::IdAccounting))?;
     }
-    if let Some(first) = failures.first() {
-        if let Some(code) = disallowed_code(expected, first.image_id.as_ref()) {
-            let mut r = response.clone();
-            if let Some(f) = r.failures.as_mut().and_then(|f| f.first_mut()) {
-                f.failure_code = Some(code.to_owned());
-            }
-            caught("a flipped failure code", &r, None)?;
+    if let Some(first) = failures.first()
+        && let Some(code) = disallowed_code(expected, first.image_id.as_ref())
+    {
+        let mut r = response.clone();
+        if let Some(f) = r.failures.as_mut().and_then(|f| f.first_mut()) {
+            f.failure_code = Some(code.to_owned());
         }
+        caught("a flipped failure code", &r, None)?;
     }
     if let Some(first) = images.first() {
         let mut r = response.clone();

@@ -197,35 +197,35 @@ fn agree_on_members(
     clean: bool,
 ) {
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
-    if let (Some(images), Some(Value::Array(generic))) = (&typed.images, map.get("images")) {
-        if clean {
-            assert_eq!(images.len(), generic.len(), "image counts differ");
-            for (t, g) in images.iter().zip(generic) {
-                assert_eq!(
-                    t.image_manifest,
-                    text(g, "imageManifest"),
-                    "manifests differ"
-                );
-                assert_eq!(t.registry_id, text(g, "registryId"), "registry ids differ");
-                let id = g.get("imageId").cloned().unwrap_or(Value::Null);
-                assert_eq!(
-                    t.image_id.as_ref().and_then(|i| i.image_tag.clone()),
-                    text(&id, "imageTag"),
-                    "tags differ"
-                );
-            }
+    if let (Some(images), Some(Value::Array(generic))) = (&typed.images, map.get("images"))
+        && clean
+    {
+        assert_eq!(images.len(), generic.len(), "image counts differ");
+        for (t, g) in images.iter().zip(generic) {
+            assert_eq!(
+                t.image_manifest,
+                text(g, "imageManifest"),
+                "manifests differ"
+            );
+            assert_eq!(t.registry_id, text(g, "registryId"), "registry ids differ");
+            let id = g.get("imageId").cloned().unwrap_or(Value::Null);
+            assert_eq!(
+                t.image_id.as_ref().and_then(|i| i.image_tag.clone()),
+                text(&id, "imageTag"),
+                "tags differ"
+            );
         }
     }
-    if let (Some(failures), Some(Value::Array(generic))) = (&typed.failures, map.get("failures")) {
-        if clean {
-            assert_eq!(failures.len(), generic.len(), "failure counts differ");
-            for (t, g) in failures.iter().zip(generic) {
-                assert_eq!(
-                    t.failure_code,
-                    text(g, "failureCode"),
-                    "failure codes differ"
-                );
-            }
+    if let (Some(failures), Some(Value::Array(generic))) = (&typed.failures, map.get("failures"))
+        && clean
+    {
+        assert_eq!(failures.len(), generic.len(), "failure counts differ");
+        for (t, g) in failures.iter().zip(generic) {
+            assert_eq!(
+                t.failure_code,
+                text(g, "failureCode"),
+                "failure codes differ"
+            );
         }
     }
     assert_eq!(

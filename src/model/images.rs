@@ -39,16 +39,16 @@ impl Registry {
             .transpose()?;
         let media_type = pushed_media_type(manifest, request.image_manifest_media_type.as_deref())?;
         let stored = StoredManifest::new(manifest.to_owned(), media_type);
-        if let Some(given) = request.image_digest.as_deref() {
-            if given != stored.digest.as_str() {
-                return Err(OpError::new(
-                    "ImageDigestDoesNotMatchException",
-                    format!(
-                        "Provided digest {given} does not match the digest of the manifest, {}",
-                        stored.digest
-                    ),
-                ));
-            }
+        if let Some(given) = request.image_digest.as_deref()
+            && given != stored.digest.as_str()
+        {
+            return Err(OpError::new(
+                "ImageDigestDoesNotMatchException",
+                format!(
+                    "Provided digest {given} does not match the digest of the manifest, {}",
+                    stored.digest
+                ),
+            ));
         }
         check_references(repository, &stored, require_blobs)?;
         store(repository, stored, tag, now)

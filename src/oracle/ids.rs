@@ -399,15 +399,16 @@ fn check_failure_code(
     out: &mut Vec<Violation>,
 ) {
     // An absent or unmodelled code is ID-FAILURE-CODE's, reported once elsewhere.
-    if let Some(code) = failure.failure_code.as_deref() {
-        if !f.codes.contains(&code) && crate::model::FAILURE_CODES.contains(&code) {
-            out.push(Violation::new(
-                rule,
-                format!("failures[{j}].failureCode"),
-                one_of(&f.codes),
-                code,
-            ));
-        }
+    if let Some(code) = failure.failure_code.as_deref()
+        && !f.codes.contains(&code)
+        && crate::model::FAILURE_CODES.contains(&code)
+    {
+        out.push(Violation::new(
+            rule,
+            format!("failures[{j}].failureCode"),
+            one_of(&f.codes),
+            code,
+        ));
     }
 }
 

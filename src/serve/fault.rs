@@ -54,7 +54,7 @@ pub struct When {
 
 impl When {
     fn fires(self, k: u64) -> bool {
-        (self.from..=self.to).contains(&k) && k % self.every == 0
+        (self.from..=self.to).contains(&k) && k.is_multiple_of(self.every)
     }
 }
 

@@ -1,8 +1,10 @@
-//! The HTTP side: axum on tokio, bodies bounded, graceful shutdown.
+//! The HTTP side: axum on tokio (and rustls for `https://`), bodies bounded, graceful
+//! shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -13,21 +15,24 @@ use tokio::sync::oneshot;
 use crate::model::OpError;
 use crate::wire::{self, MAX_REQUEST_BYTES};
 
-use super::{Config, Endpoint};
+use super::{Config, Endpoint, TlsFiles};
+use axum_server::tls_rustls::RustlsConfig;
 
 /// A running server.
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
+    scheme: &'static str,
     endpoint: Arc<Endpoint>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Server {
-    /// The URL to send requests to, such as `http://127.0.0.1:41234`.
+    /// The URL to send requests to, such as `http://127.0.0.1:41234` (`https://` when
+    /// serving TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// The bound address.
@@ -51,15 +56,18 @@ impl Server {
 
 /// Starts a server in this tokio runtime on `config`'s address (port 0: a free port).
 pub async fn spawn(config: Config) -> std::io::Result<Server> {
+    let tls = config.tls.as_ref().map(TlsFiles::config).transpose()?;
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
     let endpoint = Arc::new(config.endpoint());
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, Arc::clone(&endpoint), async move {
+    let scheme = scheme(tls.as_ref());
+    let task = tokio::spawn(serve(listener, Arc::clone(&endpoint), tls, async move {
         let _ = stopped.await;
     }));
     Ok(Server {
         addr,
+        scheme,
         endpoint,
         stop: Some(stop),
         task,
@@ -72,19 +80,44 @@ pub async fn run(
     ready: impl FnOnce(&str),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tls = config.tls.as_ref().map(TlsFiles::config).transpose()?;
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
-    ready(&format!("http://{}", listener.local_addr()?));
-    serve(listener, Arc::new(config.endpoint()), shutdown).await
+    ready(&format!(
+        "{}://{}",
+        scheme(tls.as_ref()),
+        listener.local_addr()?
+    ));
+    serve(listener, Arc::new(config.endpoint()), tls, shutdown).await
+}
+
+fn scheme(tls: Option<&RustlsConfig>) -> &'static str {
+    match tls {
+        Some(_) => "https",
+        None => "http",
+    }
 }
 
 async fn serve(
     listener: TcpListener,
     endpoint: Arc<Endpoint>,
+    tls: Option<RustlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = axum::Router::new().fallback(handle).with_state(endpoint);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    let Some(tls) = tls else {
+        return axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+    };
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    axum_server::from_tcp_rustls(listener.into_std()?, tls)?
+        .handle(handle)
+        .serve(app.into_make_service())
         .await
 }
 

@@ -21,6 +21,7 @@ mod http_server;
 mod profile;
 #[cfg(feature = "wiremock")]
 mod responder;
+mod tls;
 
 pub use auth::Credentials;
 pub use endpoint::{Endpoint, Reply};
@@ -29,6 +30,7 @@ pub use http_server::{Server, run, spawn};
 pub use profile::{PROFILE_HELP, parse_profile};
 #[cfg(feature = "wiremock")]
 pub use responder::Responder;
+pub use tls::TlsFiles;
 
 use crate::model::{Profile, Registry, RegistryId};
 
@@ -52,6 +54,8 @@ pub struct Config {
     /// The state to start from (its account and region replace `account_id` and `region`);
     /// `None`: an empty registry.
     pub registry: Option<Registry>,
+    /// When set, serve `https://` with this certificate and key; `None`: plain `http://`.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for Config {
@@ -66,6 +70,7 @@ impl Default for Config {
             verify_signatures: None,
             profile: Profile::default(),
             registry: None,
+            tls: None,
         }
     }
 }

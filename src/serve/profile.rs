@@ -1,4 +1,4 @@
-//! `--profile`: the choices the server makes where the spec allows several outcomes.
+//! `serve --outcomes`: the choices the server makes where the spec allows several outcomes.
 
 use crate::model::{DigestTags, Profile};
 
@@ -19,7 +19,7 @@ pub fn parse_profile(text: &str) -> Result<Profile, String> {
             "digest-tags=none" => profile.digest_tags = DigestTags::None,
             "digest-tags=first" => profile.digest_tags = DigestTags::First,
             "digest-tags=each" => profile.digest_tags = DigestTags::Each,
-            other => return Err(format!("unknown profile choice {other:?}; {PROFILE_HELP}")),
+            other => return Err(format!("unknown outcome choice {other:?}; {PROFILE_HELP}")),
         }
     }
     Ok(profile)

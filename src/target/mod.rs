@@ -1,9 +1,14 @@
 //! The system under test, over HTTP: signing, timeouts, retries of throttling, a bound on the
 //! answer's size. The only networked layer besides `serve`.
 
+mod aws;
+
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
+
+pub use aws::{AwsConfig, AwsConfigError};
 
 use crate::oracle::normalize::is_throttling;
 use crate::wire::{self, Credentials, MAX_BODY_BYTES, Operation};
@@ -31,11 +36,82 @@ pub enum TransportError {
     /// The request could not be signed.
     #[error(transparent)]
     Sign(#[from] wire::SignError),
+    /// A CA bundle could not be read or holds no certificate.
+    #[error("CA bundle {path}: {reason}")]
+    CaBundle {
+        /// The bundle's path.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// How the endpoint's TLS certificate is checked: against the built-in roots (the default),
+/// plus the certificates of a CA bundle, or not at all.
+#[derive(Clone, Default)]
+pub struct Tls {
+    roots: Vec<reqwest::Certificate>,
+    verify: Verify,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Verify {
+    #[default]
+    Yes,
+    No,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls")
+            .field("extra_roots", &self.roots.len())
+            .field("verify", &(self.verify == Verify::Yes))
+            .finish()
+    }
+}
+
+impl Tls {
+    /// Also trusts every certificate of the PEM bundle at `path` (what `AWS_CA_BUNDLE` and
+    /// `--ca-bundle` name), such as the private CA of an emulator or a proxy.
+    pub fn ca_bundle(mut self, path: &Path) -> Result<Self, TransportError> {
+        let bad = |reason: String| TransportError::CaBundle {
+            path: path.display().to_string(),
+            reason,
+        };
+        let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let certificates =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(chain(&e)))?;
+        if certificates.is_empty() {
+            return Err(bad("no PEM certificate in it".into()));
+        }
+        self.roots.extend(certificates);
+        Ok(self)
+    }
+
+    /// Accepts any certificate, for any name (`--no-verify-ssl`): the connection is still
+    /// encrypted, but anyone on the way can read and change it.
+    pub fn no_verify(mut self) -> Self {
+        self.verify = Verify::No;
+        self
+    }
+}
+
+/// Whether `url` is on this machine (a loopback address or `localhost`).
+pub fn is_loopback(url: &str) -> bool {
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An error and its sources, as one line: reqwest's "error sending request" says why only in
 /// its source (a timeout, a refused connection).
-fn chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(e) = source {
@@ -81,14 +157,28 @@ impl HttpTarget {
         credentials: Option<Credentials>,
         timeout: Duration,
     ) -> Result<Self, TransportError> {
-        let client = reqwest::Client::builder()
+        Self::with_tls(url, region, credentials, timeout, &Tls::default())
+    }
+
+    /// [`new`](Self::new), with the certificate checked as `tls` says.
+    pub fn with_tls(
+        url: &str,
+        region: &str,
+        credentials: Option<Credentials>,
+        timeout: Duration,
+        tls: &Tls,
+    ) -> Result<Self, TransportError> {
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
-            .build()
-            .map_err(|e| TransportError::Http {
-                operation: "setup",
-                url: url.to_owned(),
-                reason: chain(&e),
-            })?;
+            .danger_accept_invalid_certs(tls.verify == Verify::No);
+        for root in &tls.roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
+        let client = builder.build().map_err(|e| TransportError::Http {
+            operation: "setup",
+            url: url.to_owned(),
+            reason: chain(&e),
+        })?;
         Ok(Self {
             url: url.trim_end_matches('/').to_owned() + "/",
             region: region.to_owned(),
@@ -115,15 +205,7 @@ impl HttpTarget {
 
     /// Whether the endpoint is on this machine (a loopback address or `localhost`).
     pub fn is_loopback(&self) -> bool {
-        let host = reqwest::Url::parse(&self.url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_default();
-        host == "localhost"
-            || host
-                .trim_matches(['[', ']'])
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+        is_loopback(&self.url)
     }
 
     /// Sends `body` as `operation`, retrying throttling with exponential backoff.

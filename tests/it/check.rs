@@ -420,6 +420,18 @@ async fn exit_codes_are_1_for_violations_and_2_when_the_harness_cannot_work() {
     .await;
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("--allow-writes"), "{text}");
+    let (code, text) = status(&[
+        "check",
+        "--endpoint-url",
+        "https://api.ecr.us-east-1.amazonaws.com",
+        "--allow-writes",
+    ])
+    .await;
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("needs credentials: configure them the AWS way"),
+        "{text}"
+    );
     let (code, text) = status(&["check", "--endpoint-url", "http://127.0.0.1:9"]).await;
     assert_eq!(code, Some(2), "{text}");
     assert_eq!(

@@ -2,15 +2,18 @@
 
 mod acceptance;
 mod api;
+mod aws;
 mod catalogue;
 mod check;
 mod clients;
 mod contract;
 mod decoder;
 mod fuzzing;
+mod journal;
 mod pagination;
 mod peers;
 mod properties;
+mod provision;
 mod sdk;
 mod serve;
 mod snapshots;

@@ -1,10 +1,13 @@
 //! `serve` over HTTP: bad input gets the AWS error a real endpoint gives, never a crash; the
-//! profile picks among the acceptable outcomes; the wiremock responder answers the same.
+//! outcome choices (`serve --outcomes`) pick among the acceptable answers; the wiremock
+//! responder answers the same.
 
 use ecr_contract::model::DigestTags;
 use ecr_contract::serve::{Config, Responder, parse_profile, spawn};
 use ecr_contract::wire::{MAX_REQUEST_BYTES, TARGET_PREFIX};
 use serde_json::{Value, json};
+
+use crate::support::binary;
 
 async fn post(url: &str, target: Option<&str>, body: Vec<u8>) -> (u16, Value) {
     let mut request = reqwest::Client::new()
@@ -195,4 +198,26 @@ fn amz_dates_are_written_as_they_are_read() {
         let time = parse_amz_date(text).expect("a date");
         assert_eq!(format_amz_date(time), text);
     }
+}
+
+#[test]
+fn serve_names_its_outcome_choices_outcomes_and_explains_a_bad_one() {
+    let output = binary()
+        .args(["serve", "--outcomes", "digest-tags=each,nonsense"])
+        .output()
+        .expect("serve runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: --outcomes: unknown outcome choice \"nonsense\"; comma-separated: digest-tags="
+        ),
+        "{stderr}"
+    );
+    // `--profile` is the AWS credentials profile's name everywhere else: serve has none.
+    let output = binary()
+        .args(["serve", "--profile", "digest-tags=each"])
+        .output()
+        .expect("serve runs");
+    assert_eq!(output.status.code(), Some(2));
 }

@@ -66,20 +66,20 @@ impl Respond for Broken {
             headers: vec![("content-type", wire::CONTENT_TYPE.to_owned())],
             body: reply.body,
         };
-        if target.ends_with(".BatchGetImage") {
-            if let Some(spec) = self.fault.mutation {
-                let ids: Vec<Value> = serde_json::from_slice::<Value>(&request.body)
-                    .ok()
-                    .and_then(|r| r["imageIds"].as_array().cloned())
-                    .unwrap_or_default();
-                // A mutation that does not apply to this answer (no image to change) leaves it.
-                let fixture = &self.fixture;
-                let original = raw.clone();
-                raw = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    mutate(&original, spec, fixture, &ids)
-                }))
-                .unwrap_or(original);
-            }
+        if target.ends_with(".BatchGetImage")
+            && let Some(spec) = self.fault.mutation
+        {
+            let ids: Vec<Value> = serde_json::from_slice::<Value>(&request.body)
+                .ok()
+                .and_then(|r| r["imageIds"].as_array().cloned())
+                .unwrap_or_default();
+            // A mutation that does not apply to this answer (no image to change) leaves it.
+            let fixture = &self.fixture;
+            let original = raw.clone();
+            raw = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                mutate(&original, spec, fixture, &ids)
+            }))
+            .unwrap_or(original);
         }
         if target.ends_with(".BatchGetImage") && self.fault.echo_headers {
             let headers: Vec<String> = request

@@ -8,7 +8,7 @@ pub mod python;
 mod run;
 pub mod spec_table;
 
-pub use run::{binary, check_url, options, tempdir};
+pub use run::{binary, binary_in, check_url, files_in, options, tempdir};
 
 use ecr_contract::r#gen::{Fixture, build_registry, fixture};
 use ecr_contract::model::{DigestTags, Profile, Registry};

@@ -294,10 +294,10 @@ fn drop_layer(entry: &mut Value) {
 }
 
 fn remove_first(body: &mut Value, list: &str) {
-    if let Some(items) = body[list].as_array_mut() {
-        if !items.is_empty() {
-            items.remove(0);
-        }
+    if let Some(items) = body[list].as_array_mut()
+        && !items.is_empty()
+    {
+        items.remove(0);
     }
 }
 

@@ -83,10 +83,10 @@ fn validation(request: &BatchGetImageRequest) -> Option<Vec<&'static str>> {
         .expect("a regex");
         (2..=256).contains(&n.chars().count()) && (older.is_match(n) || newer.is_match(n))
     };
-    if let Some(r) = &request.registry_id {
-        if !(r.len() == 12 && r.bytes().all(|b| b.is_ascii_digit())) {
-            return ipe();
-        }
+    if let Some(r) = &request.registry_id
+        && !(r.len() == 12 && r.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return ipe();
     }
     let (Some(name), Some(ids)) = (&request.repository_name, &request.image_ids) else {
         return Some(MALFORMED.to_vec());
@@ -101,10 +101,10 @@ fn validation(request: &BatchGetImageRequest) -> Option<Vec<&'static str>> {
     {
         return ipe();
     }
-    if let Some(types) = &request.accepted_media_types {
-        if types.is_empty() || types.len() > 100 {
-            return ipe();
-        }
+    if let Some(types) = &request.accepted_media_types
+        && (types.is_empty() || types.len() > 100)
+    {
+        return ipe();
     }
     None
 }
