@@ -109,7 +109,7 @@ async fn seed(client: &reqwest::Client, url: &str) -> String {
     )
     .await
     .expect("create");
-    let manifest = ecr_contract::r#gen::fixture()
+    let manifest = ecr_contract::strategy::fixture()
         .image("s2")
         .expect("s2")
         .manifest
@@ -173,8 +173,8 @@ async fn measure(url: &str, seconds: u64, digest: &str) -> (f64, Duration) {
 /// The model's share: answering and encoding the benchmark's request in-process, per request.
 fn model_time_per_request() -> Duration {
     use ecr_contract::model::{Profile, batch_get_image};
-    let fixture = ecr_contract::r#gen::fixture();
-    let registry = ecr_contract::r#gen::build_registry(&fixture.calls());
+    let fixture = ecr_contract::strategy::fixture();
+    let registry = ecr_contract::strategy::build_registry(&fixture.calls());
     let digest = fixture.image("s2").expect("s2").digest.clone();
     let request = ecr_contract::wire::BatchGetImageRequest {
         repository_name: Some("team/app".into()),

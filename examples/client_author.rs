@@ -86,9 +86,9 @@ pub async fn pull_manifest(
 
 #[cfg(test)]
 mod tests {
-    use ecr_contract::r#gen::manifests::{Blob, Layout, schema2};
     use ecr_contract::model::Registry;
     use ecr_contract::serve::{Config, Fault, Responder, always, first, spawn};
+    use ecr_contract::strategy::manifests::{Blob, Layout, schema2};
     use ecr_contract::wire::Operation;
     use wiremock::matchers::method;
     use wiremock::{Mock, MockServer};

@@ -82,10 +82,10 @@ pub async fn pull_manifest(
 mod tests {
     use std::time::Duration;
 
-    use ecr_contract::r#gen::arb_answer;
-    use ecr_contract::r#gen::manifests::{Blob, Layout, schema2};
     use ecr_contract::model::Registry;
     use ecr_contract::serve::{Config, Fault, Responder, always, first, nth, spawn};
+    use ecr_contract::strategy::arb_answer;
+    use ecr_contract::strategy::manifests::{Blob, Layout, schema2};
     use ecr_contract::wire::Operation;
     use proptest::prelude::*;
     use wiremock::matchers::method;

@@ -4,7 +4,7 @@
 //! request; the oracle names every rule of the contract an observed answer breaks.
 //!
 //! ```
-//! use ecr_contract::r#gen::{build_registry, fixture};
+//! use ecr_contract::strategy::{build_registry, fixture};
 //! use ecr_contract::model::batch_get_image;
 //! use ecr_contract::oracle::{Observed, RuleId, check};
 //! use ecr_contract::wire::{BatchGetImageRequest, ImageIdentifier};
@@ -39,24 +39,24 @@
 //!   the model on a loopback port ([`serve::spawn`] with [`serve::Config::with_registry`]) or
 //!   inside a wiremock `MockServer` ([`serve::Responder::from_registry`]), with faults for
 //!   retry logic ([`serve::Fault`]: throttling, 500s, slow answers, truncated bodies).
-//! - **Property tests**: the generators' strategies, `gen::arb_*` (`r#gen` in edition 2024),
-//!   such as `arb_registry`, `arb_batch_get_image_request` and `arb_answer`.
+//! - **Property tests**: the generators' strategies, [`strategy`]`::arb_*`, such as
+//!   `arb_registry`, `arb_batch_get_image_request` and `arb_answer`.
 //!
 //! The `examples/` folder has one complete test file per group.
 //!
 //! Layers, each depending only on those before it:
 //! [`wire`] (bytes and typed shapes) <- [`model`] (the reference semantics) <- [`oracle`]
-//! (rules and `check`) <- `gen` (generators). [`model`] and [`oracle`] do no
+//! (rules and `check`) <- [`strategy`] (generators). [`model`] and [`oracle`] do no
 //! I/O, read no clock and are not `async`.
 
 pub mod check;
 #[cfg(feature = "arbitrary")]
 pub mod fuzzing;
-pub mod r#gen;
 pub mod model;
 pub mod oracle;
 pub mod report;
 pub mod serve;
+pub mod strategy;
 pub mod target;
 pub mod wire;
 

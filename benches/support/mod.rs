@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use ecr_contract::check::{Journal, Options, run};
-use ecr_contract::r#gen::manifests::{Blob, Layout, oci, schema2};
-use ecr_contract::r#gen::{ACCOUNT, REGION};
 use ecr_contract::model::manifest::{OCI, S2};
 use ecr_contract::model::{Profile, Registry, RegistryId, batch_get_image};
 use ecr_contract::oracle::Level;
 use ecr_contract::report::Report;
 use ecr_contract::serve::Config;
+use ecr_contract::strategy::manifests::{Blob, Layout, oci, schema2};
+use ecr_contract::strategy::{ACCOUNT, REGION};
 use ecr_contract::target::HttpTarget;
 use ecr_contract::wire::Credentials;
 use ecr_contract::wire::{

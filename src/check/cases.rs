@@ -13,10 +13,10 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::r#gen::Fixture;
-use crate::r#gen::manifests::{Blob, Layout, schema2};
 use crate::model::{Call, ImageDigest};
 use crate::oracle::RuleId;
+use crate::strategy::Fixture;
+use crate::strategy::manifests::{Blob, Layout, schema2};
 use crate::wire;
 
 /// The case files, in spec order.
@@ -270,10 +270,10 @@ fn placeholder(map: &serde_json::Map<String, Value>, fixture: &Fixture) -> Optio
     Some(json!(schema2(&config, &layers, Layout::Docker)))
 }
 
-/// The [`exotic`](crate::r#gen::manifests::exotic) manifest padded to exactly `chars`
+/// The [`exotic`](crate::strategy::manifests::exotic) manifest padded to exactly `chars`
 /// characters (more bytes: the padding is `é`), naming blobs `c6` and `l9`.
 fn exotic_of_length(chars: usize) -> String {
-    use crate::r#gen::manifests::exotic_padded;
+    use crate::strategy::manifests::exotic_padded;
     let (config, layers) = (Blob::from_seed("c6"), [Blob::from_seed("l9")]);
     let base = exotic_padded(&config, &layers, 0).chars().count();
     exotic_padded(&config, &layers, chars.saturating_sub(base))

@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::r#gen::manifests::Blob;
-use crate::r#gen::{Fixture, fixture, generated_blobs};
 use crate::model::{Call, Expected, ImageDigest, Registry, RegistryId, batch_get_image_body};
 use crate::oracle::{
     Observed, RuleId, Violation, check, check_in, check_put_digest, check_put_refusal,
 };
 use crate::report::{Finding, Reproduction, Response, SetupDivergence};
+use crate::strategy::manifests::Blob;
+use crate::strategy::{Fixture, fixture, generated_blobs};
 use crate::target::{Exchange, HttpTarget, TransportError};
 use crate::wire::{self, Operation, Reply};
 
@@ -371,7 +371,7 @@ every later PutImage names imageDigest, so that by-digest probes address the ima
 
     fn is_fixture_name(&self, name: &str) -> bool {
         self.fixture.repositories.iter().any(|(n, _)| *n == name)
-            || crate::r#gen::REPOSITORIES.contains(&name)
+            || crate::strategy::REPOSITORIES.contains(&name)
     }
 
     /// Sends a BatchGetImage body, judges the answer against `mirror`, records findings; with

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use serde_json::Value;
 
-use crate::r#gen::{Scenario, arb_scenario};
 use crate::model::{Call, Registry};
 use crate::oracle::{Observed, RuleId, check_unsigned};
 use crate::report::{Report, SetupDivergence};
+use crate::strategy::{Scenario, arb_scenario};
 use crate::target::HttpTarget;
 use crate::wire::Operation;
 

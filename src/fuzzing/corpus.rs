@@ -4,8 +4,8 @@
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use crate::r#gen::{arb_profile, arb_scenario, build_registry, fixture};
 use crate::model::{Call, OpError, Profile, batch_get_image};
+use crate::strategy::{arb_profile, arb_scenario, build_registry, fixture};
 use crate::wire::{self, BatchGetImageRequest, ImageIdentifier, encode_request};
 
 use super::input::write;

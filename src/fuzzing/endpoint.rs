@@ -15,9 +15,9 @@ use arbitrary::{Arbitrary, Unstructured};
 use http::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
-use crate::r#gen::{build_registry, fixture};
 use crate::model::{MAX_PARTS, MAX_UPLOADS, MIN_PART_SIZE, PART_SIZE, Registry};
 use crate::serve::{Endpoint, Reply};
+use crate::strategy::{build_registry, fixture};
 use crate::wire::{self, CONTENT_TYPE, Decode, Operation};
 
 /// The most requests one input sends.

@@ -3,12 +3,12 @@
 
 use http::HeaderMap;
 
-use crate::r#gen::Scenario;
 use crate::model::{
     DigestTags, Expected, FAILURE_CODES, IdAnswer, ImageDigest, OpError, Profile, Registry,
     batch_get_image,
 };
 use crate::oracle::{Observed, RuleId, Violation, check};
+use crate::strategy::Scenario;
 use crate::wire::{self, BatchGetImageResponse, ImageIdentifier};
 
 /// The answer `answer`, sent as bytes and read back as the oracle sees it.

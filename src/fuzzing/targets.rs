@@ -8,7 +8,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::r#gen::{arb_profile, arb_scenario};
+use crate::strategy::{arb_profile, arb_scenario};
 use crate::wire::{self, Decode, Input, Reply, Request, clean_error_name, decode_body};
 
 use super::input;

@@ -78,7 +78,7 @@ pub enum BuildError {
 ///
 /// ```
 /// use ecr_contract::model::Registry;
-/// use ecr_contract::r#gen::manifests::{Blob, Layout, schema2};
+/// use ecr_contract::strategy::manifests::{Blob, Layout, schema2};
 ///
 /// let config = Blob::from_seed("config");
 /// let manifest = schema2(&config, &[Blob::from_seed("layer")], Layout::Docker);

@@ -3,10 +3,10 @@
 //! row covers (each id form, with and without `acceptedMediaTypes`, repeated or not), and an
 //! answer the row does not list is reported under the row's rule.
 
-use ecr_contract::r#gen::{Fixture, arb_scenario};
 use ecr_contract::model::manifest::{DOCKER_LIST, OCI, OCI_INDEX, S1, S1_SIGNED, S2};
 use ecr_contract::model::{Registry, batch_get_image};
 use ecr_contract::oracle::{Violation, check};
+use ecr_contract::strategy::{Fixture, arb_scenario};
 use ecr_contract::wire::{self, BatchGetImageRequest, BatchGetImageResponse, ImageIdentifier};
 use proptest::prelude::*;
 

@@ -6,11 +6,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use ecr_contract::check::CheckError;
-use ecr_contract::r#gen::manifests::{Blob, Layout, oci, schema2};
-use ecr_contract::r#gen::{arb_answer, arb_batch_get_image_request, arb_registry, fixture};
 use ecr_contract::model::{BuildError, Call, Registry, batch_get_image};
 use ecr_contract::oracle::{Observed, RuleId, check};
 use ecr_contract::serve::{Config, Endpoint, Fault, Responder, Server, every, first, nth, spawn};
+use ecr_contract::strategy::manifests::{Blob, Layout, oci, schema2};
+use ecr_contract::strategy::{arb_answer, arb_batch_get_image_request, arb_registry, fixture};
 use ecr_contract::target::HttpTarget;
 use ecr_contract::wire::{self, BatchGetImageRequest, ImageIdentifier, Operation};
 use ecr_contract::{Report, Suite};

@@ -34,7 +34,7 @@ fn committed_regressions_replay_clean() {
 
 #[test]
 fn model_oracle_seeds_replay_the_scenarios_they_were_recorded_from() {
-    use ecr_contract::r#gen::{arb_profile, arb_scenario};
+    use ecr_contract::strategy::{arb_profile, arb_scenario};
     use proptest::strategy::{Strategy, ValueTree};
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
     // The seed recorded for seed 0, replayed through the fuzzers' pass-through RNG, gives the

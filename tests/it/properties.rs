@@ -4,9 +4,9 @@ use arbitrary::{Arbitrary, Unstructured};
 use ecr_contract::fuzzing::{
     accounting_holds, digests_are_content_addresses, model_answer_passes, mutations_are_caught,
 };
-use ecr_contract::r#gen::{arb_profile, arb_scenario};
 use ecr_contract::model::{Expected, ImageDigest, OpError, batch_get_image};
 use ecr_contract::oracle::{Observed, check};
+use ecr_contract::strategy::{arb_profile, arb_scenario};
 use ecr_contract::wire::{self, Decode, Input};
 use proptest::prelude::*;
 
@@ -142,7 +142,7 @@ round_trip_tests! {
 /// draws them, share one manifest pool: many requests name a digest the registry holds.
 #[test]
 fn registries_and_requests_drawn_apart_still_meet() {
-    use ecr_contract::r#gen::{arb_batch_get_image_request, arb_registry};
+    use ecr_contract::strategy::{arb_batch_get_image_request, arb_registry};
     use proptest::strategy::ValueTree;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let mut hits = 0;

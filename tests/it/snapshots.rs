@@ -1,8 +1,8 @@
 //! The exact wire form of every request the harness sends and of representative answers,
 //! pinned in the top-level `snapshots/` folder.
 
-use ecr_contract::r#gen::manifests::Blob;
 use ecr_contract::model::{OpError, Profile, batch_get_image};
+use ecr_contract::strategy::manifests::Blob;
 use ecr_contract::wire::{self, ImageIdentifier, Input, encode_request};
 
 use crate::support::{fixture_registry, with_snapshots};

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use ecr_contract::r#gen::{Fixture, fixture};
 use ecr_contract::serve::{self, Config, Credentials, Endpoint, always, every};
+use ecr_contract::strategy::{Fixture, fixture};
 use ecr_contract::wire;
 use serde_json::Value;
 use wiremock::matchers::any;

@@ -3,11 +3,11 @@
 //! and the oracle.
 
 use ecr_contract::check::cases::{self, Case, CaseFile, Step, expand};
-use ecr_contract::r#gen::Fixture;
 use ecr_contract::model::{
     Expected, ExpectedFailure, IdAnswer, ManifestRule, Registry, TagRule, batch_get_image_body,
 };
 use ecr_contract::oracle::{Level, RuleId, Violation, check, check_in};
+use ecr_contract::strategy::Fixture;
 use serde_json::{Value, json};
 
 use super::mutate::{Raw, mutate};

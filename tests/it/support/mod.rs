@@ -10,8 +10,8 @@ pub mod spec_table;
 
 pub use run::{binary, binary_in, check_url, files_in, options, tempdir};
 
-use ecr_contract::r#gen::{Fixture, build_registry, fixture};
 use ecr_contract::model::{DigestTags, Profile, Registry};
+use ecr_contract::strategy::{Fixture, build_registry, fixture};
 
 /// Binds insta to the top-level `snapshots/` folder for the duration of `f`.
 pub fn with_snapshots<R>(f: impl FnOnce() -> R) -> R {

@@ -1,10 +1,10 @@
 //! Raw HTTP answers and named mutations of them, for contract cases: a mutation listed under
 //! `accept` must stay acceptable, one listed under `break` must be caught under its rule.
 
-use ecr_contract::r#gen::Fixture;
 use ecr_contract::model::manifest::{Contents, Format, translate};
 use ecr_contract::model::{ImageDigest, OpError};
 use ecr_contract::oracle::Observed;
+use ecr_contract::strategy::Fixture;
 use ecr_contract::wire::{self, BatchGetImageResponse};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
@@ -229,7 +229,7 @@ fn edit_body(
                 id["imageDigest"] = json!(other.digest);
             }
             let entry = json!({
-                "registryId": ecr_contract::r#gen::ACCOUNT, "repositoryName": other.repository, "imageId": id,
+                "registryId": ecr_contract::strategy::ACCOUNT, "repositoryName": other.repository, "imageId": id,
                 "imageManifest": other.manifest, "imageManifestMediaType": other.media_type,
             });
             body["images"].as_array_mut().expect("images").push(entry);

@@ -53,7 +53,7 @@ impl Answered {
 /// A generated registry, request and profile with the model's answer.
 ///
 /// ```
-/// use ecr_contract::r#gen::arb_answer;
+/// use ecr_contract::strategy::arb_answer;
 /// use proptest::test_runner::{Config, TestRunner};
 ///
 /// // A client's parser must read every answer a conforming server may give.
