@@ -60,8 +60,6 @@ pub mod strategy;
 pub mod target;
 pub mod wire;
 
-#[doc(hidden)]
-pub mod cli;
 
 pub use check::Suite;
 pub use report::Report;

@@ -9,12 +9,12 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::check::{Journal, Suite};
-use crate::oracle::Level;
-use crate::report::{Ledger, LedgerVerdict, Report, to_html, to_junit, to_markdown, to_text};
-use crate::serve::{Config, spawn};
-use crate::target::{AwsConfig, is_loopback};
-use crate::wire::Credentials;
+use ecr_contract::check::{Journal, Suite};
+use ecr_contract::oracle::Level;
+use ecr_contract::report::{Ledger, LedgerVerdict, Report, to_html, to_junit, to_markdown, to_text};
+use ecr_contract::serve::{Config, spawn};
+use ecr_contract::target::{AwsConfig, is_loopback};
+use ecr_contract::wire::Credentials;
 
 use super::aws::AwsArgs;
 
@@ -165,7 +165,7 @@ fn write_file(
 }
 
 fn write_verdict(out: &mut impl Write, verdict: &LedgerVerdict) -> std::io::Result<()> {
-    let ids = |rules: &[crate::oracle::RuleId]| {
+    let ids = |rules: &[ecr_contract::oracle::RuleId]| {
         rules
             .iter()
             .map(|r| r.as_str())

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::check::Journal;
-use crate::target::{HttpTarget, is_loopback};
-use crate::wire::{Credentials, Operation};
+use ecr_contract::check::Journal;
+use ecr_contract::target::{HttpTarget, is_loopback};
+use ecr_contract::wire::{Credentials, Operation};
 
 use super::aws::AwsArgs;
 

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::report::{compare, comparison_to_text};
+use ecr_contract::report::{compare, comparison_to_text};
 
 use super::check::{RunArgs, in_runtime, report_for};
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
-use crate::fuzzing::{TARGETS, seeds};
+use ecr_contract::fuzzing::{TARGETS, seeds};
 
 /// Arguments of `corpus`.
 #[derive(Debug, clap::Args)]

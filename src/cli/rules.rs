@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::oracle::RULES;
+use ecr_contract::oracle::RULES;
 
 /// Arguments of `rules`.
 #[derive(Debug, clap::Args)]

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-use crate::model::RegistryId;
-use crate::serve::{Config, PROFILE_HELP, TlsFiles, parse_profile, run as run_server};
-use crate::target::AwsConfig;
+use ecr_contract::model::RegistryId;
+use ecr_contract::serve::{Config, PROFILE_HELP, TlsFiles, parse_profile, run as run_server};
+use ecr_contract::target::AwsConfig;
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
