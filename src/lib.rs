@@ -60,6 +60,5 @@ pub mod strategy;
 pub mod target;
 pub mod wire;
 
-
 pub use check::Suite;
 pub use report::Report;
