@@ -330,3 +330,49 @@ fn a_wrong_media_type_is_not_blamed_on_the_scenario() {
         .collect();
     assert_eq!(rules, ["MAN-MEDIA-TYPE"]);
 }
+
+/// ROBUST-AUTH and STATE-PUT-DIGEST, judged on other calls than a probed BatchGetImage: what
+/// ECR answers passes, anything else is reported.
+#[test]
+fn the_rules_judged_on_other_calls_accept_ecr_and_catch_the_rest() {
+    use ecr_contract::model::ImageDigest;
+    use ecr_contract::oracle::{check_put_digest, check_put_refusal, check_unsigned};
+    let unsigned = |status: u16, code: &str| {
+        let raw = Raw {
+            status,
+            ..error(code)
+        };
+        check_unsigned(&raw.observe()).len()
+    };
+    for code in [
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "MissingAuthenticationTokenException",
+        "IncompleteSignatureException",
+    ] {
+        assert_eq!(unsigned(400, code), 0, "{code}");
+    }
+    assert_eq!(unsigned(403, "AccessDeniedException"), 0);
+    assert_eq!(unsigned(400, "InvalidParameterException"), 1);
+    assert_eq!(unsigned(500, "UnrecognizedClientException"), 1);
+    let images = Raw::of(&Ok(BatchGetImageResponse {
+        images: Some(vec![]),
+        failures: Some(vec![]),
+    }));
+    assert_eq!(
+        check_unsigned(&images.observe()).len(),
+        1,
+        "a 200 to an unsigned request"
+    );
+
+    let manifest = "{\"schemaVersion\": 2}\r\n";
+    let digest = ImageDigest::of(manifest.as_bytes()).to_string();
+    assert!(check_put_digest(manifest, Some(&digest)).is_empty());
+    assert_eq!(check_put_digest(manifest, Some("sha256:00")).len(), 1);
+    assert_eq!(check_put_digest(manifest, None).len(), 1);
+    assert_eq!(
+        check_put_refusal("ImageDigestDoesNotMatchException").len(),
+        1
+    );
+    assert!(check_put_refusal("ImageAlreadyExistsException").is_empty());
+}
