@@ -138,22 +138,27 @@ pub fn arb_manifests() -> impl Strategy<Value = Vec<Pushable>> {
         pool.sort_by(|a, b| a.manifest.cmp(&b.manifest));
         pool.dedup();
         if pool.len() >= 2 {
-            let refs: Vec<(String, usize)> = pool
-                .iter()
-                .take(2)
-                .map(|p| (p.digest(), p.manifest.len()))
-                .collect();
-            let refs: Vec<(&str, usize, &str)> = refs
-                .iter()
-                .map(|(d, n)| (d.as_str(), *n, "amd64"))
-                .collect();
-            pool.push(Pushable {
-                manifest: manifest_list(&refs, Layout::Docker),
-                media_type: DOCKER_LIST,
-            });
+            push_list_of_first_two(&mut pool);
         }
         pool
     })
+}
+
+/// Adds a Docker manifest list of the pool's first two manifests.
+fn push_list_of_first_two(pool: &mut Vec<Pushable>) {
+    let refs: Vec<(String, usize)> = pool
+        .iter()
+        .take(2)
+        .map(|p| (p.digest(), p.manifest.len()))
+        .collect();
+    let refs: Vec<(&str, usize, &str)> = refs
+        .iter()
+        .map(|(d, n)| (d.as_str(), *n, "amd64"))
+        .collect();
+    pool.push(Pushable {
+        manifest: manifest_list(&refs, Layout::Docker),
+        media_type: DOCKER_LIST,
+    });
 }
 
 /// A fixed pool for strategies drawn apart ([`arb_registry`](super::arb_registry) and
@@ -185,19 +190,7 @@ pub(crate) fn shared_pool() -> &'static [Pushable] {
                 media_type: S2,
             },
         ];
-        let refs: Vec<(String, usize)> = pool
-            .iter()
-            .take(2)
-            .map(|p| (p.digest(), p.manifest.len()))
-            .collect();
-        let refs: Vec<(&str, usize, &str)> = refs
-            .iter()
-            .map(|(d, n)| (d.as_str(), *n, "amd64"))
-            .collect();
-        pool.push(Pushable {
-            manifest: manifest_list(&refs, Layout::Docker),
-            media_type: DOCKER_LIST,
-        });
+        push_list_of_first_two(&mut pool);
         pool
     })
 }

@@ -199,12 +199,9 @@ async fn a_stalling_server_gives_a_clear_error_not_a_hang() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reports_name_the_rule_and_hold_no_secret() {
-    let secret = "wJalrXUtnFEMI-not-a-real-secret-0123456789";
-    let token = "session-token-not-real-9876";
-    let credentials = Credentials::new("AKIDREPORTTEST", secret, Some(token.into()));
-    // A hostile server that reflects every request header, the session token among them.
+/// A check of a hostile server that reflects every request header (the session token among
+/// them) in its BatchGetImage answers, signing with `credentials`.
+async fn check_reflecting_server(credentials: Credentials) -> ecr_contract::Report {
     let server = broken_server(Fault {
         echo_headers: true,
         credentials: Some(credentials.clone()),
@@ -219,9 +216,18 @@ async fn reports_name_the_rule_and_hold_no_secret() {
     )
     .expect("a target");
     let dir = tempdir();
-    let report = run(&target, &options(5, &dir.join("secrets.tsv")))
+    run(&target, &options(5, &dir.join("journal.tsv")))
         .await
-        .expect("runs");
+        .expect("runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_name_the_rule_and_hold_no_secret() {
+    let secret = "wJalrXUtnFEMI-not-a-real-secret-0123456789";
+    let token = "session-token-not-real-9876";
+    let credentials = Credentials::new("AKIDREPORTTEST", secret, Some(token.into()));
+    // A hostile server that reflects every request header, the session token among them.
+    let report = check_reflecting_server(credentials).await;
     assert!(
         report
             .findings
@@ -298,23 +304,7 @@ async fn placeholder_credentials_leave_the_evidence_as_it_was_sent_and_received(
     // `test` is what every emulator's documentation uses: not a credential, so not redacted
     // (redacting it would turn every `latest` into `la** redacted **`).
     let credentials = Credentials::new("test", "test", Some("test".into()));
-    let server = broken_server(Fault {
-        echo_headers: true,
-        credentials: Some(credentials.clone()),
-        ..Fault::default()
-    })
-    .await;
-    let target = HttpTarget::new(
-        &server.uri(),
-        "us-east-1",
-        Some(credentials),
-        Duration::from_secs(10),
-    )
-    .expect("a target");
-    let dir = tempdir();
-    let report = run(&target, &options(5, &dir.join("placeholder.tsv")))
-        .await
-        .expect("runs");
+    let report = check_reflecting_server(credentials).await;
     let rendered = format!("{}{}", to_text(&report), report.to_json());
     assert!(!rendered.contains("redacted **"), "evidence was rewritten");
     assert!(
