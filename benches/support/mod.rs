@@ -4,9 +4,9 @@
 #![allow(dead_code)] // each benchmark binary uses part of it
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use ecr_contract::check::{Journal, Options, run};
+use ecr_contract::Suite;
 use ecr_contract::model::manifest::{OCI, S2};
 use ecr_contract::model::{Profile, Registry, RegistryId, batch_get_image};
 use ecr_contract::oracle::Level;
@@ -14,7 +14,6 @@ use ecr_contract::report::Report;
 use ecr_contract::serve::Config;
 use ecr_contract::strategy::manifests::{Blob, Layout, oci, schema2};
 use ecr_contract::strategy::{ACCOUNT, REGION};
-use ecr_contract::target::HttpTarget;
 use ecr_contract::wire::Credentials;
 use ecr_contract::wire::{
     BatchGetImageRequest, CONTENT_TYPE, CreateRepositoryRequest, PutImageRequest,
@@ -179,21 +178,20 @@ pub async fn check_with(
     seed: u64,
     credentials: Option<Credentials>,
 ) -> Report {
-    let target =
-        HttpTarget::new(url, REGION, credentials, Duration::from_secs(30)).expect("a client");
     let journal = std::env::temp_dir().join(format!(
         "ecr-contract-bench-journal-{}.tsv",
         std::process::id()
     ));
-    let options = Options {
-        cases,
-        seed,
-        settle: Duration::ZERO,
-        keep: false,
-        journal: Journal::new(journal),
-        progress: None,
+    let suite = Suite::new(url)
+        .region(REGION)
+        .cases(cases)
+        .seed(seed)
+        .journal(journal);
+    let suite = match credentials {
+        Some(credentials) => suite.credentials(credentials),
+        None => suite.unsigned(),
     };
-    let report = run(&target, &options).await.expect("the run completes");
+    let report = suite.run().await.expect("the run completes");
     // A server that does not verify signatures breaks ROBUST-AUTH, a "may": not a failure.
     assert!(
         !report.fails_at(Level::Should),

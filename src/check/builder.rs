@@ -10,7 +10,8 @@ use crate::target::{HttpTarget, Tls};
 use crate::wire::Credentials;
 
 use super::suite::now_nanos;
-use super::{CheckError, Journal, Options, run};
+use super::suite::{Options, run};
+use super::{CheckError, Journal};
 
 /// Runs the contract suite of `ecr-contract check` against an endpoint and returns its
 /// [`Report`]; [`Report::assert_conforms`] turns it into a test verdict.
@@ -44,6 +45,7 @@ pub struct Suite {
     url: String,
     region: String,
     credentials: Option<Credentials>,
+    unsigned: bool,
     timeout: Duration,
     allow_writes: bool,
     cases: u32,
@@ -63,6 +65,7 @@ impl Suite {
             url: url.into(),
             region: "us-east-1".into(),
             credentials: None,
+            unsigned: false,
             timeout: Duration::from_secs(30),
             allow_writes: false,
             cases: 200,
@@ -91,6 +94,14 @@ impl Suite {
     /// The region to sign for (default `us-east-1`).
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.region = region.into();
+        self
+    }
+
+    /// Sends every request unsigned, for a server on this machine that verifies no
+    /// signatures: ROBUST-AUTH is then not exercised. Refused for an endpoint off this
+    /// machine.
+    pub fn unsigned(mut self) -> Self {
+        self.unsigned = true;
         self
     }
 
@@ -213,8 +224,15 @@ impl Suite {
             )));
         }
         let credentials = match (&self.credentials, loopback) {
-            (Some(c), _) => c.clone(),
-            (None, true) => Credentials::placeholder(),
+            _ if self.unsigned && loopback => None,
+            _ if self.unsigned => {
+                return Err(CheckError::Refused(format!(
+                    "{} is not on this machine: requests to it are signed",
+                    self.url
+                )));
+            }
+            (Some(c), _) => Some(c.clone()),
+            (None, true) => Some(Credentials::placeholder()),
             (None, false) => {
                 return Err(CheckError::Refused(format!(
                     "{} needs credentials: configure them the AWS way (environment, \
@@ -230,13 +248,8 @@ impl Suite {
         if !self.verify_tls {
             tls = tls.no_verify();
         }
-        let target = HttpTarget::with_tls(
-            &self.url,
-            &self.region,
-            Some(credentials),
-            self.timeout,
-            &tls,
-        )?;
+        let target =
+            HttpTarget::with_tls(&self.url, &self.region, credentials, self.timeout, &tls)?;
         Ok(target)
     }
 }

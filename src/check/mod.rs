@@ -6,12 +6,10 @@
 //! reported), and deletes what it created: only that, journalled before it is created.
 
 mod builder;
-pub mod cases;
 mod journal;
 mod session;
 mod suite;
 
 pub use builder::Suite;
 pub use journal::{Entry, Journal};
-pub use session::CheckError;
-pub use suite::{Options, run};
+pub use session::{CheckError, Deletion, delete_repository};

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use crate::model::{Call, Expected, ImageDigest, Registry, RegistryId, batch_get_image_body};
+use crate::model::{
+    Call, CallOutput, Expected, ImageDigest, Registry, RegistryId, batch_get_image_body,
+};
 use crate::oracle::{
     Observed, RuleId, Violation, check, check_in, check_put_digest, check_put_refusal,
 };
@@ -120,18 +120,20 @@ impl<'t> Session<'t> {
         format!("{}/{scope}/{name}", self.prefix)
     }
 
-    /// Sends a call's JSON input.
+    /// Sends a body as `operation`.
     pub(crate) async fn send(
         &mut self,
         operation: Operation,
-        body: &Value,
+        body: Vec<u8>,
     ) -> Result<Exchange, TransportError> {
-        let exchange = self
-            .target
-            .send(operation, serde_json::to_vec(body).unwrap_or_default())
-            .await?;
+        let exchange = self.target.send(operation, body).await?;
         self.retries += exchange.retries;
         Ok(exchange)
+    }
+
+    /// Sends `call` as it is.
+    pub(crate) async fn send_call(&mut self, call: &Call) -> Result<Exchange, TransportError> {
+        self.send(call.operation(), call.body()).await
     }
 
     /// An empty model registry for the server's account.
@@ -143,102 +145,127 @@ impl<'t> Session<'t> {
         Ok(Registry::new(account, self.target.region()))
     }
 
-    /// Sends `call` (renamed into `scope`) and applies it to `mirror` when the server accepts
-    /// it. Returns the server's answer, or its error code.
+    /// The run's scope applied to a repository name: a fixture or generator repository
+    /// `name` becomes `<prefix>/<scope>/<name>`; any other name is left as it is (the cases
+    /// that name a repository nobody created mean it). The one place a scope is applied.
+    pub(crate) fn scope_name(&self, scope: &str, name: &mut Option<String>) {
+        if let Some(n) = name.as_deref()
+            && self.is_fixture_name(n)
+        {
+            *name = Some(self.name(scope, n));
+        }
+    }
+
+    /// `call` with its repository in `scope`.
+    pub(crate) fn scoped(&self, scope: &str, call: &Call) -> Call {
+        let mut call = call.clone();
+        self.scope_name(scope, call.repository_name_mut());
+        call
+    }
+
+    /// Sends `call` (moved into `scope`) and applies it to `mirror` when the server accepts
+    /// it.
     pub(crate) async fn apply(
         &mut self,
         scope: &str,
         call: &Call,
         mirror: &mut Option<Registry>,
-    ) -> Result<Result<Value, String>, CheckError> {
-        let operation = call.operation();
-        let mut input = serde_json::to_value(call).unwrap_or_default()["input"].take();
-        self.rename(scope, &mut input);
-        self.apply_input(operation, call, input, mirror).await
+    ) -> Result<SetupAnswer, CheckError> {
+        let call = self.scoped(scope, call);
+        self.apply_scoped(call, mirror).await
     }
 
-    /// As [`Session::apply`], with the input already renamed.
-    pub(crate) async fn apply_input(
+    /// As [`Session::apply`], for a call already in its scope.
+    pub(crate) async fn apply_scoped(
         &mut self,
-        operation: Operation,
-        call: &Call,
-        mut input: Value,
+        call: Call,
         mirror: &mut Option<Registry>,
-    ) -> Result<Result<Value, String>, CheckError> {
-        let unpinned = input.clone();
-        if operation == Operation::PutImage && self.put_digests == PutDigests::Named {
-            pin_digest(&mut input);
+    ) -> Result<SetupAnswer, CheckError> {
+        // The call as sent (the digest pinned, when the server needs it), for the mirror too.
+        let mut sent = call.clone();
+        if let Call::PutImage(put) = &mut sent
+            && self.put_digests == PutDigests::Named
+        {
+            pin_digest(put);
         }
-        // The call as sent (renamed, digest pinned), for the mirror.
-        let renamed = renamed_call(call, &input);
-        if operation == Operation::CreateRepository {
-            let repository = input["repositoryName"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
+        if let Call::CreateRepository(create) = &sent {
             let entry = Entry {
                 endpoint: self.target.url().to_owned(),
                 region: self.target.region().to_owned(),
-                repository,
+                repository: create.repository_name.clone().unwrap_or_default(),
             };
             // Synced to disk only for an endpoint off this machine: on loopback (the embedded
             // server, an emulator, mostly in memory) the sync took more than half of a run.
             self.journal.record(&entry, !self.target.is_loopback())?;
             self.created.push(entry);
         }
-        if operation == Operation::PutImage && self.layer_api != Some(false) {
-            self.upload_blobs(&input).await?;
+        if let Call::PutImage(put) = &sent
+            && self.layer_api != Some(false)
+        {
+            self.upload_blobs(put).await?;
         }
-        let exchange = self.send(operation, &input).await?;
-        let answer: Value = serde_json::from_slice(&exchange.body).unwrap_or(Value::Null);
+        let exchange = self.send_call(&sent).await?;
         if exchange.status != 200 {
             let code = error_code(&exchange);
-            if operation == Operation::PutImage
+            if let (Call::PutImage(unpinned), Call::PutImage(pinned)) = (&call, &sent)
                 && self.put_digests == PutDigests::Named
                 && code == "ImageDigestDoesNotMatchException"
-                && unpinned.get("imageDigest").is_none()
+                && unpinned.image_digest.is_none()
             {
-                self.refused_true_digest(&input, &exchange);
-                return Box::pin(self.apply_input(operation, call, unpinned, mirror)).await;
+                self.refused_true_digest(pinned, &exchange);
+                return Box::pin(self.apply_scoped(call, mirror)).await;
             }
-            return Ok(Err(code));
+            return Ok(SetupAnswer::Refused(code));
         }
-        if operation == Operation::CreateRepository && self.account.is_none() {
-            let id = answer["repository"]["registryId"]
-                .as_str()
-                .unwrap_or_default();
-            let account = RegistryId::parse(id).map_err(|_| {
-                CheckError::Setup(format!("CreateRepository answered registryId {id:?}"))
-            })?;
+        let answer = CallOutput::decode(sent.operation(), &exchange.body).and_then(Result::ok);
+        if self.account.is_none()
+            && let Call::CreateRepository(_) = &sent
+        {
+            let id = match &answer {
+                Some(CallOutput::CreateRepository(created)) => created
+                    .repository
+                    .as_ref()
+                    .and_then(|r| r.registry_id.clone()),
+                _ => None,
+            };
+            let account = id
+                .as_deref()
+                .and_then(|id| RegistryId::parse(id).ok())
+                .ok_or_else(|| {
+                    CheckError::Setup(format!("CreateRepository answered registryId {id:?}"))
+                })?;
             self.account = Some(account);
         }
-        if operation == Operation::PutImage {
-            self.check_put_digest(&input, &answer, &exchange);
+        if let Call::PutImage(put) = &sent {
+            let reported = match &answer {
+                Some(CallOutput::PutImage(pushed)) => pushed
+                    .image
+                    .as_ref()
+                    .and_then(|i| i.image_id.as_ref())
+                    .and_then(|id| id.image_digest.as_deref()),
+                _ => None,
+            };
+            self.check_put_digest(put, reported, &exchange);
         }
-        if mirror.is_none() {
-            *mirror = Some(self.empty_mirror()?);
-        }
+        let mirror = match mirror {
+            Some(mirror) => mirror,
+            None => mirror.insert(self.empty_mirror()?),
+        };
+        let model = mirror.apply(&sent, 0.0);
         // Upload ids are the server's, which the mirror cannot know, and the mirror does not
         // require blobs: the layer upload is sent to it, never compared.
         let uploading = matches!(
-            operation,
+            sent.operation(),
             Operation::InitiateLayerUpload
                 | Operation::UploadLayerPart
                 | Operation::CompleteLayerUpload
         );
-        match (mirror.as_mut(), renamed) {
-            (Some(mirror), Some(renamed)) => {
-                let model = mirror.apply(&renamed, 0.0);
-                if !uploading {
-                    self.divergence = setup_difference(&model, &answer);
-                }
-            }
-            _ => {
-                self.divergence =
-                    Some(("an answer the harness cannot read".into(), "success".into()))
-            }
-        }
-        Ok(Ok(answer))
+        self.divergence = match &answer {
+            None => Some(("an answer the harness cannot read".into(), "success".into())),
+            Some(_) if uploading => None,
+            Some(answer) => setup_difference(&model, answer),
+        };
+        Ok(SetupAnswer::Accepted(answer))
     }
 
     /// How the server's last accepted setup call differed from ECR's answer, as
@@ -251,7 +278,7 @@ impl<'t> Session<'t> {
     /// The server refused the manifest's own SHA-256 as `imageDigest`, after reporting another
     /// digest: STATE-PUT-DIGEST is broken twice over, and the harness can no longer address
     /// images by digest.
-    fn refused_true_digest(&mut self, input: &Value, exchange: &Exchange) {
+    fn refused_true_digest(&mut self, put: &wire::PutImageRequest, exchange: &Exchange) {
         self.put_digests = PutDigests::ServerOwn;
         for v in check_put_refusal(&error_code(exchange)) {
             self.record(
@@ -260,7 +287,7 @@ impl<'t> Session<'t> {
                 exchange,
             );
         }
-        let digest = input["imageDigest"].as_str().unwrap_or_default();
+        let digest = put.image_digest.as_deref().unwrap_or_default();
         self.notes.push(format!(
             "PutImage refused imageDigest {digest}, the manifest's SHA-256 (STATE-PUT-DIGEST): \
 seeded without imageDigest from then on; probes that name a digest are not judged, since the \
@@ -271,13 +298,10 @@ server's digests are not the manifests' SHA-256"
     /// Uploads, with the layer API, every blob a PutImage manifest names that the harness can
     /// produce and has not uploaded to that repository yet. A server without the layer API
     /// (HTTP 5xx or an unknown operation) is from then on seeded with PutImage alone.
-    async fn upload_blobs(&mut self, put: &Value) -> Result<(), CheckError> {
-        let repository = put["repositoryName"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+    async fn upload_blobs(&mut self, put: &wire::PutImageRequest) -> Result<(), CheckError> {
+        let repository = put.repository_name.clone().unwrap_or_default();
         let contents = crate::model::manifest::Contents::parse(
-            put["imageManifest"].as_str().unwrap_or_default(),
+            put.image_manifest.as_deref().unwrap_or_default(),
         )
         .unwrap_or_default();
         for digest in contents.blobs().map(str::to_owned).collect::<Vec<_>>() {
@@ -288,10 +312,12 @@ server's digests are not the manifests' SHA-256"
                 continue;
             }
             let start = self
-                .send(
-                    Operation::InitiateLayerUpload,
-                    &serde_json::json!({"repositoryName": repository}),
-                )
+                .send_call(&Call::InitiateLayerUpload(
+                    wire::InitiateLayerUploadRequest {
+                        repository_name: Some(repository.clone()),
+                        ..Default::default()
+                    },
+                ))
                 .await?;
             if start.status != 200 {
                 let code = error_code(&start);
@@ -308,14 +334,25 @@ server's digests are not the manifests' SHA-256"
                 return Ok(());
             }
             self.layer_api = Some(true);
-            let upload_id =
-                serde_json::from_slice::<Value>(&start.body).unwrap_or_default()["uploadId"]
-                    .clone();
-            let part = serde_json::json!({"repositoryName": repository, "uploadId": upload_id, "partFirstByte": 0,
-                "partLastByte": blob.size() - 1, "layerPartBlob": wire::Blob(blob.bytes.clone())});
-            self.send(Operation::UploadLayerPart, &part).await?;
-            let complete = serde_json::json!({"repositoryName": repository, "uploadId": upload_id, "layerDigests": [blob.digest]});
-            let done = self.send(Operation::CompleteLayerUpload, &complete).await?;
+            let upload_id = wire::decode_body::<wire::InitiateLayerUploadResponse>(&start.body)
+                .ok()
+                .and_then(|d| d.value.upload_id);
+            let part = Call::UploadLayerPart(wire::UploadLayerPartRequest {
+                repository_name: Some(repository.clone()),
+                upload_id: upload_id.clone(),
+                part_first_byte: Some(0),
+                part_last_byte: Some(blob.size() as i64 - 1),
+                layer_part_blob: Some(wire::Blob(blob.bytes.clone())),
+                ..Default::default()
+            });
+            self.send_call(&part).await?;
+            let complete = Call::CompleteLayerUpload(wire::CompleteLayerUploadRequest {
+                repository_name: Some(repository.clone()),
+                upload_id,
+                layer_digests: Some(vec![blob.digest.clone()]),
+                ..Default::default()
+            });
+            let done = self.send_call(&complete).await?;
             if done.status != 200 && error_code(&done) != "LayerAlreadyExistsException" {
                 self.notes.push(format!(
                     "uploading {digest} to {repository}: CompleteLayerUpload answered {}",
@@ -328,9 +365,13 @@ server's digests are not the manifests' SHA-256"
 
     /// STATE-PUT-DIGEST, judged by the oracle; a server that reports digests of its own is
     /// told the digest from then on (see [`PutDigests`]).
-    fn check_put_digest(&mut self, input: &Value, answer: &Value, exchange: &Exchange) {
-        let manifest = input["imageManifest"].as_str().unwrap_or_default();
-        let found = answer["image"]["imageId"]["imageDigest"].as_str();
+    fn check_put_digest(
+        &mut self,
+        put: &wire::PutImageRequest,
+        found: Option<&str>,
+        exchange: &Exchange,
+    ) {
+        let manifest = put.image_manifest.as_deref().unwrap_or_default();
         self.exercised.insert(RuleId::StatePutDigest);
         let violations = check_put_digest(manifest, found);
         if !violations.is_empty() && self.put_digests == PutDigests::Content {
@@ -348,24 +389,6 @@ every later PutImage names imageDigest, so that by-digest probes address the ima
             for v in violations {
                 self.record(v, "seeding: PutImage", exchange);
             }
-        }
-    }
-
-    /// Renames fixture repositories in `value` into `scope`.
-    pub(crate) fn rename(&self, scope: &str, value: &mut Value) {
-        match value {
-            Value::Object(map) => {
-                for (key, v) in map.iter_mut() {
-                    match (key.as_str(), v.as_str()) {
-                        ("repositoryName", Some(name)) if self.is_fixture_name(name) => {
-                            *v = Value::String(self.name(scope, name))
-                        }
-                        _ => self.rename(scope, v),
-                    }
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(|v| self.rename(scope, v)),
-            _ => {}
         }
     }
 
@@ -457,21 +480,49 @@ every later PutImage names imageDigest, so that by-digest probes address the ima
         self.created = others;
         let mut removed = Vec::new();
         for entry in mine {
-            let body = serde_json::json!({"repositoryName": entry.repository, "force": true});
-            let exchange = self.send(Operation::DeleteRepository, &body).await?;
-            let code = error_code(&exchange);
-            if exchange.status == 200 || code == "RepositoryNotFoundException" {
-                removed.push(entry);
-            } else {
-                self.notes.push(format!(
-                    "could not delete {}: HTTP {} {code}",
-                    entry.repository, exchange.status
-                ));
+            let deletion = delete_repository(self.target, &entry.repository).await?;
+            self.retries += deletion.retries;
+            match deletion.kept {
+                None => removed.push(entry),
+                Some(why) => self
+                    .notes
+                    .push(format!("could not delete {}: {why}", entry.repository)),
             }
         }
         self.journal.forget(&removed)?;
         Ok(())
     }
+}
+
+/// What deleting one repository came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    /// Why the repository is still there (`HTTP <status> <code>`); `None`: it is gone,
+    /// deleted now or absent already.
+    pub kept: Option<String>,
+    /// Throttled attempts retried.
+    pub retries: u32,
+}
+
+/// Deletes `repository` and the images in it (`force`): how every run cleans up, and
+/// `ecr-contract cleanup` after a run that could not. Only ever called on repositories a run
+/// journalled as created.
+pub async fn delete_repository(
+    target: &HttpTarget,
+    repository: &str,
+) -> Result<Deletion, TransportError> {
+    let call = Call::DeleteRepository(wire::DeleteRepositoryRequest {
+        repository_name: Some(repository.to_owned()),
+        force: Some(true),
+        ..Default::default()
+    });
+    let exchange = target.send(call.operation(), call.body()).await?;
+    let code = error_code(&exchange);
+    let gone = exchange.status == 200 || code == "RepositoryNotFoundException";
+    Ok(Deletion {
+        kept: (!gone).then(|| format!("HTTP {} {code}", exchange.status)),
+        retries: exchange.retries,
+    })
 }
 
 /// The blobs the harness uploads before a push, by digest: the fixture's, the generators',
@@ -537,8 +588,8 @@ fn names_digest(body: &[u8]) -> bool {
 /// `(found, expected)`: the model refuses the call, or (BatchDeleteImage) it deletes or fails
 /// other ids than the server did.
 fn setup_difference(
-    model: &Result<Value, crate::model::OpError>,
-    server: &Value,
+    model: &Result<CallOutput, crate::model::OpError>,
+    server: &CallOutput,
 ) -> Option<(String, String)> {
     match model {
         // The same manifest pushed again: refused or accepted, nothing changes (a may in the
@@ -547,15 +598,16 @@ fn setup_difference(
         Err(e) => Some(("success".into(), e.code.to_owned())),
         Ok(model) => {
             // Codes only: how a failure echoes its id is ID-FAILURE-ECHO's, not the state's.
-            let failures = |v: &Value| -> Vec<String> {
-                let mut out: Vec<String> = v["failures"]
-                    .as_array()
-                    .map(|f| {
-                        f.iter()
-                            .map(|f| f["failureCode"].as_str().unwrap_or("no code").to_owned())
-                            .collect()
-                    })
-                    .unwrap_or_default();
+            let failures = |output: &CallOutput| -> Vec<String> {
+                let mut out: Vec<String> = match output {
+                    CallOutput::BatchDeleteImage(deleted) => deleted
+                        .failures
+                        .iter()
+                        .flatten()
+                        .map(|f| f.failure_code.clone().unwrap_or_else(|| "no code".into()))
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 out.sort();
                 out
             };
@@ -571,30 +623,29 @@ fn setup_difference(
     }
 }
 
-/// Names the manifest's SHA-256 as `imageDigest` in a PutImage input that names none.
-fn pin_digest(input: &mut Value) {
-    if input.get("imageDigest").is_none() {
-        let manifest = input["imageManifest"].as_str().unwrap_or_default();
-        input["imageDigest"] = Value::String(ImageDigest::of(manifest.as_bytes()).to_string());
+/// Names the manifest's SHA-256 as `imageDigest` in a PutImage that names none.
+fn pin_digest(put: &mut wire::PutImageRequest) {
+    if put.image_digest.is_none() {
+        let manifest = put.image_manifest.as_deref().unwrap_or_default();
+        put.image_digest = Some(ImageDigest::of(manifest.as_bytes()).to_string());
     }
 }
 
-/// `call` with its input replaced by the renamed one.
-fn renamed_call(call: &Call, input: &Value) -> Option<Call> {
-    fn decode<T: wire::Decode>(input: &Value) -> Option<T> {
-        Some(
-            wire::decode_body(&serde_json::to_vec(input).ok()?)
-                .ok()?
-                .value,
-        )
+/// A setup call's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SetupAnswer {
+    /// Accepted, with the answer as read (`None`: not the operation's output shape).
+    Accepted(Option<CallOutput>),
+    /// Refused, with the error name.
+    Refused(String),
+}
+
+impl SetupAnswer {
+    /// The error name, if the call was refused.
+    pub(crate) fn refusal(self) -> Option<String> {
+        match self {
+            SetupAnswer::Accepted(_) => None,
+            SetupAnswer::Refused(code) => Some(code),
+        }
     }
-    Some(match call {
-        Call::CreateRepository(_) => Call::CreateRepository(decode(input)?),
-        Call::InitiateLayerUpload(_) => Call::InitiateLayerUpload(decode(input)?),
-        Call::UploadLayerPart(_) => Call::UploadLayerPart(decode(input)?),
-        Call::CompleteLayerUpload(_) => Call::CompleteLayerUpload(decode(input)?),
-        Call::PutImage(_) => Call::PutImage(decode(input)?),
-        Call::BatchDeleteImage(_) => Call::BatchDeleteImage(decode(input)?),
-        Call::DeleteRepository(_) => Call::DeleteRepository(decode(input)?),
-    })
 }

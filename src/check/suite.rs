@@ -3,39 +3,37 @@
 
 use std::time::{Duration, Instant};
 
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
-use serde_json::Value;
-
-use crate::model::{Call, Registry};
+use crate::model::{Call, CallOutput, Registry};
 use crate::oracle::{Observed, RuleId, check_unsigned};
 use crate::report::{Report, SetupDivergence};
+use crate::strategy::cases::{Case, files};
 use crate::strategy::{Scenario, arb_scenario};
 use crate::target::HttpTarget;
-use crate::wire::Operation;
+use crate::wire::{self, Operation};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
-use super::cases::{Case, files};
 use super::journal::Journal;
-use super::session::{CheckError, PutDigests, Session};
+use super::session::{CheckError, PutDigests, Session, SetupAnswer};
 
 /// What to run.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// Random sequences in the property phase.
-    pub cases: u32,
+    pub(crate) cases: u32,
     /// Seed of the property phase (and of the run prefix).
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// How long a read may take to see a write.
-    pub settle: Duration,
+    pub(crate) settle: Duration,
     /// Keep the created repositories.
-    pub keep: bool,
+    pub(crate) keep: bool,
     /// Where to journal created repositories.
-    pub journal: Journal,
+    pub(crate) journal: Journal,
     /// Called after each probe with (done, total).
-    pub progress: Option<fn(u64, u64)>,
+    pub(crate) progress: Option<fn(u64, u64)>,
 }
 
 /// Runs the whole suite against `target`.
-pub async fn run(target: &HttpTarget, options: &Options) -> Result<Report, CheckError> {
+pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report, CheckError> {
     let started = Instant::now();
     let run_id = options.seed ^ u64::from(std::process::id()).rotate_left(32) ^ now_nanos();
     let prefix = format!("ecr-contract-{:08x}", run_id & 0xffff_ffff);
@@ -124,7 +122,12 @@ async fn probe_put_digest(session: &mut Session<'_>) -> Result<(), CheckError> {
     let mut mirror = None;
     for call in &calls[..=first_put] {
         // A refusal here is met again, and reported, when the fixture is seeded.
-        if session.apply("digest", call, &mut mirror).await?.is_err() {
+        if session
+            .apply("digest", call, &mut mirror)
+            .await?
+            .refusal()
+            .is_some()
+        {
             break;
         }
     }
@@ -138,12 +141,12 @@ async fn probe_put_digest(session: &mut Session<'_>) -> Result<(), CheckError> {
     if let (Some(mirror), Some(tag), false) =
         (&mirror, tag, session.put_digests == PutDigests::Content)
     {
-        let request = crate::wire::BatchGetImageRequest {
+        let request = wire::BatchGetImageRequest {
             repository_name: Some(session.name("digest", "team/app")),
-            image_ids: Some(vec![crate::wire::ImageIdentifier::tag(tag)]),
+            image_ids: Some(vec![wire::ImageIdentifier::tag(tag)]),
             ..Default::default()
         };
-        let body = serde_json::to_vec(&request).unwrap_or_default();
+        let body = wire::encode_request(&request).body;
         session
             .probe("the image of the PutImage digest probe", mirror, body, None)
             .await?;
@@ -159,7 +162,7 @@ async fn seed_fixture(session: &mut Session<'_>, scope: &str) -> Result<Registry
     let mut mirror: Option<Registry> = None;
     let mut first_refusal = None;
     for (step, call) in session.fixture.calls().iter().enumerate() {
-        let refused = session.apply(scope, call, &mut mirror).await?.err();
+        let refused = session.apply(scope, call, &mut mirror).await?.refusal();
         let divergence = match refused {
             Some(code) => Some((code, "success".to_owned())),
             None => session.take_divergence(),
@@ -209,28 +212,33 @@ async fn run_case(
         _ => seed_fixture(session, &scope).await?,
     };
     // The cases name upload ids as the model numbers them; a server has its own.
-    let mut uploads: Vec<Value> = Vec::new();
+    let mut uploads: Vec<Option<String>> = Vec::new();
     for (i, step) in case.setup.iter().enumerate() {
         let call = step.to_call(&session.fixture).map_err(CheckError::Setup)?;
-        let mut input = serde_json::to_value(&call).unwrap_or_default()["input"].take();
-        session.rename(&scope, &mut input);
-        if let Some(id) = input.get("uploadId").and_then(Value::as_str) {
-            let k = usize::from_str_radix(id.rsplit('-').next().unwrap_or("0"), 16).unwrap_or(0);
+        let mut call = session.scoped(&scope, &call);
+        if let Call::UploadLayerPart(wire::UploadLayerPartRequest { upload_id, .. })
+        | Call::CompleteLayerUpload(wire::CompleteLayerUploadRequest { upload_id, .. }) =
+            &mut call
+        {
+            let k = upload_id.as_deref().map_or(0, |id| {
+                usize::from_str_radix(id.rsplit('-').next().unwrap_or("0"), 16).unwrap_or(0)
+            });
             if let Some(actual) = k.checked_sub(1).and_then(|k| uploads.get(k)) {
-                input["uploadId"] = actual.clone();
+                upload_id.clone_from(actual);
             }
         }
         let mut slot = Some(mirror);
-        let answer = session
-            .apply_input(call.operation(), &call, input, &mut slot)
-            .await?;
+        let answer = session.apply_scoped(call, &mut slot).await?;
         mirror = slot.unwrap_or_else(|| base.clone());
-        if let Ok(answer) = &answer
-            && call.operation() == Operation::InitiateLayerUpload
+        if let SetupAnswer::Accepted(answer) = &answer
+            && step.call == Operation::InitiateLayerUpload.name()
         {
-            uploads.push(answer["uploadId"].clone());
+            uploads.push(match answer {
+                Some(CallOutput::InitiateLayerUpload(started)) => started.upload_id.clone(),
+                _ => None,
+            });
         }
-        let refused = answer.err();
+        let refused = answer.refusal();
         if let Some((found, expected)) = session.take_divergence() {
             session.setup_divergences.push(SetupDivergence {
                 case: case.name.clone(),
@@ -290,24 +298,13 @@ async fn cleanup_scope(session: &mut Session<'_>, scope: &str) -> Result<(), Che
     }
 }
 
-/// The case's request, expanded and renamed into `scope`; a raw body is renamed textually.
+/// The case's request, expanded and moved into `scope`.
 fn request_body(session: &Session<'_>, case: &Case, scope: &str) -> Vec<u8> {
-    match super::cases::expand(&case.request, &session.fixture) {
-        Value::String(raw) => {
-            let mut raw = raw;
-            for (name, _) in &session.fixture.repositories {
-                raw = raw.replace(
-                    &format!("\"{name}\""),
-                    &format!("\"{}\"", session.name(scope, name)),
-                );
-            }
-            raw.into_bytes()
-        }
-        mut value => {
-            session.rename(scope, &mut value);
-            serde_json::to_vec(&value).unwrap_or_default()
-        }
-    }
+    case.body(&session.fixture, |name| {
+        let mut name = Some(name.to_owned());
+        session.scope_name(scope, &mut name);
+        name
+    })
 }
 
 /// ROBUST-AUTH (may): an unsigned request is refused with an authentication error.
@@ -318,12 +315,16 @@ async fn probe_auth(session: &mut Session<'_>) -> Result<(), CheckError> {
         );
         return Ok(());
     }
-    let body = serde_json::json!({"repositoryName": session.name("base", "team/app"), "imageIds": [{"imageTag": "v1"}]});
+    let request = wire::BatchGetImageRequest {
+        repository_name: Some(session.name("base", "team/app")),
+        image_ids: Some(vec![wire::ImageIdentifier::tag("v1")]),
+        ..Default::default()
+    };
     let exchange = session
         .target
         .send_unsigned(
             Operation::BatchGetImage,
-            serde_json::to_vec(&body).unwrap_or_default(),
+            wire::encode_request(&request).body,
         )
         .await?;
     session.exercised.insert(RuleId::RobustAuth);
@@ -435,8 +436,8 @@ async fn run_scenario(
             return Ok(vec![]);
         }
     }
-    let mut request = serde_json::to_value(&scenario.request).unwrap_or_default();
-    session.rename(scope, &mut request);
+    let mut request = scenario.request.clone();
+    session.scope_name(scope, &mut request.repository_name);
     let mirror = mirror.unwrap_or(session.empty_mirror()?);
     let findings_before = session.findings.len();
     let probes_before = session.probes;
@@ -444,7 +445,7 @@ async fn run_scenario(
         .probe(
             &format!("random sequence {scope}"),
             &mirror,
-            serde_json::to_vec(&request).unwrap_or_default(),
+            wire::encode_request(&request).body,
             None,
         )
         .await?;

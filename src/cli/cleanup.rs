@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use ecr_contract::check::Journal;
+use ecr_contract::check::{Deletion, Journal, delete_repository};
 use ecr_contract::target::{HttpTarget, is_loopback};
-use ecr_contract::wire::{Credentials, Operation};
+use ecr_contract::wire::Credentials;
 
 use super::aws::AwsArgs;
 
@@ -84,24 +84,14 @@ async fn clean(journal: &Journal, aws: &AwsArgs) -> anyhow::Result<bool> {
             Duration::from_secs(30),
             &tls,
         )?;
-        let body = serde_json::to_vec(
-            &serde_json::json!({"repositoryName": entry.repository, "force": true}),
-        )?;
-        match target.send(Operation::DeleteRepository, body).await {
-            Ok(e)
-                if e.status == 200
-                    || String::from_utf8_lossy(&e.body).contains("RepositoryNotFoundException") =>
-            {
+        match delete_repository(&target, &entry.repository).await {
+            Ok(Deletion { kept: None, .. }) => {
                 writeln!(out, "deleted {} at {}", entry.repository, entry.endpoint)?;
                 removed.push(entry.clone());
             }
-            Ok(e) => writeln!(
-                out,
-                "kept {}: HTTP {} {}",
-                entry.repository,
-                e.status,
-                String::from_utf8_lossy(&e.body)
-            )?,
+            Ok(Deletion {
+                kept: Some(why), ..
+            }) => writeln!(out, "kept {}: {why}", entry.repository)?,
             Err(e) => writeln!(out, "kept {}: {e}", entry.repository)?,
         }
     }

@@ -29,7 +29,7 @@ pub use answer::{DigestTags, Profile};
 pub use authorization::{MAX_TOKEN_REGISTRIES, TOKEN_LIFETIME_SECONDS};
 pub use batch_get::{batch_get_image, batch_get_image_body};
 pub use builder::{BuildError, ImageManifest, RegistryBuilder};
-pub use call::Call;
+pub use call::{Call, CallOutput};
 pub use error::OpError;
 pub use expected::*;
 pub use images::MAX_MANIFEST_CHARS;

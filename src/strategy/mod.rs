@@ -2,6 +2,8 @@
 //! strategies (`arb_*`) that feed property tests, fuzz seeds and the harness's random phase.
 
 mod answers;
+#[doc(hidden)]
+pub mod cases;
 mod fixture;
 pub mod manifests;
 mod strategies;

@@ -80,6 +80,11 @@ impl Operation {
         }
     }
 
+    /// The operation named `name` in the service model, such as `"PutImage"`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| op.name() == name)
+    }
+
     /// The `X-Amz-Target` header value.
     pub fn target(self) -> String {
         format!("{TARGET_PREFIX}.{}", self.name())
@@ -88,7 +93,7 @@ impl Operation {
     /// The operation named by an `X-Amz-Target` value, if it is one of ours.
     pub fn from_target(target: &str) -> Option<Self> {
         let name = target.strip_prefix(TARGET_PREFIX)?.strip_prefix('.')?;
-        Self::ALL.into_iter().find(|op| op.name() == name)
+        Self::from_name(name)
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use ecr_contract::check::{Journal, run};
+use ecr_contract::check::Journal;
 use ecr_contract::oracle::{Level, RULES, RuleId};
 use ecr_contract::report::{Status, to_junit, to_text};
 use ecr_contract::serve::spawn;
@@ -13,7 +13,7 @@ use ecr_contract::target::HttpTarget;
 use ecr_contract::wire::Credentials;
 
 use crate::support::broken::{Fault, broken_server, reference_config};
-use crate::support::{binary, check_url, options, tempdir};
+use crate::support::{binary, check_url, suite, tempdir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_correct_server_passes_every_rule() {
@@ -176,16 +176,11 @@ async fn a_stalling_server_gives_a_clear_error_not_a_hang() {
         ..Fault::default()
     })
     .await;
-    let target = HttpTarget::new(
-        &server.uri(),
-        "us-east-1",
-        Some(Credentials::placeholder()),
-        Duration::from_millis(300),
-    )
-    .expect("a target");
     let dir = tempdir();
     let started = std::time::Instant::now();
-    let error = run(&target, &options(0, &dir.join("stall.tsv")))
+    let error = suite(&server.uri(), 0, &dir.join("stall.tsv"))
+        .timeout(Duration::from_millis(300))
+        .run()
         .await
         .expect_err("the check cannot do its job");
     assert!(
@@ -208,15 +203,10 @@ async fn check_reflecting_server(credentials: Credentials) -> ecr_contract::Repo
         ..Fault::default()
     })
     .await;
-    let target = HttpTarget::new(
-        &server.uri(),
-        "us-east-1",
-        Some(credentials),
-        Duration::from_secs(10),
-    )
-    .expect("a target");
     let dir = tempdir();
-    run(&target, &options(5, &dir.join("journal.tsv")))
+    suite(&server.uri(), 5, &dir.join("journal.tsv"))
+        .credentials(credentials)
+        .run()
         .await
         .expect("runs")
 }
@@ -449,9 +439,11 @@ async fn keep_leaves_journalled_repositories_that_cleanup_removes_and_nothing_el
         .expect("created");
     let dir = tempdir();
     let journal = dir.join("keep.tsv");
-    let mut keep = options(3, &journal);
-    keep.keep = true;
-    run(&target, &keep).await.expect("runs");
+    suite(&server.url(), 3, &journal)
+        .keep(true)
+        .run()
+        .await
+        .expect("runs");
     let kept = Journal::new(&journal).entries().expect("a journal");
     assert!(!kept.is_empty());
     let names = |s: &ecr_contract::serve::Server| {

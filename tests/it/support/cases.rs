@@ -1,13 +1,13 @@
 //! The runner of the contract cases (`tests/cases/*.json`, see
-//! `ecr_contract::check::cases` for the format): [`check_case`] checks one against the model
+//! `ecr_contract::strategy::cases` for the format): [`check_case`] checks one against the model
 //! and the oracle.
 
-use ecr_contract::check::cases::{self, Case, CaseFile, Step, expand};
 use ecr_contract::model::{
     Expected, ExpectedFailure, IdAnswer, ManifestRule, Registry, TagRule, batch_get_image_body,
 };
 use ecr_contract::oracle::{Level, RuleId, Violation, check, check_in};
 use ecr_contract::strategy::Fixture;
+use ecr_contract::strategy::cases::{self, Case, CaseFile, Step, expand};
 use serde_json::{Value, json};
 
 use super::mutate::{Raw, mutate};
@@ -114,7 +114,10 @@ pub fn check_case(case: &Case) -> Result<(), String> {
 
 fn run_step(registry: &mut Registry, step: &Step, fixture: &Fixture) -> Result<(), String> {
     let call = step.to_call(fixture)?;
-    match (registry.apply(&call, 1_800_000_000.0), &step.error) {
+    let answer = registry
+        .apply(&call, 1_800_000_000.0)
+        .map(|out| serde_json::to_value(out).unwrap_or_default());
+    match (answer, &step.error) {
         (Ok(out), None) => match &step.output {
             Some(want) => contains(&out, &expand(want, fixture)),
             None => Ok(()),

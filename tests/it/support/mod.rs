@@ -8,7 +8,7 @@ pub mod python;
 mod run;
 pub mod spec_table;
 
-pub use run::{binary, binary_in, check_url, files_in, options, tempdir};
+pub use run::{binary, binary_in, check_url, files_in, suite, tempdir};
 
 use ecr_contract::model::{DigestTags, Profile, Registry};
 use ecr_contract::strategy::{Fixture, build_registry, fixture};

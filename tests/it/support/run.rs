@@ -4,9 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use ecr_contract::check::{Journal, Options, run};
+use ecr_contract::Suite;
 use ecr_contract::report::Report;
-use ecr_contract::target::HttpTarget;
 use ecr_contract::wire::Credentials;
 
 /// A temporary directory of the calling thread (named by process and thread).
@@ -20,29 +19,22 @@ pub fn tempdir() -> PathBuf {
     dir
 }
 
-/// Options of a run: `cases` random sequences, seed 7, the journal at `journal`.
-pub fn options(cases: u32, journal: &Path) -> Options {
-    Options {
-        cases,
-        seed: 7,
-        settle: Duration::ZERO,
-        keep: false,
-        journal: Journal::new(journal),
-        progress: None,
-    }
+/// A run against `url`: `cases` random sequences, seed 7, the journal at `journal`, signed
+/// with the placeholder credentials, 10 s a request.
+pub fn suite(url: &str, cases: u32, journal: &Path) -> Suite {
+    Suite::new(url)
+        .cases(cases)
+        .seed(7)
+        .journal(journal)
+        .credentials(Credentials::placeholder())
+        .timeout(Duration::from_secs(10))
 }
 
 /// The report of `check` against `url`, signed with the placeholder credentials.
 pub async fn check_url(url: &str, cases: u32) -> Report {
     let dir = tempdir();
-    let target = HttpTarget::new(
-        url,
-        "us-east-1",
-        Some(Credentials::placeholder()),
-        Duration::from_secs(10),
-    )
-    .expect("a target");
-    run(&target, &options(cases, &dir.join("journal.tsv")))
+    suite(url, cases, &dir.join("journal.tsv"))
+        .run()
         .await
         .expect("the check runs")
 }

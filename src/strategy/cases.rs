@@ -1,5 +1,6 @@
 //! The contract cases (`tests/cases/*.json`, embedded): one per row of the spec's tables, run
-//! by the tests against the model and by `check` against a server.
+//! by the tests against the model and by `check` against a server. Test support: the crate's
+//! own tests read the case files through this module; it is not part of the API.
 //!
 //! A case names the spec row it covers, setup calls applied after the standard fixture (each
 //! with the error it must give, if any), a BatchGetImage request, the model's expected outcome
@@ -154,34 +155,55 @@ impl Case {
     }
 }
 
-impl Step {
-    /// The call, with placeholders expanded.
-    pub fn to_call(&self, fixture: &Fixture) -> Result<Call, String> {
-        let input = expand(&self.input, fixture);
-        Ok(match self.call.as_str() {
-            "CreateRepository" => Call::CreateRepository(decode(&input)?),
-            "InitiateLayerUpload" => Call::InitiateLayerUpload(decode(&input)?),
-            "UploadLayerPart" => Call::UploadLayerPart(decode(&input)?),
-            "CompleteLayerUpload" => Call::CompleteLayerUpload(decode(&input)?),
-            "PutImage" => Call::PutImage(decode(&input)?),
-            "BatchDeleteImage" => Call::BatchDeleteImage(decode(&input)?),
-            "DeleteRepository" => Call::DeleteRepository(decode(&input)?),
-            other => return Err(format!("unknown call {other}")),
-        })
+impl Case {
+    /// The case's BatchGetImage body, placeholders expanded, with every `repositoryName` that
+    /// `rename` maps renamed (a raw body: every quoted such name in its text).
+    pub fn body(&self, fixture: &Fixture, rename: impl Fn(&str) -> Option<String>) -> Vec<u8> {
+        match expand(&self.request, fixture) {
+            Value::String(raw) => {
+                let mut raw = raw;
+                for (name, _) in &fixture.repositories {
+                    if let Some(renamed) = rename(name) {
+                        raw = raw.replace(&format!("\"{name}\""), &format!("\"{renamed}\""));
+                    }
+                }
+                raw.into_bytes()
+            }
+            mut request => {
+                rename_repositories(&mut request, &rename);
+                serde_json::to_vec(&request).unwrap_or_default()
+            }
+        }
     }
 }
 
-/// Decodes a wire shape from a JSON value, refusing unknown members and wrong types.
-fn decode<T: wire::Decode>(value: &Value) -> Result<T, String> {
-    let bytes = serde_json::to_vec(value).map_err(|e| e.to_string())?;
-    let decoded = wire::decode_body::<T>(&bytes).map_err(|e| e.to_string())?;
-    if !decoded.is_clean() {
-        return Err(format!(
-            "malformed case input: {:?} {:?}",
-            decoded.shape_issues, decoded.unknown_members
-        ));
+/// Renames, at any depth, the `repositoryName` members that `rename` maps.
+fn rename_repositories(value: &mut Value, rename: &impl Fn(&str) -> Option<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match (key.as_str(), v.as_str().and_then(rename)) {
+                    ("repositoryName", Some(renamed)) => *v = Value::String(renamed),
+                    _ => rename_repositories(v, rename),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| rename_repositories(v, rename)),
+        _ => {}
     }
-    Ok(decoded.value)
+}
+
+impl Step {
+    /// The call, with placeholders expanded; refused when its input is not exactly the
+    /// operation's input shape.
+    pub fn to_call(&self, fixture: &Fixture) -> Result<Call, String> {
+        let operation = wire::Operation::from_name(&self.call)
+            .ok_or_else(|| format!("unknown call {}", self.call))?;
+        let input = serde_json::to_vec(&expand(&self.input, fixture)).map_err(|e| e.to_string())?;
+        Call::decode_exact(operation, &input).map_err(|e| format!("case input: {e}"))
+    }
 }
 
 /// Expands every placeholder in `value` against `fixture`:
