@@ -7,6 +7,8 @@
 mod corpus;
 mod endpoint;
 pub mod input;
+#[doc(hidden)]
+pub mod mutate;
 mod scenario;
 mod targets;
 

@@ -11,8 +11,8 @@ use ecr_contract::wire::{self, BatchGetImageRequest, BatchGetImageResponse, Imag
 use proptest::prelude::*;
 
 use super::support::fixture_registry;
-use super::support::mutate::Raw;
 use super::support::spec_table::{Answer, IdRow, Table, acceptable, failure};
+use ecr_contract::fuzzing::mutate::RawAnswer;
 
 /// The id forms of section 4 against the fixture: tag; digest; tag and digest agreeing,
 /// disagreeing, with the tag absent, with the digest absent; unusual tags, malformed and
@@ -90,8 +90,8 @@ fn request(ids: Vec<ImageIdentifier>, accepted: Option<Vec<String>>) -> BatchGet
 }
 
 /// A 200 answer: each row's id answered by its answer, as many times as given.
-fn respond(rows: &[(&IdRow, &Answer, usize)]) -> Raw {
-    Raw::of(&Ok(response(rows)))
+fn respond(rows: &[(&IdRow, &Answer, usize)]) -> RawAnswer {
+    RawAnswer::of(&Ok(response(rows)))
 }
 
 fn response(rows: &[(&IdRow, &Answer, usize)]) -> BatchGetImageResponse {
@@ -116,19 +116,19 @@ fn response(rows: &[(&IdRow, &Answer, usize)]) -> BatchGetImageResponse {
     response
 }
 
-fn error(code: &str) -> Raw {
-    Raw {
+fn error(code: &str) -> RawAnswer {
+    RawAnswer {
         status: 400,
         headers: vec![("content-type", wire::CONTENT_TYPE.to_owned())],
         body: wire::encode_error(code, "chosen by the spec table"),
     }
 }
 
-fn judge(registry: &Registry, request: &BatchGetImageRequest, raw: &Raw) -> Vec<Violation> {
+fn judge(registry: &Registry, request: &BatchGetImageRequest, raw: &RawAnswer) -> Vec<Violation> {
     check(&batch_get_image(registry, request), &raw.observe())
 }
 
-fn show(request: &BatchGetImageRequest, raw: &Raw, violations: &[Violation]) -> String {
+fn show(request: &BatchGetImageRequest, raw: &RawAnswer, violations: &[Violation]) -> String {
     format!(
         "request {}\nanswer {}\nviolations: {}",
         serde_json::to_string(request).unwrap_or_default(),
@@ -261,7 +261,7 @@ impl Picker {
 
 /// A server that answers each id with any outcome the spec lists for it, chosen at random per
 /// id, repeated ids once or once per repetition, and the lists in any order.
-fn spec_server(table: &Table, request: &BatchGetImageRequest, seed: u64) -> Raw {
+fn spec_server(table: &Table, request: &BatchGetImageRequest, seed: u64) -> RawAnswer {
     let mut p = Picker(seed);
     let Some(rows) = &table.ids else {
         return error(table.errors[p.pick(table.errors.len())]);
@@ -287,7 +287,7 @@ fn spec_server(table: &Table, request: &BatchGetImageRequest, seed: u64) -> Raw 
     if let Some(failures) = response.failures.as_mut() {
         shuffle(failures, &mut p);
     }
-    Raw::of(&Ok(response))
+    RawAnswer::of(&Ok(response))
 }
 
 fn shuffle<T>(items: &mut [T], p: &mut Picker) {
@@ -323,7 +323,7 @@ fn a_wrong_media_type_is_not_blamed_on_the_scenario() {
     let mut response = expected.answer(&Default::default()).expect("an answer");
     let images = response.images.as_mut().expect("images");
     images[0].image_manifest_media_type = Some(S2.to_owned());
-    let observed = Raw::of(&Ok(response)).observe();
+    let observed = RawAnswer::of(&Ok(response)).observe();
     let rules: Vec<&str> = check_in(RuleId::StatePutDigest, &expected, &observed)
         .iter()
         .map(|v| v.rule.as_str())
@@ -338,7 +338,7 @@ fn the_rules_judged_on_other_calls_accept_ecr_and_catch_the_rest() {
     use ecr_contract::model::ImageDigest;
     use ecr_contract::oracle::{check_put_digest, check_put_refusal, check_unsigned};
     let unsigned = |status: u16, code: &str| {
-        let raw = Raw {
+        let raw = RawAnswer {
             status,
             ..error(code)
         };
@@ -355,7 +355,7 @@ fn the_rules_judged_on_other_calls_accept_ecr_and_catch_the_rest() {
     assert_eq!(unsigned(403, "AccessDeniedException"), 0);
     assert_eq!(unsigned(400, "InvalidParameterException"), 1);
     assert_eq!(unsigned(500, "UnrecognizedClientException"), 1);
-    let images = Raw::of(&Ok(BatchGetImageResponse {
+    let images = RawAnswer::of(&Ok(BatchGetImageResponse {
         images: Some(vec![]),
         failures: Some(vec![]),
     }));

@@ -10,7 +10,7 @@ use serde_json::Value;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use super::mutate::{Raw, mutate};
+use ecr_contract::fuzzing::mutate::{RawAnswer, mutate};
 
 /// How the server misbehaves.
 #[derive(Debug, Clone, Default)]
@@ -61,7 +61,7 @@ impl Respond for Broken {
             &request.body,
         );
         let reply_delay = reply.delay;
-        let mut raw = Raw {
+        let mut raw = RawAnswer {
             status: reply.status,
             headers: vec![("content-type", wire::CONTENT_TYPE.to_owned())],
             body: reply.body,
@@ -87,7 +87,7 @@ impl Respond for Broken {
                 .iter()
                 .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("")))
                 .collect();
-            raw = Raw {
+            raw = RawAnswer {
                 status: 400,
                 headers: raw.headers,
                 body: wire::encode_error("InvalidParameterException", &headers.join("; ")),

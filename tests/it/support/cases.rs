@@ -10,8 +10,8 @@ use ecr_contract::strategy::Fixture;
 use ecr_contract::strategy::cases::{self, Case, CaseFile, Step, expand};
 use serde_json::{Value, json};
 
-use super::mutate::{Raw, mutate};
 use super::{all_profiles, fixture_registry};
+use ecr_contract::fuzzing::mutate::{RawAnswer, mutate};
 
 /// Loads a case file embedded in the library.
 pub fn load(file: &str) -> CaseFile {
@@ -62,7 +62,7 @@ pub fn check_case(case: &Case) -> Result<(), String> {
         .as_deref()
         .map(|c| RuleId::parse(c).ok_or_else(|| fail(format!("unknown rule {c}"))))
         .transpose()?;
-    let judge = |raw: &Raw| -> Vec<Violation> {
+    let judge = |raw: &RawAnswer| -> Vec<Violation> {
         let observed = raw.observe();
         match context {
             Some(rule) => check_in(rule, &expected, &observed),
@@ -70,7 +70,7 @@ pub fn check_case(case: &Case) -> Result<(), String> {
         }
     };
     for profile in all_profiles() {
-        let violations = judge(&Raw::of(&expected.answer(&profile)));
+        let violations = judge(&RawAnswer::of(&expected.answer(&profile)));
         if !violations.is_empty() {
             return Err(fail(format!(
                 "the answer of {profile:?} is refused: {}",
@@ -78,7 +78,7 @@ pub fn check_case(case: &Case) -> Result<(), String> {
             )));
         }
     }
-    let default = Raw::of(&expected.answer(&Default::default()));
+    let default = RawAnswer::of(&expected.answer(&Default::default()));
     let requested: Vec<Value> = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|r| r.get("imageIds").and_then(Value::as_array).cloned())

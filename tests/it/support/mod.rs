@@ -3,7 +3,7 @@
 
 pub mod broken;
 pub mod cases;
-pub mod mutate;
+
 pub mod python;
 mod run;
 pub mod spec_table;

@@ -1,30 +1,33 @@
-//! Raw HTTP answers and named mutations of them, for contract cases: a mutation listed under
-//! `accept` must stay acceptable, one listed under `break` must be caught under its rule.
+//! BatchGetImage answers as bytes on the wire, and named mutations of them: the one engine
+//! behind the contract cases (a mutation listed under `accept` must stay acceptable, one
+//! under `break` must be caught under its rule), the broken-server table, and the
+//! `model_oracle` property that the oracle catches a changed answer. Test support: a
+//! mutation that does not apply to the answer given panics.
 
-use ecr_contract::model::manifest::{Contents, Format, translate};
-use ecr_contract::model::{ImageDigest, OpError};
-use ecr_contract::oracle::Observed;
-use ecr_contract::strategy::Fixture;
-use ecr_contract::wire::{self, BatchGetImageResponse};
+use crate::model::manifest::{Contents, Format, translate};
+use crate::model::{ImageDigest, OpError};
+use crate::oracle::Observed;
+use crate::strategy::Fixture;
+use crate::wire::{self, BatchGetImageResponse};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
 
 /// An answer as bytes on the wire.
 #[derive(Debug, Clone)]
-pub struct Raw {
+pub struct RawAnswer {
+    /// The HTTP status.
     pub status: u16,
+    /// The headers, lower case.
     pub headers: Vec<(&'static str, String)>,
+    /// The body.
     pub body: Vec<u8>,
 }
 
-impl Raw {
+impl RawAnswer {
     /// How a server following the model sends `answer`.
     pub fn of(answer: &Result<BatchGetImageResponse, OpError>) -> Self {
-        let (status, body) = match answer {
-            Ok(response) => (200, serde_json::to_vec(response).expect("encodes")),
-            Err(e) => (e.status(), wire::encode_error(e.code, &e.message)),
-        };
-        Raw {
+        let (status, body) = OpError::to_http(answer);
+        RawAnswer {
             status,
             headers: vec![("content-type", wire::CONTENT_TYPE.to_owned())],
             body,
@@ -61,7 +64,7 @@ impl Raw {
 
 /// Applies the mutation `spec` (`name` or `name:argument`) to `raw`, an answer to a request
 /// for `requested`.
-pub fn mutate(raw: &Raw, spec: &str, fixture: &Fixture, requested: &[Value]) -> Raw {
+pub fn mutate(raw: &RawAnswer, spec: &str, fixture: &Fixture, requested: &[Value]) -> RawAnswer {
     let (name, arg) = spec.split_once(':').unwrap_or((spec, ""));
     let mut out = raw.clone();
     let mut body = raw.json();
@@ -154,7 +157,13 @@ fn edit_body(
                 }
             }
         }
-        "drop_failure" => remove_first(body, "failures"),
+        // The failure at index `arg` (the first without one).
+        "drop_failure" => {
+            let k: usize = arg.parse().unwrap_or(0);
+            if let Some(items) = body["failures"].as_array_mut() {
+                items.remove(k);
+            }
+        }
         "no_member" => drop_member(body, arg),
         "reverse" => {
             for list in ["images", "failures"] {
@@ -229,7 +238,7 @@ fn edit_body(
                 id["imageDigest"] = json!(other.digest);
             }
             let entry = json!({
-                "registryId": ecr_contract::strategy::ACCOUNT, "repositoryName": other.repository, "imageId": id,
+                "registryId": crate::strategy::ACCOUNT, "repositoryName": other.repository, "imageId": id,
                 "imageManifest": other.manifest, "imageManifestMediaType": other.media_type,
             });
             body["images"].as_array_mut().expect("images").push(entry);
