@@ -88,7 +88,7 @@ pub async fn pull_manifest(
 mod tests {
     use ecr_contract::model::Registry;
     use ecr_contract::serve::{Config, Fault, Responder, always, first, spawn};
-    use ecr_contract::strategy::manifests::{Blob, Layout, schema2};
+    use ecr_contract::strategy::manifests::{ContentBlob, Layout, schema2};
     use ecr_contract::wire::Operation;
     use wiremock::matchers::method;
     use wiremock::{Mock, MockServer};
@@ -99,8 +99,8 @@ mod tests {
     /// manifest `v1` points at.
     fn registry() -> (Registry, String) {
         let manifest = schema2(
-            &Blob::from_seed("config"),
-            &[Blob::from_seed("layer")],
+            &ContentBlob::from_seed("config"),
+            &[ContentBlob::from_seed("layer")],
             Layout::Docker,
         );
         let registry = Registry::builder()

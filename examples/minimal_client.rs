@@ -85,7 +85,7 @@ mod tests {
     use ecr_contract::model::Registry;
     use ecr_contract::serve::{Config, Fault, Responder, always, first, nth, spawn};
     use ecr_contract::strategy::arb_answer;
-    use ecr_contract::strategy::manifests::{Blob, Layout, schema2};
+    use ecr_contract::strategy::manifests::{ContentBlob, Layout, schema2};
     use ecr_contract::wire::Operation;
     use proptest::prelude::*;
     use wiremock::matchers::method;
@@ -97,8 +97,8 @@ mod tests {
     /// manifest `v1` points at.
     fn registry() -> (Registry, String) {
         let manifest = schema2(
-            &Blob::from_seed("config"),
-            &[Blob::from_seed("layer")],
+            &ContentBlob::from_seed("config"),
+            &[ContentBlob::from_seed("layer")],
             Layout::Docker,
         );
         let registry = Registry::builder()

@@ -12,7 +12,7 @@ use ecr_contract::model::{Profile, Registry, RegistryId, batch_get_image};
 use ecr_contract::oracle::Level;
 use ecr_contract::report::Report;
 use ecr_contract::serve::Config;
-use ecr_contract::strategy::manifests::{Blob, Layout, oci, schema2};
+use ecr_contract::strategy::manifests::{ContentBlob, Layout, oci, schema2};
 use ecr_contract::strategy::{ACCOUNT, REGION};
 use ecr_contract::wire::Credentials;
 use ecr_contract::wire::{
@@ -86,16 +86,16 @@ pub fn time(nanos: Option<f64>) -> String {
 }
 
 /// Layers shared by every benchmark image: a base image's five.
-fn layers() -> Vec<Blob> {
+fn layers() -> Vec<ContentBlob> {
     (0..5)
-        .map(|i| Blob::from_seed(&format!("layer {i}")))
+        .map(|i| ContentBlob::from_seed(&format!("layer {i}")))
         .collect()
 }
 
 /// Image `i` of a benchmark registry: a real-size manifest (Docker schema 2 or OCI, as
 /// `docker push` lays them out, a config and five layers: about 1.1 KB), with its media type.
-pub fn image(i: usize, layers: &[Blob]) -> (String, &'static str) {
-    let config = Blob::from_seed(&format!("config {i}"));
+pub fn image(i: usize, layers: &[ContentBlob]) -> (String, &'static str) {
+    let config = ContentBlob::from_seed(&format!("config {i}"));
     match i % 2 {
         0 => (schema2(&config, layers, Layout::Docker), S2),
         _ => (oci(&config, layers, Layout::Docker), OCI),

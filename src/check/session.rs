@@ -11,7 +11,7 @@ use crate::oracle::{
     Observed, RuleId, Violation, check, check_in, check_put_digest, check_put_refusal,
 };
 use crate::report::{Finding, Reproduction, Response, SetupDivergence};
-use crate::strategy::manifests::Blob;
+use crate::strategy::manifests::ContentBlob;
 use crate::strategy::{Fixture, fixture, generated_blobs};
 use crate::target::{Exchange, HttpTarget, TransportError};
 use crate::wire::{self, Operation, Reply};
@@ -84,7 +84,7 @@ pub struct Session<'t> {
     /// cannot know ([`PutDigests::ServerOwn`]).
     pub(crate) unjudged_by_digest: usize,
     /// The blobs the harness can upload, by digest (see [`known_blobs`]).
-    known_blobs: std::collections::HashMap<String, Blob>,
+    known_blobs: std::collections::HashMap<String, ContentBlob>,
 }
 
 impl<'t> Session<'t> {
@@ -529,8 +529,8 @@ pub async fn delete_repository(
 /// and those the contract cases name (`n1` to `n3`; not `b1` and `b2`: the case that shows
 /// LayersNotFoundException uploads them itself, after pushing without them). The first of
 /// equal digests wins.
-fn known_blobs(fixture: &Fixture) -> std::collections::HashMap<String, Blob> {
-    let named_by_cases = ["n1", "n2", "n3"].map(Blob::from_seed);
+fn known_blobs(fixture: &Fixture) -> std::collections::HashMap<String, ContentBlob> {
+    let named_by_cases = ["n1", "n2", "n3"].map(ContentBlob::from_seed);
     let mut blobs = std::collections::HashMap::new();
     for blob in fixture
         .blobs

@@ -12,7 +12,7 @@ use super::lookup::{
 };
 use super::manifest::{Format, StoredManifest};
 use super::names::{ImageDigest, ImageTag};
-use super::registry::{Image, Registry, Repository};
+use super::registry::{Registry, StoredImage, StoredRepository};
 use super::request::{limits_reached, validate};
 
 /// The acceptable answers of a correct server to `request`, given the state `registry`.
@@ -147,7 +147,7 @@ fn codes_for(cause: RequestCause) -> Vec<&'static str> {
 }
 
 fn expect_id(
-    repository: &Repository,
+    repository: &StoredRepository,
     id: &wire::ImageIdentifier,
     accepted: Option<&[String]>,
 ) -> IdAnswer {
@@ -253,7 +253,7 @@ fn unusual(tag: &str) -> bool {
 }
 
 fn found(
-    image: &Image,
+    image: &StoredImage,
     resolution: Resolution,
     tag: &str,
     accepted: Option<&[String]>,

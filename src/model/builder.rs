@@ -78,10 +78,10 @@ pub enum BuildError {
 ///
 /// ```
 /// use ecr_contract::model::Registry;
-/// use ecr_contract::strategy::manifests::{Blob, Layout, schema2};
+/// use ecr_contract::strategy::manifests::{ContentBlob, Layout, schema2};
 ///
-/// let config = Blob::from_seed("config");
-/// let manifest = schema2(&config, &[Blob::from_seed("layer")], Layout::Docker);
+/// let config = ContentBlob::from_seed("config");
+/// let manifest = schema2(&config, &[ContentBlob::from_seed("layer")], Layout::Docker);
 /// let registry = Registry::builder()
 ///     .repository("team/app")
 ///     .image(manifest.as_str())

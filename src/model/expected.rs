@@ -94,7 +94,7 @@ pub struct IdExpectation {
     pub answer: IdAnswer,
 }
 
-/// Image entries or a failure.
+/// StoredImage entries or a failure.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum IdAnswer {
     /// One or more image entries (and, where `or_fails` says so, a failure instead).

@@ -1,4 +1,4 @@
-//! Image writes: PutImage and BatchDeleteImage (spec section 7).
+//! StoredImage writes: PutImage and BatchDeleteImage (spec section 7).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use super::lookup::{
 };
 use super::manifest::{Contents, StoredManifest};
 use super::names::{ImageDigest, ImageTag, MediaType};
-use super::registry::{Image, Registry, Repository, TagMutability};
+use super::registry::{Registry, StoredImage, StoredRepository, TagMutability};
 use super::request::{check_image_ids, failure};
 
 /// The longest manifest, in characters.
@@ -120,7 +120,7 @@ fn pushed_media_type(manifest: &str, given: Option<&str>) -> Result<MediaType, O
 }
 
 fn check_references(
-    repository: &Repository,
+    repository: &StoredRepository,
     stored: &StoredManifest,
     require_blobs: bool,
 ) -> Result<(), OpError> {
@@ -163,7 +163,7 @@ fn check_references(
 }
 
 fn store(
-    repository: &mut Repository,
+    repository: &mut StoredRepository,
     stored: StoredManifest,
     tag: Option<ImageTag>,
     now: f64,
@@ -203,7 +203,7 @@ fn store(
     let image = repository
         .images
         .entry(digest.clone())
-        .or_insert_with(|| Image {
+        .or_insert_with(|| StoredImage {
             manifest: Arc::new(stored),
             tags: BTreeSet::new(),
             pushed_at: now,
@@ -216,7 +216,11 @@ fn store(
 }
 
 /// Takes `tag` off the image it points at, unless the repository is immutable.
-fn move_tag(repository: &mut Repository, tag: &ImageTag, to: &ImageDigest) -> Result<(), OpError> {
+fn move_tag(
+    repository: &mut StoredRepository,
+    tag: &ImageTag,
+    to: &ImageDigest,
+) -> Result<(), OpError> {
     let Some(from) = repository.tags.get(tag).cloned() else {
         return Ok(());
     };
@@ -241,7 +245,7 @@ fn move_tag(repository: &mut Repository, tag: &ImageTag, to: &ImageDigest) -> Re
 type Failure = (&'static str, &'static str);
 
 fn delete_one(
-    repository: &mut Repository,
+    repository: &mut StoredRepository,
     id: &wire::ImageIdentifier,
 ) -> Result<Vec<wire::ImageIdentifier>, Failure> {
     let (digest, tag) = match Lookup::of(repository, id) {

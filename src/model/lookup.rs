@@ -4,7 +4,7 @@
 use crate::wire::ImageIdentifier;
 
 use super::names::{ImageDigest, ImageTag};
-use super::registry::{Image, Repository};
+use super::registry::{StoredImage, StoredRepository};
 
 /// `failureReason` of `MissingDigestAndTag`.
 pub const REASON_MISSING: &str = "Invalid request parameters: both tag and digest cannot be null";
@@ -29,7 +29,7 @@ pub enum Lookup<'r> {
     /// A tag alone.
     Tag {
         /// The image the tag points at, if it exists.
-        image: Option<&'r Image>,
+        image: Option<&'r StoredImage>,
         /// The tag has characters outside `[a-zA-Z0-9-_.]`.
         unusual_characters: bool,
         /// The tag does not exist, but one differing only in letter case does.
@@ -38,14 +38,14 @@ pub enum Lookup<'r> {
     /// A digest alone.
     Digest {
         /// The image with exactly this digest.
-        image: Option<&'r Image>,
+        image: Option<&'r StoredImage>,
         /// An image whose digest differs only in the case of its hex, when no exact match.
-        hex_case_variant: Option<&'r Image>,
+        hex_case_variant: Option<&'r StoredImage>,
     },
     /// A tag and a digest.
     TagAndDigest {
         /// The image the tag points at, if it exists.
-        tagged: Option<&'r Image>,
+        tagged: Option<&'r StoredImage>,
         /// Whether that image has the requested digest.
         agrees: Agreement,
     },
@@ -64,7 +64,7 @@ pub enum Agreement {
 
 impl<'r> Lookup<'r> {
     /// Looks `id` up in `repository`.
-    pub fn of(repository: &'r Repository, id: &ImageIdentifier) -> Self {
+    pub fn of(repository: &'r StoredRepository, id: &ImageIdentifier) -> Self {
         let tag = id.image_tag.as_deref();
         let digest = id.image_digest.as_deref();
         match (tag, digest) {

@@ -40,5 +40,5 @@ pub use lookup::{
 pub use manifest::{Format, StoredManifest};
 pub use names::{ConstraintError, ImageDigest, ImageTag, MediaType, RegistryId, RepositoryName};
 pub use pages::{DEFAULT_PAGE_SIZE, MAX_RESULTS};
-pub use registry::{Encryption, Image, Registry, Repository, TagMutability, Upload};
+pub use registry::{Encryption, Registry, StoredImage, StoredRepository, TagMutability, Upload};
 pub use upload::{MAX_PART_BLOB, MAX_PARTS, MAX_UPLOADS, MIN_PART_SIZE, PART_SIZE};

@@ -8,7 +8,7 @@ use super::error::{OpError, required};
 use super::lookup::{Agreement, Lookup};
 use super::names::RepositoryName;
 use super::pages::{Page, not_with};
-use super::registry::{Image, Registry, Repository};
+use super::registry::{Registry, StoredImage, StoredRepository};
 use super::request::{check_count, check_image_ids};
 
 impl Registry {
@@ -17,7 +17,7 @@ impl Registry {
         &self,
         registry_id: Option<&str>,
         name: Option<&str>,
-    ) -> Result<&Repository, OpError> {
+    ) -> Result<&StoredRepository, OpError> {
         let registry = self.resolve_registry(registry_id)?;
         let name = RepositoryName::parse(required(name, "repositoryName")?)?;
         self.repository(registry.as_str(), name.as_str())
@@ -35,7 +35,7 @@ impl Registry {
         if let Some(names) = &request.repository_names {
             not_with("repositoryNames", max_results, next_token)?;
             check_count("repositoryNames", names.len())?;
-            let mut found: Vec<&Repository> = names
+            let mut found: Vec<&StoredRepository> = names
                 .iter()
                 .map(|n| self.target(Some(registry.as_str()), Some(n)))
                 .collect::<Result<_, _>>()?;
@@ -47,7 +47,7 @@ impl Registry {
         }
         let listing = format!("DescribeRepositories/{registry}");
         let page = Page::of(&listing, max_results, next_token)?;
-        let mut all: Vec<&Repository> = self
+        let mut all: Vec<&StoredRepository> = self
             .repositories()
             .filter(|r| r.registry_id == registry)
             .collect();
@@ -107,7 +107,7 @@ impl Registry {
         let status = tag_status(request.filter.as_ref())?;
         let (max_results, next_token) = (request.max_results, request.next_token.as_deref());
         let listing = listing("DescribeImages", repository, status);
-        let (images, next_token): (Vec<&Image>, _) = match &request.image_ids {
+        let (images, next_token): (Vec<&StoredImage>, _) = match &request.image_ids {
             Some(ids) => {
                 not_with("imageIds", max_results, next_token)?;
                 (named_images(repository, ids)?, None)
@@ -168,9 +168,9 @@ impl Registry {
 
 /// The images `ids` name, each of which must exist.
 fn named_images<'a>(
-    repository: &'a Repository,
+    repository: &'a StoredRepository,
     ids: &[wire::ImageIdentifier],
-) -> Result<Vec<&'a Image>, OpError> {
+) -> Result<Vec<&'a StoredImage>, OpError> {
     check_image_ids(Some(ids))?
         .iter()
         .map(|id| match Lookup::of(repository, id) {
@@ -199,7 +199,7 @@ fn tag_status(filter: Option<&wire::ImagesFilter>) -> Result<&str, OpError> {
 }
 
 /// What a token of `operation` over `repository` with `status` continues.
-fn listing(operation: &str, repository: &Repository, status: &str) -> String {
+fn listing(operation: &str, repository: &StoredRepository, status: &str) -> String {
     format!(
         "{operation}/{}/{}/{status}",
         repository.registry_id, repository.name
@@ -207,8 +207,8 @@ fn listing(operation: &str, repository: &Repository, status: &str) -> String {
 }
 
 /// Images in push order (then by digest), for stable listings.
-fn sorted(repository: &Repository) -> Vec<&Image> {
-    let mut images: Vec<&Image> = repository.images.values().collect();
+fn sorted(repository: &StoredRepository) -> Vec<&StoredImage> {
+    let mut images: Vec<&StoredImage> = repository.images.values().collect();
     images.sort_by(|a, b| {
         a.pushed_at
             .total_cmp(&b.pushed_at)
@@ -227,7 +227,7 @@ pub const UPLOADED_LAYER_MEDIA_TYPE: &str =
 pub const DEFAULT_ARTIFACT_MEDIA_TYPE: &str = "application/vnd.docker.container.image.v1+json";
 
 /// The media type of blob `digest`, from the first manifest in the repository that names it.
-fn layer_media_type(repository: &Repository, digest: &str) -> String {
+fn layer_media_type(repository: &StoredRepository, digest: &str) -> String {
     sorted(repository)
         .into_iter()
         .flat_map(|i| {
@@ -242,7 +242,7 @@ fn layer_media_type(repository: &Repository, digest: &str) -> String {
 /// An image's `imageSizeInBytes`: the sizes of its config and layers added up, or for a
 /// manifest list the largest of its manifests' sizes (service model, `imageSizeInBytes`).
 /// Saturating: sizes come from pushed manifests, which may claim anything.
-fn image_size(repository: &Repository, image: &Image) -> i64 {
+fn image_size(repository: &StoredRepository, image: &StoredImage) -> i64 {
     let contents = &image.manifest.contents;
     if image.manifest.format.is_list() {
         return contents
@@ -263,7 +263,7 @@ fn image_size(repository: &Repository, image: &Image) -> i64 {
 }
 
 /// An image's `artifactMediaType`: its config's media type (the index's own type for a list).
-fn artifact_media_type(image: &Image) -> String {
+fn artifact_media_type(image: &StoredImage) -> String {
     let contents = &image.manifest.contents;
     if image.manifest.format.is_list() {
         return image.manifest.media_type.to_string();
@@ -275,7 +275,7 @@ fn artifact_media_type(image: &Image) -> String {
         .unwrap_or_else(|| DEFAULT_ARTIFACT_MEDIA_TYPE.to_owned())
 }
 
-fn detail(repository: &Repository, image: &Image) -> wire::ImageDetail {
+fn detail(repository: &StoredRepository, image: &StoredImage) -> wire::ImageDetail {
     wire::ImageDetail {
         registry_id: Some(repository.registry_id.to_string()),
         repository_name: Some(repository.name.to_string()),

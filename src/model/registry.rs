@@ -107,7 +107,7 @@ impl Encryption {
 
 /// An image: its stored manifest and the tags that point at it now.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Image {
+pub struct StoredImage {
     /// The manifest as pushed.
     pub manifest: Arc<StoredManifest>,
     /// Tags pointing at this image.
@@ -118,7 +118,7 @@ pub struct Image {
 
 /// One repository.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Repository {
+pub struct StoredRepository {
     /// Its registry.
     pub registry_id: RegistryId,
     /// Its name.
@@ -132,7 +132,7 @@ pub struct Repository {
     /// `encryptionConfiguration`: `AES256` unless asked at creation.
     pub encryption: Encryption,
     /// Images by digest.
-    pub images: HashMap<ImageDigest, Image>,
+    pub images: HashMap<ImageDigest, StoredImage>,
     /// Tag to digest. The model changes it only through `point_tag` and `remove_tag`, which
     /// keep the case-folded index in step.
     pub tags: HashMap<ImageTag, ImageDigest>,
@@ -156,9 +156,9 @@ pub struct Upload {
     pub started: u64,
 }
 
-impl Repository {
+impl StoredRepository {
     /// The image `tag` points at.
-    pub fn image_by_tag(&self, tag: &str) -> Option<&Image> {
+    pub fn image_by_tag(&self, tag: &str) -> Option<&StoredImage> {
         self.images.get(self.tags.get(tag)?)
     }
 
@@ -228,7 +228,7 @@ pub struct Registry {
     /// Whether PutImage requires the config and layer blobs to have been uploaded, as real
     /// ECR does (`LayersNotFoundException`). Servers without a layer API do not.
     pub require_blobs: bool,
-    repositories: HashMap<RegistryId, HashMap<RepositoryName, Repository>>,
+    repositories: HashMap<RegistryId, HashMap<RepositoryName, StoredRepository>>,
     uploads_started: u64,
 }
 
@@ -253,12 +253,12 @@ impl Registry {
     }
 
     /// The repository `name` in `registry`, if it exists.
-    pub fn repository(&self, registry: &str, name: &str) -> Option<&Repository> {
+    pub fn repository(&self, registry: &str, name: &str) -> Option<&StoredRepository> {
         self.repositories.get(registry)?.get(name)
     }
 
     /// Every repository, in no particular order.
-    pub fn repositories(&self) -> impl Iterator<Item = &Repository> {
+    pub fn repositories(&self) -> impl Iterator<Item = &StoredRepository> {
         self.repositories.values().flat_map(HashMap::values)
     }
 
@@ -267,7 +267,7 @@ impl Registry {
         &mut self,
         registry_id: Option<&str>,
         name: Option<&str>,
-    ) -> Result<&mut Repository, OpError> {
+    ) -> Result<&mut StoredRepository, OpError> {
         let registry = self.resolve_registry(registry_id)?;
         let name = RepositoryName::parse(required(name, "repositoryName")?)?;
         self.repositories
@@ -308,7 +308,7 @@ impl Registry {
                 ),
             ));
         }
-        let repository = Repository {
+        let repository = StoredRepository {
             registry_id,
             name: name.clone(),
             mutability,

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::model::{Call, ImageDigest};
 use crate::oracle::RuleId;
 use crate::strategy::Fixture;
-use crate::strategy::manifests::{Blob, Layout, schema2};
+use crate::strategy::manifests::{ContentBlob, Layout, schema2};
 use crate::wire;
 
 /// The case files, in spec order.
@@ -237,7 +237,11 @@ pub fn expand(value: &Value, fixture: &Fixture) -> Value {
 
 fn placeholder(map: &serde_json::Map<String, Value>, fixture: &Fixture) -> Option<Value> {
     let image = |key: &str| fixture.image(map.get(key)?.as_str()?);
-    let seed = |key: &str| map.get(key).and_then(Value::as_str).map(Blob::from_seed);
+    let seed = |key: &str| {
+        map.get(key)
+            .and_then(Value::as_str)
+            .map(ContentBlob::from_seed)
+    };
     let count = |key: &str| {
         map.get(key)
             .and_then(Value::as_u64)
@@ -281,13 +285,13 @@ fn placeholder(map: &serde_json::Map<String, Value>, fixture: &Fixture) -> Optio
         return Some(json!(blob.digest));
     }
     let spec = map.get("$schema2")?;
-    let config = Blob::from_seed(spec["config"].as_str().unwrap_or("c"));
-    let layers: Vec<Blob> = spec["layers"]
+    let config = ContentBlob::from_seed(spec["config"].as_str().unwrap_or("c"));
+    let layers: Vec<ContentBlob> = spec["layers"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-        .map(Blob::from_seed)
+        .map(ContentBlob::from_seed)
         .collect();
     Some(json!(schema2(&config, &layers, Layout::Docker)))
 }
@@ -296,7 +300,7 @@ fn placeholder(map: &serde_json::Map<String, Value>, fixture: &Fixture) -> Optio
 /// characters (more bytes: the padding is `é`), naming blobs `c6` and `l9`.
 fn exotic_of_length(chars: usize) -> String {
     use crate::strategy::manifests::exotic_padded;
-    let (config, layers) = (Blob::from_seed("c6"), [Blob::from_seed("l9")]);
+    let (config, layers) = (ContentBlob::from_seed("c6"), [ContentBlob::from_seed("l9")]);
     let base = exotic_padded(&config, &layers, 0).chars().count();
     exotic_padded(&config, &layers, chars.saturating_sub(base))
 }

@@ -5,7 +5,9 @@ use crate::model::manifest::Format;
 use crate::model::{Call, ImageDigest, ImageManifest};
 use crate::wire::{CreateRepositoryRequest, PutImageRequest};
 
-use super::manifests::{Blob, Layout, S1_MEDIA_TYPE, exotic, manifest_list, oci, schema1, schema2};
+use super::manifests::{
+    ContentBlob, Layout, S1_MEDIA_TYPE, exotic, manifest_list, oci, schema1, schema2,
+};
 
 /// The fixture's account.
 pub const ACCOUNT: &str = "123456789012";
@@ -44,7 +46,7 @@ pub struct Fixture {
     /// The images.
     pub images: Vec<FixtureImage>,
     /// Every blob (config or layer) the images name.
-    pub blobs: Vec<Blob>,
+    pub blobs: Vec<ContentBlob>,
 }
 
 impl Fixture {
@@ -122,7 +124,7 @@ fn image(
 /// | `precise` | `ubuntu` | Docker schema 1 | `precise` (the AWS API reference example) |
 /// | `exotic` | `team/app` | OCI with `\r\n`, odd key order, multibyte UTF-8 and escapes | `exotic` |
 pub fn fixture() -> Fixture {
-    let b = Blob::from_seed;
+    let b = ContentBlob::from_seed;
     let s2 = image(
         "s2",
         "team/app",

@@ -8,14 +8,14 @@ use crate::model::manifest::{DOCKER_LIST, OCI, S1_SIGNED, S2};
 
 /// A blob (config or layer) with its content address.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Blob {
+pub struct ContentBlob {
     /// The bytes.
     pub bytes: Vec<u8>,
     /// `sha256` of the bytes.
     pub digest: String,
 }
 
-impl Blob {
+impl ContentBlob {
     /// A small blob whose content is derived from `seed`.
     pub fn from_seed(seed: &str) -> Self {
         let bytes = format!("ecr-contract blob {seed}\n").into_bytes();
@@ -94,7 +94,7 @@ struct Manifest<'a> {
     manifests: Option<Vec<Descriptor<'a>>>,
 }
 
-fn descriptor<'a>(media_type: &'a str, blob: &'a Blob) -> Descriptor<'a> {
+fn descriptor<'a>(media_type: &'a str, blob: &'a ContentBlob) -> Descriptor<'a> {
     Descriptor {
         media_type,
         size: blob.size(),
@@ -107,8 +107,8 @@ fn image_manifest(
     media_type: &str,
     config_type: &str,
     layer_type: &str,
-    config: &Blob,
-    layers: &[Blob],
+    config: &ContentBlob,
+    layers: &[ContentBlob],
     layout: Layout,
 ) -> String {
     render(
@@ -124,7 +124,7 @@ fn image_manifest(
 }
 
 /// A Docker schema 2 manifest naming `config` and `layers`.
-pub fn schema2(config: &Blob, layers: &[Blob], layout: Layout) -> String {
+pub fn schema2(config: &ContentBlob, layers: &[ContentBlob], layout: Layout) -> String {
     let (config_type, layer_type) = (
         "application/vnd.docker.container.image.v1+json",
         "application/vnd.docker.image.rootfs.diff.tar.gzip",
@@ -133,7 +133,7 @@ pub fn schema2(config: &Blob, layers: &[Blob], layout: Layout) -> String {
 }
 
 /// An OCI image manifest naming `config` and `layers`.
-pub fn oci(config: &Blob, layers: &[Blob], layout: Layout) -> String {
+pub fn oci(config: &ContentBlob, layers: &[ContentBlob], layout: Layout) -> String {
     let (config_type, layer_type) = (
         "application/vnd.oci.image.config.v1+json",
         "application/vnd.oci.image.layer.v1.tar+gzip",
@@ -143,7 +143,7 @@ pub fn oci(config: &Blob, layers: &[Blob], layout: Layout) -> String {
 
 /// A Docker schema 1 manifest (no top-level `mediaType`: push it with
 /// [`S1_MEDIA_TYPE`]), layers newest first.
-pub fn schema1(name: &str, tag: &str, layers: &[Blob], layout: Layout) -> String {
+pub fn schema1(name: &str, tag: &str, layers: &[ContentBlob], layout: Layout) -> String {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Schema1<'a> {
@@ -209,14 +209,14 @@ pub fn manifest_list(manifests: &[(&str, usize, &str)], layout: Layout) -> Strin
 /// last), multibyte UTF-8 (`é`, `日本`, an emoji), and JSON escapes (`\u00e9`, `\/`, `\"`)
 /// that decode to other bytes. A server that re-serialises, normalises Unicode or re-escapes
 /// it returns other bytes and another digest (MAN-BYTES, MAN-DIGEST).
-pub fn exotic(config: &Blob, layers: &[Blob]) -> String {
+pub fn exotic(config: &ContentBlob, layers: &[ContentBlob]) -> String {
     exotic_padded(config, layers, 0)
 }
 
 /// [`exotic`], with an annotation of `padding` characters more (each `é`, two bytes), so that
 /// a manifest can be made exactly as long as ECR allows (4,194,304 characters, not bytes).
-pub fn exotic_padded(config: &Blob, layers: &[Blob], padding: usize) -> String {
-    let layer = |l: &Blob| {
+pub fn exotic_padded(config: &ContentBlob, layers: &[ContentBlob], padding: usize) -> String {
+    let layer = |l: &ContentBlob| {
         format!(
             "    {{\"digest\": \"{}\", \"size\": {}, \"mediaType\": \"application/vnd.oci.image.layer.v1.tar+gzip\"}}",
             l.digest,

@@ -12,7 +12,9 @@ use crate::wire::{
 };
 
 use super::fixture::{ACCOUNT, REGION};
-use super::manifests::{Blob, Layout, S1_MEDIA_TYPE, exotic, manifest_list, oci, schema1, schema2};
+use super::manifests::{
+    ContentBlob, Layout, S1_MEDIA_TYPE, exotic, manifest_list, oci, schema1, schema2,
+};
 
 /// Repository names the generated calls use.
 pub const REPOSITORIES: [&str; 3] = ["team/app", "solo", "a.b/c-d"];
@@ -85,16 +87,16 @@ fn tenths(numerator: u8) -> impl Strategy<Value = bool> {
     (0..10u8).prop_map(move |n| n < numerator)
 }
 
-fn config_blob(seed: u8) -> Blob {
-    Blob::from_seed(&format!("config-{seed}"))
+fn config_blob(seed: u8) -> ContentBlob {
+    ContentBlob::from_seed(&format!("config-{seed}"))
 }
 
-fn layer_blob(seed: u8) -> Blob {
-    Blob::from_seed(&format!("layer-{seed}"))
+fn layer_blob(seed: u8) -> ContentBlob {
+    ContentBlob::from_seed(&format!("layer-{seed}"))
 }
 
 /// Every blob the generated manifests name: 8 configs and 16 layers.
-pub fn generated_blobs() -> impl Iterator<Item = Blob> {
+pub fn generated_blobs() -> impl Iterator<Item = ContentBlob> {
     (0..8).map(config_blob).chain((0..16).map(layer_blob))
 }
 
@@ -110,7 +112,7 @@ pub fn arb_manifest() -> impl Strategy<Value = Pushable> {
         .prop_map(|(kind, config, layers, layout)| {
             let layout = [Layout::Docker, Layout::Compact, Layout::Indented][usize::from(layout)];
             let config = config_blob(config);
-            let layers: Vec<Blob> = layers.iter().map(|l| layer_blob(*l)).collect();
+            let layers: Vec<ContentBlob> = layers.iter().map(|l| layer_blob(*l)).collect();
             match kind {
                 0 => Pushable {
                     manifest: schema2(&config, &layers, layout),

@@ -9,7 +9,7 @@ use ecr_contract::check::CheckError;
 use ecr_contract::model::{BuildError, Call, Registry, batch_get_image};
 use ecr_contract::oracle::{Observed, RuleId, check};
 use ecr_contract::serve::{Config, Endpoint, Fault, Responder, Server, every, first, nth, spawn};
-use ecr_contract::strategy::manifests::{Blob, Layout, oci, schema2};
+use ecr_contract::strategy::manifests::{ContentBlob, Layout, oci, schema2};
 use ecr_contract::strategy::{arb_answer, arb_batch_get_image_request, arb_registry, fixture};
 use ecr_contract::target::HttpTarget;
 use ecr_contract::wire::{self, BatchGetImageRequest, ImageIdentifier, Operation};
@@ -151,8 +151,8 @@ async fn the_suite_refuses_remote_endpoints_without_leave_and_keeps_when_asked()
 // ---- client authors: a registry in code ----------------------------------------------------
 
 fn two_images() -> (String, String) {
-    let config = Blob::from_seed("api-config");
-    let layer = Blob::from_seed("api-layer");
+    let config = ContentBlob::from_seed("api-config");
+    let layer = ContentBlob::from_seed("api-layer");
     (
         schema2(&config, std::slice::from_ref(&layer), Layout::Docker),
         oci(&config, &[layer], Layout::Compact),

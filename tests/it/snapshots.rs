@@ -2,7 +2,7 @@
 //! pinned in the top-level `snapshots/` folder.
 
 use ecr_contract::model::{OpError, Profile, batch_get_image};
-use ecr_contract::strategy::manifests::Blob;
+use ecr_contract::strategy::manifests::ContentBlob;
 use ecr_contract::wire::{self, ImageIdentifier, Input, encode_request};
 
 use crate::support::{fixture_registry, with_snapshots};
@@ -44,7 +44,7 @@ fn get(name: &str, ids: Vec<ImageIdentifier>) -> wire::BatchGetImageRequest {
 fn requests_the_harness_sends_have_a_fixed_wire_form() {
     let (fixture, _) = fixture_registry();
     let s2 = fixture.image("s2").expect("s2");
-    let blob = Blob::from_seed("l1");
+    let blob = ContentBlob::from_seed("l1");
     let upload_id = "00000000-0000-4000-8000-000000000001".to_owned();
     with_snapshots(|| {
         insta::assert_snapshot!(
@@ -244,13 +244,13 @@ fn answers_of_the_read_operations_have_a_fixed_wire_form() {
     let (fixture, mut registry) = fixture_registry();
     let s2 = fixture.image("s2").expect("s2");
     // The blobs of s2, and one no manifest names, uploaded.
-    let mut blobs: Vec<Blob> = fixture
+    let mut blobs: Vec<ContentBlob> = fixture
         .blobs
         .iter()
         .filter(|b| s2.manifest.contains(b.digest.as_str()))
         .cloned()
         .collect();
-    blobs.push(Blob::from_seed("uploaded, unreferenced"));
+    blobs.push(ContentBlob::from_seed("uploaded, unreferenced"));
     for blob in &blobs {
         upload(&mut registry, "team/app", blob);
     }
@@ -295,7 +295,7 @@ fn answers_of_the_read_operations_have_a_fixed_wire_form() {
 }
 
 /// Uploads `blob` to `repository` in one part through the model.
-fn upload(registry: &mut ecr_contract::model::Registry, repository: &str, blob: &Blob) {
+fn upload(registry: &mut ecr_contract::model::Registry, repository: &str, blob: &ContentBlob) {
     let upload_id = registry
         .initiate_layer_upload(&wire::InitiateLayerUploadRequest {
             repository_name: Some(repository.into()),

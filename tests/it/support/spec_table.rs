@@ -13,7 +13,7 @@
 //! stored, or the id fails.
 
 use ecr_contract::model::manifest::{Format, translate};
-use ecr_contract::model::{ImageDigest, Registry, Repository};
+use ecr_contract::model::{ImageDigest, Registry, StoredRepository};
 use ecr_contract::wire::{BatchGetImageRequest, Image, ImageFailure, ImageIdentifier};
 
 /// The spec's pattern for a digest (section 4).
@@ -166,7 +166,7 @@ fn fails(id: &ImageIdentifier, codes: &[&'static str], rule: &'static str) -> Id
 
 /// Section 4, one row per id form.
 fn id_row(
-    repository: &Repository,
+    repository: &StoredRepository,
     registry_id: &str,
     name: &str,
     id: &ImageIdentifier,
@@ -275,7 +275,7 @@ impl Entry<'_> {
     fn found(
         &self,
         id: &ImageIdentifier,
-        stored: &ecr_contract::model::Image,
+        stored: &ecr_contract::model::StoredImage,
         via: Via<'_>,
         digests: &[String],
         may_fail: bool,
@@ -355,7 +355,7 @@ impl Entry<'_> {
     /// Section 5: the manifests that may answer, and whether the id may fail instead.
     fn manifests(
         &self,
-        stored: &ecr_contract::model::Image,
+        stored: &ecr_contract::model::StoredImage,
         via: Via<'_>,
         digests: &[String],
     ) -> (Vec<Manifest>, bool) {
