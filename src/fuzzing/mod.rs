@@ -16,7 +16,7 @@ pub use corpus::seeds;
 pub use endpoint::endpoint;
 pub use scenario::{
     accounting_holds, check_scenario, digests_are_content_addresses, model_answer_passes,
-    mutations_are_caught, observe,
+    mutations_are_caught,
 };
 pub use targets::{
     differential, model_oracle, parse_request, parse_response, pass_through as pass_through_rng,

@@ -14,7 +14,7 @@ use crate::wire::{BatchGetImageResponse, ImageIdentifier};
 use super::mutate::{RawAnswer, mutate};
 
 /// The answer `answer`, sent as bytes and read back as the oracle sees it.
-pub fn observe(answer: &Result<BatchGetImageResponse, OpError>) -> Observed {
+fn observe(answer: &Result<BatchGetImageResponse, OpError>) -> Observed {
     RawAnswer::of(answer).observe()
 }
 

@@ -9,7 +9,7 @@ mod check;
 mod ids;
 mod index;
 mod manifest;
-pub mod normalize;
+pub(crate) mod normalize;
 mod rules;
 mod violation;
 

@@ -17,9 +17,9 @@ use super::manifests::{
 };
 
 /// Repository names the generated calls use.
-pub const REPOSITORIES: [&str; 3] = ["team/app", "solo", "a.b/c-d"];
+pub(crate) const REPOSITORIES: [&str; 3] = ["team/app", "solo", "a.b/c-d"];
 /// Tags the generated calls use; `Latest` differs from `latest` only in case.
-pub const TAGS: [&str; 6] = ["latest", "v1", "v2", "Latest", "1.0", "rc_1"];
+pub(crate) const TAGS: [&str; 6] = ["latest", "v1", "v2", "Latest", "1.0", "rc_1"];
 
 /// A registry state, given as the calls that build it, and a request against it.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,7 +96,7 @@ fn layer_blob(seed: u8) -> ContentBlob {
 }
 
 /// Every blob the generated manifests name: 8 configs and 16 layers.
-pub fn generated_blobs() -> impl Iterator<Item = ContentBlob> {
+pub(crate) fn generated_blobs() -> impl Iterator<Item = ContentBlob> {
     (0..8).map(config_blob).chain((0..16).map(layer_blob))
 }
 
