@@ -218,35 +218,7 @@ impl<'t> Session<'t> {
             return Ok(SetupAnswer::Refused(code));
         }
         let answer = CallOutput::decode(sent.operation(), &exchange.body).and_then(Result::ok);
-        if self.account.is_none()
-            && let Call::CreateRepository(_) = &sent
-        {
-            let id = match &answer {
-                Some(CallOutput::CreateRepository(created)) => created
-                    .repository
-                    .as_ref()
-                    .and_then(|r| r.registry_id.clone()),
-                _ => None,
-            };
-            let account = id
-                .as_deref()
-                .and_then(|id| RegistryId::parse(id).ok())
-                .ok_or_else(|| {
-                    CheckError::Setup(format!("CreateRepository answered registryId {id:?}"))
-                })?;
-            self.account = Some(account);
-        }
-        if let Call::PutImage(put) = &sent {
-            let reported = match &answer {
-                Some(CallOutput::PutImage(pushed)) => pushed
-                    .image
-                    .as_ref()
-                    .and_then(|i| i.image_id.as_ref())
-                    .and_then(|id| id.image_digest.as_deref()),
-                _ => None,
-            };
-            self.check_put_digest(put, reported, &exchange);
-        }
+        self.learn(&sent, answer.as_ref(), &exchange)?;
         let mirror = match mirror {
             Some(mirror) => mirror,
             None => mirror.insert(self.empty_mirror()?),
@@ -266,6 +238,46 @@ impl<'t> Session<'t> {
             Some(answer) => setup_difference(&model, answer),
         };
         Ok(SetupAnswer::Accepted(answer))
+    }
+
+    /// What an accepted setup call teaches: the account (from the first CreateRepository)
+    /// and whether PutImage reports the manifests' digests (STATE-PUT-DIGEST).
+    fn learn(
+        &mut self,
+        sent: &Call,
+        answer: Option<&CallOutput>,
+        exchange: &Exchange,
+    ) -> Result<(), CheckError> {
+        if self.account.is_none()
+            && let Call::CreateRepository(_) = sent
+        {
+            let id = match answer {
+                Some(CallOutput::CreateRepository(created)) => created
+                    .repository
+                    .as_ref()
+                    .and_then(|r| r.registry_id.clone()),
+                _ => None,
+            };
+            let account = id
+                .as_deref()
+                .and_then(|id| RegistryId::parse(id).ok())
+                .ok_or_else(|| {
+                    CheckError::Setup(format!("CreateRepository answered registryId {id:?}"))
+                })?;
+            self.account = Some(account);
+        }
+        if let Call::PutImage(put) = sent {
+            let reported = match answer {
+                Some(CallOutput::PutImage(pushed)) => pushed
+                    .image
+                    .as_ref()
+                    .and_then(|i| i.image_id.as_ref())
+                    .and_then(|id| id.image_digest.as_deref()),
+                _ => None,
+            };
+            self.check_put_digest(put, reported, exchange);
+        }
+        Ok(())
     }
 
     /// How the server's last accepted setup call differed from ECR's answer, as

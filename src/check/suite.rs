@@ -207,71 +207,13 @@ async fn run_case(
     } else {
         format!("c{index}")
     };
-    let mut mirror = match scope.as_str() {
+    let mirror = match scope.as_str() {
         "base" => base.clone(),
         _ => seed_fixture(session, &scope).await?,
     };
-    // The cases name upload ids as the model numbers them; a server has its own.
-    let mut uploads: Vec<Option<String>> = Vec::new();
-    for (i, step) in case.setup.iter().enumerate() {
-        let call = step.to_call(&session.fixture).map_err(CheckError::Setup)?;
-        let mut call = session.scoped(&scope, &call);
-        if let Call::UploadLayerPart(wire::UploadLayerPartRequest { upload_id, .. })
-        | Call::CompleteLayerUpload(wire::CompleteLayerUploadRequest { upload_id, .. }) =
-            &mut call
-        {
-            let k = upload_id.as_deref().map_or(0, |id| {
-                usize::from_str_radix(id.rsplit('-').next().unwrap_or("0"), 16).unwrap_or(0)
-            });
-            if let Some(actual) = k.checked_sub(1).and_then(|k| uploads.get(k)) {
-                upload_id.clone_from(actual);
-            }
-        }
-        let mut slot = Some(mirror);
-        let answer = session.apply_scoped(call, &mut slot).await?;
-        mirror = slot.unwrap_or_else(|| base.clone());
-        if let SetupAnswer::Accepted(answer) = &answer
-            && step.call == Operation::InitiateLayerUpload.name()
-        {
-            uploads.push(match answer {
-                Some(CallOutput::InitiateLayerUpload(started)) => started.upload_id.clone(),
-                _ => None,
-            });
-        }
-        let refused = answer.refusal();
-        if let Some((found, expected)) = session.take_divergence() {
-            session.setup_divergences.push(SetupDivergence {
-                case: case.name.clone(),
-                step: i,
-                call: step.call.clone(),
-                found,
-                expected,
-                judged: false,
-            });
-            return cleanup_scope(session, &scope).await;
-        }
-        match (refused, &step.error) {
-            (None, None) => {}
-            (Some(code), Some(want)) if &code == want => {}
-            (refused, want) => {
-                // Refused with another code than ECR's: server and mirror are alike, the probe
-                // is still judged. Refused where ECR accepts: the case's scenario never
-                // happened. Accepted where ECR refuses: a state nothing can mirror.
-                let judged = refused.is_some() && want.is_some();
-                session.setup_divergences.push(SetupDivergence {
-                    case: case.name.clone(),
-                    step: i,
-                    call: step.call.clone(),
-                    found: refused.unwrap_or_else(|| "success".into()),
-                    expected: want.clone().unwrap_or_else(|| "success".into()),
-                    judged,
-                });
-                if !judged {
-                    return cleanup_scope(session, &scope).await;
-                }
-            }
-        }
-    }
+    let Some(mirror) = run_setup(session, case, &scope, mirror).await? else {
+        return cleanup_scope(session, &scope).await;
+    };
     let body = request_body(session, case, &scope);
     let unjudged = session.unjudged_by_digest;
     session
@@ -286,6 +228,78 @@ async fn run_case(
         session.exercised.extend(case.rules());
     }
     cleanup_scope(session, &scope).await
+}
+
+/// A case's setup calls in `scope`, on top of the fixture `mirror` holds; the mirror after
+/// them, or `None` when the server answered so that the case can no longer be judged (each
+/// difference from ECR is recorded as a setup divergence).
+async fn run_setup(
+    session: &mut Session<'_>,
+    case: &Case,
+    scope: &str,
+    mirror: Registry,
+) -> Result<Option<Registry>, CheckError> {
+    let mut mirror = Some(mirror);
+    // The cases name upload ids as the model numbers them; a server has its own.
+    let mut uploads: Vec<Option<String>> = Vec::new();
+    for (i, step) in case.setup.iter().enumerate() {
+        let call = step.to_call(&session.fixture).map_err(CheckError::Setup)?;
+        let mut call = session.scoped(scope, &call);
+        if let Call::UploadLayerPart(wire::UploadLayerPartRequest { upload_id, .. })
+        | Call::CompleteLayerUpload(wire::CompleteLayerUploadRequest { upload_id, .. }) =
+            &mut call
+        {
+            let k = upload_id.as_deref().map_or(0, |id| {
+                usize::from_str_radix(id.rsplit('-').next().unwrap_or("0"), 16).unwrap_or(0)
+            });
+            if let Some(actual) = k.checked_sub(1).and_then(|k| uploads.get(k)) {
+                upload_id.clone_from(actual);
+            }
+        }
+        let answer = session.apply_scoped(call, &mut mirror).await?;
+        if let SetupAnswer::Accepted(answer) = &answer
+            && step.call == Operation::InitiateLayerUpload.name()
+        {
+            uploads.push(match answer {
+                Some(CallOutput::InitiateLayerUpload(started)) => started.upload_id.clone(),
+                _ => None,
+            });
+        }
+        let refused = answer.refusal();
+        let divergence = |found: String, expected: String, judged: bool| SetupDivergence {
+            case: case.name.clone(),
+            step: i,
+            call: step.call.clone(),
+            found,
+            expected,
+            judged,
+        };
+        if let Some((found, expected)) = session.take_divergence() {
+            session
+                .setup_divergences
+                .push(divergence(found, expected, false));
+            return Ok(None);
+        }
+        match (refused, &step.error) {
+            (None, None) => {}
+            (Some(code), Some(want)) if &code == want => {}
+            (refused, want) => {
+                // Refused with another code than ECR's: server and mirror are alike, the probe
+                // is still judged. Refused where ECR accepts: the case's scenario never
+                // happened. Accepted where ECR refuses: a state nothing can mirror.
+                let judged = refused.is_some() && want.is_some();
+                session.setup_divergences.push(divergence(
+                    refused.unwrap_or_else(|| "success".into()),
+                    want.clone().unwrap_or_else(|| "success".into()),
+                    judged,
+                ));
+                if !judged {
+                    return Ok(None);
+                }
+            }
+        }
+    }
+    Ok(mirror)
 }
 
 async fn cleanup_scope(session: &mut Session<'_>, scope: &str) -> Result<(), CheckError> {

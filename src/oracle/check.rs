@@ -174,6 +174,13 @@ pub(crate) fn rule_of_request(cause: RequestCause) -> RuleId {
 }
 
 fn check_error(expected: &Expected, e: &ErrorReply, out: &mut Vec<Violation>) {
+    check_error_form(e, out);
+    check_error_expected(expected, e.code.as_deref(), out);
+}
+
+/// The error's form, whatever the request: an AWS JSON error with the status of its name,
+/// a modelled name in `__type`, a message.
+fn check_error_form(e: &ErrorReply, out: &mut Vec<Violation>) {
     let code = e.code.as_deref();
     if matches!(e.body, ErrorBody::NotJson { html: true }) {
         out.push(Violation::new(
@@ -234,6 +241,10 @@ fn check_error(expected: &Expected, e: &ErrorReply, out: &mut Vec<Violation>) {
             "none",
         ));
     }
+}
+
+/// Whether the request called for an error, and for this one.
+fn check_error_expected(expected: &Expected, code: Option<&str>, out: &mut Vec<Violation>) {
     let found = code.unwrap_or("an unnamed error").to_owned();
     match (&expected.error, &expected.success) {
         (Some(ExpectedError { codes, .. }), _) if code.is_some_and(|c| codes.contains(&c)) => {}

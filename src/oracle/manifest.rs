@@ -49,47 +49,16 @@ pub(crate) fn check_manifest(
         return;
     }
     let claimed = claimed_format(media_type, bytes);
+    let answer = Answered {
+        bytes,
+        digest,
+        media_type,
+    };
     if rule.translations.contains(&claimed) && claimed != stored.format {
-        check_translation(stored, claimed, bytes, path, out);
-        if !(digest == stored.digest.as_str() || is_digest_of(digest, bytes)) {
-            let expected = format!("{} or the digest of the translated bytes", stored.digest);
-            out.push(Violation::new(
-                RuleId::ManTranslation,
-                format!("{path}.imageId.imageDigest"),
-                expected,
-                digest,
-            ));
-        }
-        let ok = media_type.is_some_and(|t| {
-            Format::of(t) == claimed
-                && (rule.accepted.iter().any(|a| a == t) || claimed.media_type() == Some(t))
-        });
-        if !ok {
-            let expected = format!("an accepted {claimed:?} media type");
-            out.push(Violation::new(
-                RuleId::ManMediaType,
-                format!("{path}.imageManifestMediaType"),
-                expected,
-                media_type.unwrap_or("none"),
-            ));
-        }
+        check_translated(e, claimed, &answer, path, out);
     } else if claimed == stored.format || media_type.is_none_or(|t| t == stored.media_type.as_str())
     {
-        out.push(Violation::new(
-            RuleId::ManBytes,
-            format!("{path}.imageManifest"),
-            "the manifest byte for byte as pushed",
-            describe_change(&stored.bytes, bytes),
-        ));
-        check_untranslated_digest(requested, stored, digest, path, out);
-        if !is_digest_of(digest, bytes) {
-            out.push(Violation::new(
-                RuleId::ManDigest,
-                format!("{path}.imageId.imageDigest"),
-                "sha256 of imageManifest",
-                digest,
-            ));
-        }
+        check_changed(requested, stored, &answer, path, out);
     } else {
         let rule_id = match rule.cause {
             ManifestCause::ByDigest => RuleId::ManNoTranslationByDigest,
@@ -105,6 +74,79 @@ pub(crate) fn check_manifest(
             format!("{path}.imageManifest"),
             expected,
             format!("a {claimed:?} manifest"),
+        ));
+    }
+}
+
+/// What an image entry answered.
+struct Answered<'a> {
+    bytes: &'a str,
+    digest: &'a str,
+    media_type: Option<&'a str>,
+}
+
+/// A translation the request allows: the translated bytes, their digest (or the stored one),
+/// a media type of the translation's format that was accepted.
+fn check_translated(
+    e: &ExpectedImage,
+    claimed: Format,
+    answer: &Answered<'_>,
+    path: &dyn Display,
+    out: &mut Vec<Violation>,
+) {
+    let Answered {
+        bytes,
+        digest,
+        media_type,
+    } = *answer;
+    let stored = &e.stored;
+    check_translation(stored, claimed, bytes, path, out);
+    if !(digest == stored.digest.as_str() || is_digest_of(digest, bytes)) {
+        let expected = format!("{} or the digest of the translated bytes", stored.digest);
+        out.push(Violation::new(
+            RuleId::ManTranslation,
+            format!("{path}.imageId.imageDigest"),
+            expected,
+            digest,
+        ));
+    }
+    let ok = media_type.is_some_and(|t| {
+        Format::of(t) == claimed
+            && (e.manifest.accepted.iter().any(|a| a == t) || claimed.media_type() == Some(t))
+    });
+    if !ok {
+        let expected = format!("an accepted {claimed:?} media type");
+        out.push(Violation::new(
+            RuleId::ManMediaType,
+            format!("{path}.imageManifestMediaType"),
+            expected,
+            media_type.unwrap_or("none"),
+        ));
+    }
+}
+
+/// The stored manifest's format, changed: the bytes are not as pushed, and the digest must
+/// still be the stored one and the sha256 of what was answered.
+fn check_changed(
+    requested: &ImageIdentifier,
+    stored: &StoredManifest,
+    answer: &Answered<'_>,
+    path: &dyn Display,
+    out: &mut Vec<Violation>,
+) {
+    out.push(Violation::new(
+        RuleId::ManBytes,
+        format!("{path}.imageManifest"),
+        "the manifest byte for byte as pushed",
+        describe_change(&stored.bytes, answer.bytes),
+    ));
+    check_untranslated_digest(requested, stored, answer.digest, path, out);
+    if !is_digest_of(answer.digest, answer.bytes) {
+        out.push(Violation::new(
+            RuleId::ManDigest,
+            format!("{path}.imageId.imageDigest"),
+            "sha256 of imageManifest",
+            answer.digest,
         ));
     }
 }

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use super::document::{rows, run_line, sections, shorten};
-use super::{Ledger, Report};
+use super::document::{Row, rows, run_line, sections, shorten};
+use super::{Finding, Ledger, Report};
 
 /// The report as a Markdown page. With the run's `ledger`, the page names the server it
 /// describes and explains each known divergence.
@@ -20,24 +20,47 @@ pub fn to_markdown(report: &Report, ledger: Option<&Ledger>) -> String {
         report.region,
         run_line(report, &rows)
     );
+    by_section(&mut out, &rows);
+    by_rule(&mut out, &rows);
+    let _ = writeln!(out, "\n## First example of each broken rule");
+    for row in &rows {
+        if let Some(first) = row.first {
+            first_example(&mut out, row, first, ledger);
+        }
+    }
+    list(
+        &mut out,
+        "Setup calls answered otherwise than ECR",
+        &report.setup_divergences,
+    );
+    list(&mut out, "Notes", &report.notes);
+    out
+}
+
+/// The summary table, one line per section.
+fn by_section(out: &mut String, rows: &[Row<'_>]) {
     let _ = writeln!(out, "## By section\n");
     let _ = writeln!(
         out,
         "| section | rules | pass | fail | known divergence | not exercised |\n|---|---|---|---|---|---|"
     );
-    for s in sections(&rows) {
+    for s in sections(rows) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} |",
             s.title, s.rules, s.passed, s.failed, s.known, s.not_exercised
         );
     }
+}
+
+/// The table of every rule, with its first example shortened.
+fn by_rule(out: &mut String, rows: &[Row<'_>]) {
     let _ = writeln!(out, "\n## By rule\n");
     let _ = writeln!(
         out,
         "| rule | level | status | count | first example |\n|---|---|---|---|---|"
     );
-    for row in &rows {
+    for row in rows {
         let example = row.first.map_or(String::new(), |f| {
             format!(
                 "{} — request `{}` → HTTP {} `{}`",
@@ -57,57 +80,55 @@ pub fn to_markdown(report: &Report, ledger: Option<&Ledger>) -> String {
             anchor = row.rule.rule.as_str().to_lowercase()
         );
     }
-    let _ = writeln!(out, "\n## First example of each broken rule");
-    for row in rows.iter().filter(|r| r.first.is_some()) {
-        let f = row.first.unwrap_or_else(|| unreachable!("filtered"));
+}
+
+/// A broken rule's section: the rule, what the ledger says of it, the first request and
+/// answer in full, and how to reproduce them.
+fn first_example(out: &mut String, row: &Row<'_>, f: &Finding, ledger: Option<&Ledger>) {
+    let _ = writeln!(
+        out,
+        "\n### {}\n\n{} ({}, {}). Broken {} times; first in {}: {}\n",
+        row.rule.rule,
+        row.rule.statement,
+        row.rule.level,
+        row.verdict.label(),
+        row.rule.count,
+        f.probe,
+        f.message
+    );
+    if let Some(d) = ledger.and_then(|l| l.divergence(row.rule.rule)) {
         let _ = writeln!(
             out,
-            "\n### {}\n\n{} ({}, {}). Broken {} times; first in {}: {}\n",
-            row.rule.rule,
-            row.rule.statement,
-            row.rule.level,
-            row.verdict.label(),
-            row.rule.count,
-            f.probe,
-            f.message
-        );
-        if let Some(d) = ledger.and_then(|l| l.divergence(row.rule.rule)) {
-            let _ = writeln!(
-                out,
-                "What the server does: {}\n\nWhat ECR does: {}\n",
-                d.server, d.ecr
-            );
-        }
-        let _ = writeln!(
-            out,
-            "Request:\n\n```json\n{}\n```\n",
-            shorten(&f.request, 2000)
-        );
-        let _ = writeln!(
-            out,
-            "Answer (HTTP {}):\n\n```\n{}\n```\n",
-            f.response.status,
-            shorten(&f.response.body, 2000)
-        );
-        let _ = writeln!(
-            out,
-            "Reproduce:\n\n```sh\n{}\n```",
-            shorten(&f.reproduction.curl, 3000)
+            "What the server does: {}\n\nWhat ECR does: {}\n",
+            d.server, d.ecr
         );
     }
-    if !report.setup_divergences.is_empty() {
-        let _ = writeln!(out, "\n## Setup calls answered otherwise than ECR\n");
-        for d in &report.setup_divergences {
-            let _ = writeln!(out, "- {d}");
+    let _ = writeln!(
+        out,
+        "Request:\n\n```json\n{}\n```\n",
+        shorten(&f.request, 2000)
+    );
+    let _ = writeln!(
+        out,
+        "Answer (HTTP {}):\n\n```\n{}\n```\n",
+        f.response.status,
+        shorten(&f.response.body, 2000)
+    );
+    let _ = writeln!(
+        out,
+        "Reproduce:\n\n```sh\n{}\n```",
+        shorten(&f.reproduction.curl, 3000)
+    );
+}
+
+/// A titled bullet list, when there is something to list.
+fn list(out: &mut String, title: &str, items: &[impl std::fmt::Display]) {
+    if !items.is_empty() {
+        let _ = writeln!(out, "\n## {title}\n");
+        for item in items {
+            let _ = writeln!(out, "- {item}");
         }
     }
-    if !report.notes.is_empty() {
-        let _ = writeln!(out, "\n## Notes\n");
-        for note in &report.notes {
-            let _ = writeln!(out, "- {note}");
-        }
-    }
-    out
 }
 
 /// Text safe inside a table cell: no pipes, no line breaks, no backticks.
