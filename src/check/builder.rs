@@ -13,6 +13,9 @@ use super::suite::now_nanos;
 use super::suite::{Options, run};
 use super::{CheckError, Journal};
 
+/// How many parts of a run go at once against an endpoint off this machine, by default.
+pub const REMOTE_JOBS: usize = 8;
+
 /// Runs the contract suite of `ecr-contract check` against an endpoint and returns its
 /// [`Report`]; [`Report::assert_conforms`] turns it into a test verdict.
 ///
@@ -37,8 +40,7 @@ use super::{CheckError, Journal};
 /// certificates checked against the built-in roots. Credentials
 /// are only those given to [`credentials`](Self::credentials), never the environment's:
 /// without them, loopback endpoints get placeholder ones and other endpoints are refused.
-/// Works in any async runtime: on tokio's current-thread runtime (plain `#[tokio::test]`) the
-/// run gets a runtime of its own on another thread.
+/// Works in any tokio runtime, the current-thread one (plain `#[tokio::test]`) included.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Suite {
@@ -56,6 +58,7 @@ pub struct Suite {
     ca_bundles: Vec<PathBuf>,
     verify_tls: bool,
     progress: Option<fn(u64, u64)>,
+    jobs: Option<usize>,
 }
 
 impl Suite {
@@ -76,6 +79,7 @@ impl Suite {
             ca_bundles: Vec::new(),
             verify_tls: true,
             progress: None,
+            jobs: None,
         }
     }
 
@@ -157,6 +161,16 @@ impl Suite {
         self
     }
 
+    /// How many contract cases, or random sequences, run at once. The report is the same
+    /// whatever the number (parts are joined in the run's order). Default: 1 on this machine
+    /// (answers take microseconds, and emulators are often single-threaded or not safe under
+    /// concurrent writes), [`REMOTE_JOBS`] for an endpoint off it (each answer costs a round
+    /// trip; the per-operation pacing keeps concurrent requests within ECR's quotas).
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.jobs = Some(jobs.max(1));
+        self
+    }
+
     /// Calls `progress(done, total)` after each probe.
     pub fn progress(mut self, progress: fn(u64, u64)) -> Self {
         self.progress = Some(progress);
@@ -166,30 +180,7 @@ impl Suite {
     /// Runs the suite: `Err` only when the harness could not do its job (endpoint refused or
     /// unreachable, setup impossible); violations are in the report.
     pub async fn run(self) -> Result<Report, CheckError> {
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if multi_thread {
-            return self.run_here().await;
-        }
-        // The random phase blocks a worker thread while proptest drives it, which only a
-        // multi-threaded runtime allows: run on one of our own.
-        let (send, receive) = tokio::sync::oneshot::channel();
-        let thread = std::thread::spawn(move || {
-            let outcome = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .map_err(|e| CheckError::Setup(format!("starting a runtime: {e}")))
-                .and_then(|runtime| runtime.block_on(self.run_here()));
-            let _ = send.send(outcome);
-        });
-        match receive.await {
-            Ok(outcome) => outcome,
-            Err(_) => match thread.join() {
-                Err(panic) => std::panic::resume_unwind(panic),
-                Ok(()) => Err(CheckError::Setup("the run stopped without a report".into())),
-            },
-        }
+        self.run_here().await
     }
 
     async fn run_here(self) -> Result<Report, CheckError> {
@@ -208,6 +199,9 @@ impl Suite {
             keep: self.keep,
             journal: Journal::new(journal),
             progress: self.progress,
+            jobs: self
+                .jobs
+                .unwrap_or(if target.is_loopback() { 1 } else { REMOTE_JOBS }),
         };
         run(&target, &options).await
     }

@@ -2,6 +2,7 @@
 //! judging answers with a model mirror of the server's state, cleaning up.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::model::{
@@ -62,7 +63,7 @@ pub struct Session<'t> {
     pub(crate) target: &'t HttpTarget,
     pub(crate) prefix: String,
     pub(crate) journal: Journal,
-    pub(crate) fixture: Fixture,
+    pub(crate) fixture: Arc<Fixture>,
     pub(crate) account: Option<RegistryId>,
     pub(crate) layer_api: Option<bool>,
     pub(crate) settle: Duration,
@@ -84,7 +85,7 @@ pub struct Session<'t> {
     /// cannot know ([`PutDigests::ServerOwn`]).
     pub(crate) unjudged_by_digest: usize,
     /// The blobs the harness can upload, by digest (see [`known_blobs`]).
-    known_blobs: std::collections::HashMap<String, ContentBlob>,
+    known_blobs: Arc<std::collections::HashMap<String, ContentBlob>>,
 }
 
 impl<'t> Session<'t> {
@@ -95,8 +96,8 @@ impl<'t> Session<'t> {
             target,
             prefix,
             journal,
-            known_blobs: known_blobs(&fixture),
-            fixture,
+            known_blobs: Arc::new(known_blobs(&fixture)),
+            fixture: Arc::new(fixture),
             account: None,
             layer_api: None,
             settle,
@@ -112,6 +113,60 @@ impl<'t> Session<'t> {
             put_digests: PutDigests::Content,
             divergence: None,
             unjudged_by_digest: 0,
+        }
+    }
+
+    /// A session for one independent part of the run (a contract case, a random sequence),
+    /// to run beside others: what the run has learned of the server so far, and nothing
+    /// gathered yet. [`Session::join`] adds what it gathered back, in the run's order, so that
+    /// a report does not depend on how many parts ran at once.
+    pub(crate) fn fork(&self) -> Session<'t> {
+        Session {
+            target: self.target,
+            prefix: self.prefix.clone(),
+            journal: self.journal.clone(),
+            fixture: Arc::clone(&self.fixture),
+            account: self.account.clone(),
+            layer_api: self.layer_api,
+            settle: self.settle,
+            created: Vec::new(),
+            findings: Vec::new(),
+            exercised: BTreeSet::new(),
+            notes: Vec::new(),
+            setup_divergences: Vec::new(),
+            probes: 0,
+            retries: 0,
+            settle_needed: Duration::ZERO,
+            uploaded: std::collections::HashSet::new(),
+            put_digests: self.put_digests,
+            divergence: None,
+            unjudged_by_digest: 0,
+            known_blobs: Arc::clone(&self.known_blobs),
+        }
+    }
+
+    /// Adds what a [`Session::fork`] gathered: its findings only when `record` (a random
+    /// sequence run while shrinking is judged, not reported), everything else always.
+    pub(crate) fn join(&mut self, part: Session<'t>, record: bool) {
+        if record {
+            self.findings.extend(part.findings);
+        }
+        self.created.extend(part.created);
+        self.exercised.extend(part.exercised);
+        self.notes.extend(part.notes);
+        for divergence in part.setup_divergences {
+            if !self.setup_divergences.contains(&divergence) {
+                self.setup_divergences.push(divergence);
+            }
+        }
+        self.probes += part.probes;
+        self.retries += part.retries;
+        self.settle_needed = self.settle_needed.max(part.settle_needed);
+        self.unjudged_by_digest += part.unjudged_by_digest;
+        self.account = self.account.take().or(part.account);
+        self.layer_api = self.layer_api.or(part.layer_api);
+        if self.put_digests == PutDigests::Content {
+            self.put_digests = part.put_digests;
         }
     }
 

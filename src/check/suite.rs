@@ -1,7 +1,11 @@
 //! The phases of a run: seed the fixture, run every contract case, probe authentication, run
 //! random sequences (shrinking a failing one), clean up.
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt as _, stream};
 
 use crate::model::{Call, CallOutput, Registry};
 use crate::oracle::{Observed, RuleId, check_unsigned};
@@ -10,7 +14,8 @@ use crate::strategy::cases::{Case, files};
 use crate::strategy::{Scenario, arb_scenario};
 use crate::target::HttpTarget;
 use crate::wire::{self, Operation};
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use super::journal::Journal;
 use super::session::{CheckError, PutDigests, Session, SetupAnswer};
@@ -30,6 +35,8 @@ pub(crate) struct Options {
     pub(crate) journal: Journal,
     /// Called after each probe with (done, total).
     pub(crate) progress: Option<fn(u64, u64)>,
+    /// How many contract cases, or random sequences, run at once (at least 1).
+    pub(crate) jobs: usize,
 }
 
 /// Runs the whole suite against `target`.
@@ -95,19 +102,73 @@ pub(super) fn now_nanos() -> u64 {
 
 async fn phases(session: &mut Session<'_>, options: &Options) -> Result<(), CheckError> {
     probe_put_digest(session).await?;
-    let base = seed_fixture(session, "base").await?;
+    let base = seed_fixture(session, "base", None).await?;
     let all: Vec<Case> = files().into_iter().flat_map(|f| f.cases).collect();
     let total = (all.len() + 1) as u64 + u64::from(options.cases);
-    let mut done = 0;
-    for (i, case) in all.iter().enumerate() {
-        run_case(session, &base, case, i).await?;
-        done += 1;
-        if let Some(progress) = options.progress {
-            progress(done, total);
-        }
+    let mut progress = Progress {
+        done: 0,
+        total,
+        report: options.progress,
+    };
+    // Each case runs in a scope of its own (or only reads the base), so cases run side by
+    // side; what each gathered is joined in the cases' order.
+    let parts: Vec<_> = all
+        .iter()
+        .enumerate()
+        .map(|(i, case)| case_part(session.fork(), &base, case, i))
+        .collect();
+    let mut parts = stream::iter(parts).buffered(options.jobs.max(1));
+    let mut failed = None;
+    while let Some((part, outcome)) = parts.next().await {
+        session.join(part, true);
+        // After an error the others still finish, so that what they created is cleaned up.
+        failed = failed.or(outcome.err());
+        progress.step();
+    }
+    drop(parts);
+    if let Some(e) = failed {
+        return Err(e);
     }
     probe_auth(session).await?;
-    run_properties(session, options, done, total).await
+    progress.step();
+    run_properties(session, options, &mut progress).await
+}
+
+/// Runs case number `index` in a part of the run of its own.
+async fn case_part<'t>(
+    mut part: Session<'t>,
+    base: &Registry,
+    case: &Case,
+    index: usize,
+) -> (Session<'t>, Result<(), CheckError>) {
+    let outcome = run_case(&mut part, base, case, index).await;
+    (part, outcome)
+}
+
+/// Runs a random sequence in `scope`, in a part of the run of its own.
+async fn sequence_part(
+    mut part: Session<'_>,
+    scenario: Scenario,
+    scope: String,
+) -> (Session<'_>, Result<Sequence, CheckError>) {
+    let outcome = run_scenario(&mut part, &scenario, &scope).await;
+    (part, outcome)
+}
+
+/// The run's progress, as (done, total) for the caller's callback.
+struct Progress {
+    done: u64,
+    total: u64,
+    report: Option<fn(u64, u64)>,
+}
+
+impl Progress {
+    fn step(&mut self) {
+        self.done += 1;
+        if let Some(report) = self.report {
+            report(self.done.min(self.total), self.total);
+        }
+    }
 }
 
 /// STATE-PUT-DIGEST before anything else: pushes the fixture's first image without
@@ -158,10 +219,23 @@ async fn probe_put_digest(session: &mut Session<'_>) -> Result<(), CheckError> {
 /// A call the server answers otherwise than ECR is a setup divergence, and seeding goes on:
 /// the mirror follows what the server holds, so what can still be judged is. Only a server
 /// that accepts no call at all stops the run.
-async fn seed_fixture(session: &mut Session<'_>, scope: &str) -> Result<Registry, CheckError> {
+async fn seed_fixture(
+    session: &mut Session<'_>,
+    scope: &str,
+    only: Option<&BTreeSet<&str>>,
+) -> Result<Registry, CheckError> {
+    let calls: Vec<Call> = session
+        .fixture
+        .calls()
+        .into_iter()
+        .filter(|c| only.is_none_or(|only| c.repository_name().is_some_and(|r| only.contains(r))))
+        .collect();
+    if calls.is_empty() {
+        return session.empty_mirror();
+    }
     let mut mirror: Option<Registry> = None;
     let mut first_refusal = None;
-    for (step, call) in session.fixture.calls().iter().enumerate() {
+    for (step, call) in calls.iter().enumerate() {
         let refused = session.apply(scope, call, &mut mirror).await?.refusal();
         let divergence = match refused {
             Some(code) => Some((code, "success".to_owned())),
@@ -207,9 +281,15 @@ async fn run_case(
     } else {
         format!("c{index}")
     };
+    // A case that changes state gets a scope of its own, seeded with the fixture
+    // repositories it names and nothing else.
     let mirror = match scope.as_str() {
         "base" => base.clone(),
-        _ => seed_fixture(session, &scope).await?,
+        _ => {
+            let fixture = Arc::clone(&session.fixture);
+            let named = case.repositories(&fixture);
+            seed_fixture(session, &scope, Some(&named)).await?
+        }
     };
     let Some(mirror) = run_setup(session, case, &scope, mirror).await? else {
         return cleanup_scope(session, &scope).await;
@@ -349,89 +429,214 @@ async fn probe_auth(session: &mut Session<'_>) -> Result<(), CheckError> {
     Ok(())
 }
 
-/// Random sequences from the project's generators, each on fresh repositories; a failing one
-/// is shrunk by proptest, then replayed once more to record its findings.
+/// Random sequences from the project's generators, each on fresh repositories, run side by
+/// side; the first failing one, in the order they were drawn, is shrunk (one candidate at a
+/// time, as proptest shrinks), then replayed once more to record its findings. The sequences
+/// are drawn from the seed before any runs, so which run and what is reported does not
+/// depend on how many run at once.
 async fn run_properties(
     session: &mut Session<'_>,
     options: &Options,
-    done: u64,
-    total: u64,
+    progress: &mut Progress,
 ) -> Result<(), CheckError> {
     if options.cases == 0 {
         return Ok(());
     }
-    let mut seed = [0u8; 32];
-    seed[..8].copy_from_slice(&options.seed.to_le_bytes());
-    let config = Config {
-        cases: options.cases,
-        failure_persistence: None,
-        max_shrink_iters: 256,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
-    let handle = tokio::runtime::Handle::current();
-    // proptest drives a synchronous `Fn` closure: each case blocks on the async session, whose
-    // state sits in a RefCell for the closure's sake.
-    let state = std::cell::RefCell::new((&mut *session, 0u32, done, None::<CheckError>));
-    #[allow(clippy::result_large_err)] // proptest's TestError holds the failing scenario
-    let result = tokio::task::block_in_place(|| {
-        runner.run(&arb_scenario(), |scenario| {
-            let mut guard = state.borrow_mut();
-            let (session, counter, done, transport) = &mut *guard;
-            *counter += 1;
-            let scope = format!("p{counter}");
-            let outcome = handle.block_on(run_scenario(session, &scenario, &scope, false));
-            *done += 1;
-            if let Some(progress) = options.progress {
-                progress((*done).min(total), total);
-            }
-            match outcome {
-                Ok(violations) if violations.is_empty() => Ok(()),
-                Ok(violations) => Err(TestCaseError::fail(violations.join("; "))),
-                Err(e) => {
-                    *transport = Some(e);
-                    Ok(())
-                }
-            }
+    let parts: Vec<_> = (0..options.cases as usize)
+        .map(|i| {
+            let scenario = Shrinking::new(options.seed, i).current();
+            sequence_part(session.fork(), scenario, format!("p{}", i + 1))
         })
-    });
-    let (_, mut counter, _, transport) = state.into_inner();
-    if let Some(e) = transport {
+        .collect();
+    let mut parts = stream::iter(parts).buffered(options.jobs.max(1));
+    let (mut failed, mut first_failing) = (None, None);
+    let mut i = 0;
+    while let Some((part, outcome)) = parts.next().await {
+        let failure = join_sequence(session, part, outcome, &mut failed);
+        if first_failing.is_none() && !failure.is_empty() {
+            first_failing = Some((i, failure));
+        }
+        i += 1;
+        progress.step();
+    }
+    drop(parts);
+    if let Some(e) = failed {
         return Err(e);
     }
-    let failure = match result {
-        Err(TestError::Fail(reason, minimal)) => Some((minimal, reason.to_string())),
-        _ => None,
+    let Some((k, reason)) = first_failing else {
+        return Ok(());
     };
-    if let Some((minimal, reason)) = failure {
-        counter += 1;
-        let scope = format!("p{counter}");
-        let calls = serde_json::to_string(&minimal.calls).unwrap_or_default();
-        session.notes.push(format!(
-            "random phase: a failing sequence, shrunk to {} calls: {calls}; then {reason}",
-            minimal.calls.len()
-        ));
-        run_scenario(session, &minimal, &scope, true).await?;
-    }
-    Ok(())
+    let mut counter = options.cases;
+    let shrinking = Shrinking::new(options.seed, k);
+    let (minimal, reason) = shrink(session, shrinking, reason, &mut counter).await?;
+    counter += 1;
+    let calls = serde_json::to_string(&minimal.calls).unwrap_or_default();
+    session.notes.push(format!(
+        "random phase: a failing sequence, shrunk to {} calls: {calls}; then {reason}",
+        minimal.calls.len()
+    ));
+    let mut part = session.fork();
+    let outcome = run_scenario(&mut part, &minimal, &format!("p{counter}")).await;
+    let mut failed = None;
+    join_sequence_recorded(session, part, outcome, &mut failed, true);
+    failed.map_or(Ok(()), Err)
 }
 
-/// Runs one random sequence in `scope`; returns the violations (recorded only when `record`).
+/// Shrinks a failing sequence: simplifies while it still fails, complicates back when it
+/// passes, for at most 256 runs (proptest's own loop, driven here so that each run can
+/// await the server). The smallest failing sequence found, and why it fails.
+async fn shrink(
+    session: &mut Session<'_>,
+    mut shrinking: Shrinking,
+    mut reason: String,
+    counter: &mut u32,
+) -> Result<(Scenario, String), CheckError> {
+    let mut minimal = shrinking.current();
+    if !shrinking.step(true) {
+        return Ok((minimal, reason));
+    }
+    for _ in 0..256 {
+        *counter += 1;
+        let mut part = session.fork();
+        let candidate = shrinking.current();
+        let outcome = run_scenario(&mut part, &candidate, &format!("p{counter}")).await;
+        let mut failed = None;
+        let failure = join_sequence(session, part, outcome, &mut failed);
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let fails = !failure.is_empty();
+        if fails {
+            minimal = candidate;
+            reason = failure;
+        }
+        // Simplify a failing candidate further; complicate a passing one back.
+        if !shrinking.step(fails) {
+            break;
+        }
+    }
+    Ok((minimal, reason))
+}
+
+/// The random sequence numbered `index` of a run's `seed`, and where its shrinking has got
+/// to: the simplify (`true`) and complicate (`false`) steps taken so far. Each sequence is
+/// drawn from a generator of its own, so that it is the same whatever the others and
+/// however many run at once. proptest's value trees are not `Send`, so none is kept across
+/// a request: the tree is drawn again and the steps replayed when needed (cheap beside a
+/// request).
+struct Shrinking {
+    seed: u64,
+    index: usize,
+    steps: Vec<bool>,
+}
+
+impl Shrinking {
+    fn new(seed: u64, index: usize) -> Self {
+        Self {
+            seed,
+            index,
+            steps: Vec::new(),
+        }
+    }
+
+    /// The tree with every step so far replayed, and whether the last step changed it.
+    fn replayed(&self) -> (impl ValueTree<Value = Scenario>, bool) {
+        let mut rng_seed = [0u8; 32];
+        rng_seed[..8].copy_from_slice(&self.seed.to_le_bytes());
+        rng_seed[8..16].copy_from_slice(&(self.index as u64).to_le_bytes());
+        let mut runner = TestRunner::new_with_rng(
+            Config::default(),
+            TestRng::from_seed(RngAlgorithm::ChaCha, &rng_seed),
+        );
+        let mut tree = arb_scenario()
+            .new_tree(&mut runner)
+            .unwrap_or_else(|e| unreachable!("the scenario strategy rejects nothing: {e}"));
+        let mut changed = true;
+        for &simplify in &self.steps {
+            changed = if simplify {
+                tree.simplify()
+            } else {
+                tree.complicate()
+            };
+        }
+        (tree, changed)
+    }
+
+    fn current(&self) -> Scenario {
+        self.replayed().0.current()
+    }
+
+    /// Takes a simplify or complicate step; whether there was one to take.
+    fn step(&mut self, simplify: bool) -> bool {
+        self.steps.push(simplify);
+        self.replayed().1
+    }
+}
+
+/// Joins a random sequence's part, unrecorded; why it failed ("" when it passed).
+fn join_sequence<'t>(
+    session: &mut Session<'t>,
+    part: Session<'t>,
+    outcome: Result<Sequence, CheckError>,
+    failed: &mut Option<CheckError>,
+) -> String {
+    join_sequence_recorded(session, part, outcome, failed, false)
+}
+
+fn join_sequence_recorded<'t>(
+    session: &mut Session<'t>,
+    part: Session<'t>,
+    outcome: Result<Sequence, CheckError>,
+    failed: &mut Option<CheckError>,
+    record: bool,
+) -> String {
+    session.join(part, record);
+    match outcome {
+        Err(e) => {
+            failed.get_or_insert(e);
+            String::new()
+        }
+        Ok(Sequence::Diverged { divergence, note }) => {
+            // Listed once per kind, with step 0, so that a ledger can name it whatever the
+            // seed: sequences and their numbering change from run to run.
+            if !session.setup_divergences.contains(&divergence) {
+                session.notes.push(note);
+                session.setup_divergences.push(divergence);
+            }
+            String::new()
+        }
+        Ok(Sequence::Judged(violations)) => violations.join("; "),
+    }
+}
+
+/// How a random sequence went.
+enum Sequence {
+    /// Every step was judged: the violations at `should` level or above.
+    Judged(Vec<String>),
+    /// A setup call was answered otherwise than ECR: not judged from there on.
+    Diverged {
+        divergence: SetupDivergence,
+        note: String,
+    },
+}
+
+/// Runs one random sequence in `scope`, probing its request after every call (a state
+/// machine's postcondition, checked after each transition).
 async fn run_scenario(
     session: &mut Session<'_>,
     scenario: &Scenario,
     scope: &str,
-    record: bool,
-) -> Result<Vec<String>, CheckError> {
+) -> Result<Sequence, CheckError> {
     let mut mirror: Option<Registry> = Some(session.empty_mirror()?);
+    let mut request = scenario.request.clone();
+    session.scope_name(scope, &mut request.repository_name);
+    let body = wire::encode_request(&request).body;
+    let mut violations = Vec::new();
     for (step, call) in scenario.calls.iter().enumerate() {
         // A refusal changes nothing, on the server and in the mirror; an acceptance the model
         // refuses, or a delete that fails other ids, leaves a state the mirror cannot follow.
-        let _ = session.apply(scope, call, &mut mirror).await?;
+        let _refusal_changes_nothing = session.apply(scope, call, &mut mirror).await?;
         if let Some((found, expected)) = session.take_divergence() {
-            // Listed once per kind, with step 0, so that a ledger can name it whatever the
-            // seed: sequences and their numbering change from run to run.
             let divergence = SetupDivergence {
                 case: "random sequences".into(),
                 step: 0,
@@ -440,37 +645,32 @@ async fn run_scenario(
                 expected,
                 judged: false,
             };
-            if !session.setup_divergences.contains(&divergence) {
-                session.notes.push(format!(
-                    "random sequence {scope}: step {step} diverged ({divergence}); not judged"
-                ));
-                session.setup_divergences.push(divergence);
-            }
+            let note =
+                format!("random sequence {scope}: step {step} diverged ({divergence}); not judged");
             cleanup_scope(session, scope).await?;
-            return Ok(vec![]);
+            return Ok(Sequence::Diverged { divergence, note });
         }
+        let Some(state) = &mirror else { continue };
+        let probe = format!("random sequence {scope}, after step {step}");
+        let found = session.probe(&probe, state, body.clone(), None).await?;
+        violations.extend(
+            found
+                .iter()
+                .filter(|v| v.fails_at(crate::oracle::Level::Should))
+                .map(|v| format!("after step {step}: {v}")),
+        );
     }
-    let mut request = scenario.request.clone();
-    session.scope_name(scope, &mut request.repository_name);
-    let mirror = mirror.unwrap_or(session.empty_mirror()?);
-    let findings_before = session.findings.len();
-    let probes_before = session.probes;
-    let violations = session
-        .probe(
-            &format!("random sequence {scope}"),
-            &mirror,
-            wire::encode_request(&request).body,
-            None,
-        )
-        .await?;
-    if !record {
-        session.findings.truncate(findings_before);
-        session.probes = probes_before + 1;
+    if scenario.calls.is_empty() {
+        let state = session.empty_mirror()?;
+        let probe = format!("random sequence {scope}");
+        let found = session.probe(&probe, &state, body, None).await?;
+        violations.extend(
+            found
+                .iter()
+                .filter(|v| v.fails_at(crate::oracle::Level::Should))
+                .map(ToString::to_string),
+        );
     }
     cleanup_scope(session, scope).await?;
-    Ok(violations
-        .iter()
-        .filter(|v| v.fails_at(crate::oracle::Level::Should))
-        .map(ToString::to_string)
-        .collect())
+    Ok(Sequence::Judged(violations))
 }

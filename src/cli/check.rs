@@ -71,6 +71,10 @@ pub struct RunArgs {
     /// Seed of the property phase (default: random, printed in the report).
     #[arg(long)]
     pub(super) seed: Option<u64>,
+    /// Contract cases, or random sequences, run at once; the report is the same whatever
+    /// the number (default: 1 on this machine, 8 for an endpoint off it).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: Option<u16>,
     /// Allow creating and deleting repositories on an endpoint that is not on this machine.
     #[arg(long)]
     allow_writes: bool,
@@ -104,7 +108,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs a subcommand's future on a runtime of its own, which is not waited for afterwards: an
-/// interrupted run may still hold a worker thread in the random phase.
+/// interrupted run's requests in flight are dropped, not awaited.
 pub(super) fn in_runtime<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -284,11 +288,13 @@ pub(super) async fn report_for(
         suite = suite.credentials(credentials);
     }
     suite = suite.seed(seed);
+    if let Some(jobs) = args.jobs {
+        suite = suite.jobs(usize::from(jobs));
+    }
     if std::io::stderr().is_terminal() {
         suite = suite.progress(progress);
     }
-    // On a task of its own, so that Ctrl-C and --max-seconds are seen while the random phase
-    // holds a worker thread.
+    // On a task of its own, so that Ctrl-C and --max-seconds are seen at once.
     let mut running = tokio::spawn(suite.run());
     let outcome = tokio::select! {
         joined = &mut running => match joined {

@@ -156,6 +156,28 @@ impl Case {
 }
 
 impl Case {
+    /// The fixture repositories the case names, in its setup or its request: all a scope of
+    /// its own must hold for the case to mean what it says.
+    pub fn repositories<'f>(&self, fixture: &'f Fixture) -> BTreeSet<&'f str> {
+        let text = format!(
+            "{} {}",
+            self.request,
+            self.setup
+                .iter()
+                .map(|step| step.input.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        fixture
+            .repositories
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| {
+                text.contains(&format!("\"{name}\"")) || text.contains(&format!("\\\"{name}\\\""))
+            })
+            .collect()
+    }
+
     /// The case's BatchGetImage body, placeholders expanded, with every `repositoryName` that
     /// `rename` maps renamed (a raw body: every quoted such name in its text).
     pub fn body(&self, fixture: &Fixture, rename: impl Fn(&str) -> Option<String>) -> Vec<u8> {

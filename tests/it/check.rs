@@ -537,3 +537,44 @@ async fn every_choice_the_spec_allows_passes_a_whole_check() {
         server.shutdown().await;
     }
 }
+
+/// The report of a run is the same whether its parts run one at a time or eight at once:
+/// findings, counts, notes and the shrunk failing sequence, everything but the run prefix
+/// and the time taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_is_the_same_whatever_the_number_of_jobs() {
+    let server = broken_server(Fault {
+        mutation: Some("drop_image"),
+        wrong_put_digest: true,
+        ..Fault::default()
+    })
+    .await;
+    let dir = tempdir();
+    let mut reports = Vec::new();
+    for jobs in [1, 8] {
+        let report = suite(&server.uri(), 20, &dir.join(format!("jobs-{jobs}.tsv")))
+            .jobs(jobs)
+            .run()
+            .await
+            .expect("runs");
+        let text = serde_json::to_string_pretty(&report)
+            .expect("JSON")
+            .replace(&report.prefix, "PREFIX");
+        let mut value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        value["seconds"] = serde_json::Value::Null;
+        reports.push((report, value));
+    }
+    let (one, eight) = (&reports[0], &reports[1]);
+    assert!(one.0.fails_at(Level::Must), "the broken server fails");
+    assert!(
+        one.0.notes.iter().any(|n| n.contains("shrunk")),
+        "a random sequence fails and is shrunk: {:?}",
+        one.0.notes
+    );
+    assert!(
+        one.0.findings.len() > 10,
+        "{} findings",
+        one.0.findings.len()
+    );
+    assert_eq!(one.1, eight.1, "--jobs 1 and --jobs 8 report alike");
+}
