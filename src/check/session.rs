@@ -254,8 +254,17 @@ impl<'t> Session<'t> {
             self.journal.record(&entry, !self.target.is_loopback())?;
             self.created.push(entry);
         }
+        // Blobs are uploaded unless the mirror knows the repository is absent: the push is
+        // then refused whatever was uploaded, and the uploads would be refused too.
+        let absent = |put: &wire::PutImageRequest| {
+            mirror.as_ref().is_some_and(|m| {
+                let name = put.repository_name.as_deref().unwrap_or_default();
+                m.repository(m.account.as_str(), name).is_none()
+            })
+        };
         if let Call::PutImage(put) = &sent
             && self.layer_api != Some(false)
+            && !absent(put)
         {
             self.upload_blobs(put).await?;
         }

@@ -620,6 +620,34 @@ enum Sequence {
     },
 }
 
+/// A BatchGetImage body asking the repository `request` names for every image it holds in
+/// `state`, by digest and by tag (at most 100 ids, the most a request may name, in a fixed
+/// order); `None` when it holds
+/// none.
+fn whole_state(state: &Registry, request: &wire::BatchGetImageRequest) -> Option<Vec<u8>> {
+    let name = request.repository_name.as_deref()?;
+    let repository = state.repository(state.account.as_str(), name)?;
+    let mut digests: Vec<String> = repository.images.keys().map(ToString::to_string).collect();
+    let mut tags: Vec<String> = repository.tags.keys().map(ToString::to_string).collect();
+    digests.sort();
+    tags.sort();
+    let ids: Vec<wire::ImageIdentifier> = digests
+        .into_iter()
+        .map(wire::ImageIdentifier::digest)
+        .chain(tags.into_iter().map(wire::ImageIdentifier::tag))
+        .take(100)
+        .collect();
+    if ids.is_empty() {
+        return None;
+    }
+    let whole = wire::BatchGetImageRequest {
+        repository_name: Some(name.to_owned()),
+        image_ids: Some(ids),
+        ..Default::default()
+    };
+    Some(wire::encode_request(&whole).body)
+}
+
 /// Runs one random sequence in `scope`, probing its request after every call (a state
 /// machine's postcondition, checked after each transition).
 async fn run_scenario(
@@ -652,7 +680,13 @@ async fn run_scenario(
         }
         let Some(state) = &mirror else { continue };
         let probe = format!("random sequence {scope}, after step {step}");
-        let found = session.probe(&probe, state, body.clone(), None).await?;
+        let mut found = session.probe(&probe, state, body.clone(), None).await?;
+        // And every image the repository holds now, by digest and by tag: the whole state
+        // the step left, for the price of one request.
+        if let Some(whole) = whole_state(state, &request) {
+            let probe = format!("random sequence {scope}, every image after step {step}");
+            found.extend(session.probe(&probe, state, whole, None).await?);
+        }
         violations.extend(
             found
                 .iter()
