@@ -4,6 +4,7 @@
 mod aws;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
@@ -11,7 +12,7 @@ use http::HeaderMap;
 pub use aws::{AwsConfig, AwsConfigError};
 
 use crate::oracle::normalize::is_throttling;
-use crate::wire::{self, Credentials, MAX_BODY_BYTES, Operation};
+use crate::wire::{self, Credentials, MAX_BODY_BYTES, Operation, Signer};
 
 /// Why a request got no answer.
 #[derive(Debug, thiserror::Error)]
@@ -139,12 +140,14 @@ pub struct Exchange {
     pub retries: u32,
 }
 
-/// An ECR endpoint reached over HTTP.
+/// An ECR endpoint reached over HTTP. Clones share the signer.
 #[derive(Debug, Clone)]
 pub struct HttpTarget {
     url: String,
+    /// `host[:port]` of the URL, as signed.
+    host: Option<String>,
     region: String,
-    credentials: Option<Credentials>,
+    signer: Option<Arc<Signer>>,
     client: reqwest::Client,
     max_retries: u32,
 }
@@ -179,10 +182,18 @@ impl HttpTarget {
             url: url.to_owned(),
             reason: chain(&e),
         })?;
+        let url = url.trim_end_matches('/').to_owned() + "/";
+        let host = reqwest::Url::parse(&url).ok().and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_owned(),
+            })
+        });
         Ok(Self {
-            url: url.trim_end_matches('/').to_owned() + "/",
+            url,
+            host,
             region: region.to_owned(),
-            credentials,
+            signer: credentials.map(|c| Arc::new(Signer::new(c))),
             client,
             max_retries: 6,
         })
@@ -200,7 +211,7 @@ impl HttpTarget {
 
     /// The credentials, if requests are signed.
     pub fn credentials(&self) -> Option<&Credentials> {
-        self.credentials.as_ref()
+        self.signer.as_deref().map(Signer::credentials)
     }
 
     /// Whether the endpoint is on this machine (a loopback address or `localhost`).
@@ -286,22 +297,15 @@ impl HttpTarget {
             .filter(|(k, _)| *k != "Content-Length")
             .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
             .collect();
-        if let (true, Some(credentials)) = (signed, &self.credentials) {
-            let host = reqwest::Url::parse(&self.url).ok().and_then(|u| {
-                u.host_str().map(|h| match u.port() {
-                    Some(p) => format!("{h}:{p}"),
-                    None => h.to_owned(),
-                })
-            });
+        if let (true, Some(signer)) = (signed, &self.signer) {
             let mut signed_headers: Vec<(&str, &str)> = headers
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
-            if let Some(host) = &host {
+            if let Some(host) = &self.host {
                 signed_headers.push(("host", host.as_str()));
             }
-            let (added, _) = wire::sign_request(
-                credentials,
+            let (added, _) = signer.sign(
                 &self.region,
                 "POST",
                 &self.url,

@@ -16,6 +16,7 @@ mod properties;
 mod provision;
 mod sdk;
 mod serve;
+mod signing;
 mod snapshots;
 mod support;
 mod uploads;
