@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::report::Report;
-use crate::target::{HttpTarget, Tls};
+use crate::target::{HttpTarget, Rates, Tls};
 use crate::wire::Credentials;
 
 use super::suite::now_nanos;
@@ -54,6 +54,7 @@ pub struct Suite {
     ca_bundles: Vec<PathBuf>,
     verify_tls: bool,
     progress: Option<fn(u64, u64)>,
+    rates: Option<Rates>,
 }
 
 impl Suite {
@@ -73,7 +74,15 @@ impl Suite {
             ca_bundles: Vec::new(),
             verify_tls: true,
             progress: None,
+            rates: None,
         }
+    }
+
+    /// Requests per second per operation (default [`Rates::default_for`]: ECR's quotas off
+    /// this machine, no limit on loopback).
+    pub fn rates(mut self, rates: Rates) -> Self {
+        self.rates = Some(rates);
+        self
     }
 
     /// Random sequences of setup calls and requests after the contract cases (default 200).
@@ -237,6 +246,9 @@ impl Suite {
             self.timeout,
             &tls,
         )?;
-        Ok(target)
+        Ok(match &self.rates {
+            Some(rates) => target.paced(rates),
+            None => target,
+        })
     }
 }

@@ -2,6 +2,7 @@
 //! answer's size. The only networked layer besides `serve`.
 
 mod aws;
+mod pace;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,9 +11,12 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 
 pub use aws::{AwsConfig, AwsConfigError};
+pub use pace::{RateError, RateRule, Rates};
 
 use crate::oracle::normalize::is_throttling;
 use crate::wire::{self, Credentials, MAX_BODY_BYTES, Operation, Signer};
+
+use pace::Pacer;
 
 /// Why a request got no answer.
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +144,8 @@ pub struct Exchange {
     pub retries: u32,
 }
 
-/// An ECR endpoint reached over HTTP. Clones share the signer.
+/// An ECR endpoint reached over HTTP. Clones share the signer and the pacer, so requests
+/// sent concurrently through clones are paced together.
 #[derive(Debug, Clone)]
 pub struct HttpTarget {
     url: String,
@@ -150,6 +155,7 @@ pub struct HttpTarget {
     signer: Option<Arc<Signer>>,
     client: reqwest::Client,
     max_retries: u32,
+    pacer: Arc<Pacer>,
 }
 
 impl HttpTarget {
@@ -189,6 +195,7 @@ impl HttpTarget {
                 None => h.to_owned(),
             })
         });
+        let pacer = Arc::new(Pacer::new(&Rates::default_for(is_loopback(&url))));
         Ok(Self {
             url,
             host,
@@ -196,7 +203,15 @@ impl HttpTarget {
             signer: credentials.map(|c| Arc::new(Signer::new(c))),
             client,
             max_retries: 6,
+            pacer,
         })
+    }
+
+    /// Paces requests at `rates` instead of the default: ECR's quotas for an endpoint off this
+    /// machine, no limit on loopback ([`Rates::default_for`]).
+    pub fn paced(mut self, rates: &Rates) -> Self {
+        self.pacer = Arc::new(Pacer::new(rates));
+        self
     }
 
     /// The endpoint URL.
@@ -219,7 +234,8 @@ impl HttpTarget {
         is_loopback(&self.url)
     }
 
-    /// Sends `body` as `operation`, retrying throttling with exponential backoff.
+    /// Sends `body` as `operation`, paced at the target's rates, retrying throttling with
+    /// exponential backoff (and slowing that operation down).
     pub async fn send(
         &self,
         operation: Operation,
@@ -245,6 +261,7 @@ impl HttpTarget {
     ) -> Result<Exchange, TransportError> {
         let mut retries = 0;
         loop {
+            self.pacer.acquire(operation).await;
             let (status, headers, answer) = self.attempt(operation, &body, signed).await?;
             let code = headers
                 .get("x-amzn-errortype")
@@ -262,6 +279,10 @@ impl HttpTarget {
                 });
             let throttled =
                 status >= 400 && is_throttling(status, body_code.as_deref().or(code.as_deref()));
+            match throttled {
+                true => self.pacer.throttled(operation),
+                false => self.pacer.answered(operation),
+            }
             if throttled && retries < self.max_retries {
                 retries += 1;
                 tokio::time::sleep(Duration::from_millis(10 << retries)).await;

@@ -10,6 +10,7 @@ mod contract;
 mod decoder;
 mod fuzzing;
 mod journal;
+mod pacing;
 mod pagination;
 mod peers;
 mod properties;
