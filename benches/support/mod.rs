@@ -181,6 +181,11 @@ pub async fn check_with(
 ) -> Report {
     let target =
         HttpTarget::new(url, REGION, credentials, Duration::from_secs(30)).expect("a client");
+    check_target(&target, cases, seed).await
+}
+
+/// As [`check`], through `target` (paced, say).
+pub async fn check_target(target: &HttpTarget, cases: u32, seed: u64) -> Report {
     let journal = std::env::temp_dir().join(format!(
         "ecr-contract-bench-journal-{}.tsv",
         std::process::id()
@@ -193,7 +198,7 @@ pub async fn check_with(
         journal: Journal::new(journal),
         progress: None,
     };
-    let report = run(&target, &options).await.expect("the run completes");
+    let report = run(target, &options).await.expect("the run completes");
     // A server that does not verify signatures breaks ROBUST-AUTH, a "may": not a failure.
     assert!(
         !report.fails_at(Level::Should),
