@@ -127,13 +127,10 @@ impl Signer {
             return k.key;
         }
         let secret = format!("AWS4{}", self.credentials.secret_access_key());
-        let key = [date, region, SERVICE, "aws4_request"]
-            .iter()
-            .fold(None::<[u8; 32]>, |key, part| {
-                let key = key.as_ref().map_or(secret.as_bytes(), |k| k.as_slice());
-                Some(hmac_sha256(key, part.as_bytes()))
-            })
-            .unwrap_or_default();
+        let mut key = hmac_sha256(secret.as_bytes(), date.as_bytes());
+        for part in [region, SERVICE, "aws4_request"] {
+            key = hmac_sha256(&key, part.as_bytes());
+        }
         *kept = Some(DerivedKey {
             date: date.to_owned(),
             region: region.to_owned(),
@@ -153,7 +150,7 @@ impl<'a> Plain<'a> {
     fn of(
         method: &str,
         url: &'a str,
-        headers: &[(&'a str, &'a str)],
+        headers: &[(&str, &str)],
         time: SystemTime,
         credentials: &Credentials,
     ) -> Option<Self> {
@@ -163,19 +160,7 @@ impl<'a> Plain<'a> {
         if secs > Duration::from_secs(LAST_SECOND) || !plain_method || !token_plain {
             return None;
         }
-        let rest = url
-            .strip_prefix("https://")
-            .map(|r| (r, "443"))
-            .or_else(|| url.strip_prefix("http://").map(|r| (r, "80")));
-        let ((rest, default_port), plain_url) = (rest?, !url.contains(['?', '#', '@']));
-        let (authority, path) = rest.split_at(rest.find('/')?);
-        let plain_path = path
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_~/".contains(&b))
-            && !path.contains("//");
-        if !plain_url || !plain_path || !plain_authority(authority) {
-            return None;
-        }
+        let (authority, default_port, path) = plain_url(url)?;
         let mut lowered: Vec<(String, String)> = Vec::with_capacity(headers.len() + 3);
         for (name, value) in headers {
             let token = |b: u8| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b);
@@ -201,6 +186,23 @@ impl<'a> Plain<'a> {
             headers: lowered,
         })
     }
+}
+
+/// The authority, default port and path of an `http` or `https` URL without a query, a
+/// fragment or a user, whose path is made of unreserved characters without empty or dot
+/// segments (what SigV4 leaves as it is).
+fn plain_url(url: &str) -> Option<(&str, &str, &str)> {
+    let (rest, default_port) = match url.strip_prefix("https://") {
+        Some(rest) => (rest, "443"),
+        None => (url.strip_prefix("http://")?, "80"),
+    };
+    let (authority, path) = rest.split_at(rest.find('/')?);
+    let plain_path = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_~/".contains(&b))
+        && !path.contains("//");
+    let plain = !url.contains(['?', '#', '@']) && plain_path && plain_authority(authority);
+    plain.then_some((authority, default_port, path))
 }
 
 /// `host` or `host:port`, the host of letters, digits, dots and dashes (no IPv6 literal, no
