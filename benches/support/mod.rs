@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each benchmark binary uses part of it
 
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use ecr_contract::Suite;
 use ecr_contract::model::manifest::{OCI, S2};
@@ -186,11 +186,17 @@ pub async fn check_with(
         .region(REGION)
         .cases(cases)
         .seed(seed)
-        .journal(journal);
+        .journal(journal)
+        .timeout(Duration::from_secs(30));
     let suite = match credentials {
         Some(credentials) => suite.credentials(credentials),
         None => suite.unsigned(),
     };
+    check_suite(suite).await
+}
+
+/// As [`check`], for a suite set up by the caller (paced, or with jobs, say).
+pub async fn check_suite(suite: Suite) -> Report {
     let report = suite.run().await.expect("the run completes");
     // A server that does not verify signatures breaks ROBUST-AUTH, a "may": not a failure.
     assert!(

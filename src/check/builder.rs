@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::report::Report;
-use crate::target::{HttpTarget, Tls};
+use crate::target::{HttpTarget, Rates, Tls};
 use crate::wire::Credentials;
 
 use super::suite::now_nanos;
@@ -59,6 +59,7 @@ pub struct Suite {
     verify_tls: bool,
     progress: Option<fn(u64, u64)>,
     jobs: Option<usize>,
+    rates: Option<Rates>,
 }
 
 impl Suite {
@@ -80,7 +81,15 @@ impl Suite {
             verify_tls: true,
             progress: None,
             jobs: None,
+            rates: None,
         }
+    }
+
+    /// Requests per second per operation (default [`Rates::default_for`]: ECR's quotas off
+    /// this machine, no limit on loopback).
+    pub fn rates(mut self, rates: Rates) -> Self {
+        self.rates = Some(rates);
+        self
     }
 
     /// Random sequences of setup calls and requests after the contract cases (default 200).
@@ -244,6 +253,9 @@ impl Suite {
         }
         let target =
             HttpTarget::with_tls(&self.url, &self.region, credentials, self.timeout, &tls)?;
-        Ok(target)
+        Ok(match &self.rates {
+            Some(rates) => target.paced(rates),
+            None => target,
+        })
     }
 }

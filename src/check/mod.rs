@@ -10,6 +10,6 @@ mod journal;
 mod session;
 mod suite;
 
-pub use builder::Suite;
+pub use builder::{REMOTE_JOBS, Suite};
 pub use journal::{Entry, Journal};
 pub use session::{CheckError, Deletion, delete_repository};

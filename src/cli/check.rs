@@ -15,7 +15,7 @@ use ecr_contract::report::{
     Ledger, LedgerVerdict, Report, to_html, to_junit, to_markdown, to_text,
 };
 use ecr_contract::serve::{Config, spawn};
-use ecr_contract::target::{AwsConfig, is_loopback};
+use ecr_contract::target::{AwsConfig, RateRule, Rates, is_loopback};
 use ecr_contract::wire::Credentials;
 
 use super::aws::AwsArgs;
@@ -90,6 +90,13 @@ pub struct RunArgs {
     /// Seconds the whole run may take (exit 2 past it; created repositories stay journalled).
     #[arg(long, default_value_t = 1800)]
     max_seconds: u64,
+    /// Requests per second: `50` for every operation, `PutImage=5` for one (repeatable; later
+    /// values win), `none` or `unlimited` for no limit. Default: Amazon ECR's published
+    /// per-second quotas (BatchGetImage 2000, PutImage 10, ...; 10 where none is published)
+    /// for an endpoint off this machine, no limit on loopback. Throttled operations slow down
+    /// further and recover step by step.
+    #[arg(long = "rate", value_name = "RATE")]
+    rates: Vec<RateRule>,
     /// The journal of created repositories (default: a file of this run's own in
     /// $XDG_STATE_HOME/ecr-contract, or ~/.local/state/ecr-contract).
     #[arg(long)]
@@ -286,6 +293,9 @@ pub(super) async fn report_for(
     }
     if let Some(credentials) = credentials {
         suite = suite.credentials(credentials);
+    }
+    if !args.rates.is_empty() {
+        suite = suite.rates(Rates::default_for(loopback).apply(&args.rates));
     }
     suite = suite.seed(seed);
     if let Some(jobs) = args.jobs {

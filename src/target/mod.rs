@@ -2,16 +2,21 @@
 //! answer's size. The only networked layer besides `serve`.
 
 mod aws;
+mod pace;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 
 pub use aws::{AwsConfig, AwsConfigError};
+pub use pace::{RateError, RateRule, Rates};
 
 use crate::oracle::normalize::is_throttling;
-use crate::wire::{self, Credentials, MAX_BODY_BYTES, Operation};
+use crate::wire::{self, Credentials, MAX_BODY_BYTES, Operation, Signer};
+
+use pace::Pacer;
 
 /// Why a request got no answer.
 #[derive(Debug, thiserror::Error)]
@@ -139,14 +144,18 @@ pub struct Exchange {
     pub retries: u32,
 }
 
-/// An ECR endpoint reached over HTTP.
+/// An ECR endpoint reached over HTTP. Clones share the signer and the pacer, so requests
+/// sent concurrently through clones are paced together.
 #[derive(Debug, Clone)]
 pub struct HttpTarget {
     url: String,
+    /// `host[:port]` of the URL, as signed.
+    host: Option<String>,
     region: String,
-    credentials: Option<Credentials>,
+    signer: Option<Arc<Signer>>,
     client: reqwest::Client,
     max_retries: u32,
+    pacer: Arc<Pacer>,
 }
 
 impl HttpTarget {
@@ -179,13 +188,30 @@ impl HttpTarget {
             url: url.to_owned(),
             reason: chain(&e),
         })?;
+        let url = url.trim_end_matches('/').to_owned() + "/";
+        let host = reqwest::Url::parse(&url).ok().and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_owned(),
+            })
+        });
+        let pacer = Arc::new(Pacer::new(&Rates::default_for(is_loopback(&url))));
         Ok(Self {
-            url: url.trim_end_matches('/').to_owned() + "/",
+            url,
+            host,
             region: region.to_owned(),
-            credentials,
+            signer: credentials.map(|c| Arc::new(Signer::new(c))),
             client,
             max_retries: 6,
+            pacer,
         })
+    }
+
+    /// Paces requests at `rates` instead of the default: ECR's quotas for an endpoint off this
+    /// machine, no limit on loopback ([`Rates::default_for`]).
+    pub fn paced(mut self, rates: &Rates) -> Self {
+        self.pacer = Arc::new(Pacer::new(rates));
+        self
     }
 
     /// The endpoint URL.
@@ -200,7 +226,7 @@ impl HttpTarget {
 
     /// The credentials, if requests are signed.
     pub fn credentials(&self) -> Option<&Credentials> {
-        self.credentials.as_ref()
+        self.signer.as_deref().map(Signer::credentials)
     }
 
     /// Whether the endpoint is on this machine (a loopback address or `localhost`).
@@ -208,7 +234,8 @@ impl HttpTarget {
         is_loopback(&self.url)
     }
 
-    /// Sends `body` as `operation`, retrying throttling with exponential backoff.
+    /// Sends `body` as `operation`, paced at the target's rates, retrying throttling with
+    /// exponential backoff (and slowing that operation down).
     pub async fn send(
         &self,
         operation: Operation,
@@ -234,6 +261,7 @@ impl HttpTarget {
     ) -> Result<Exchange, TransportError> {
         let mut retries = 0;
         loop {
+            self.pacer.acquire(operation).await;
             let (status, headers, answer) = self.attempt(operation, &body, signed).await?;
             let code = headers
                 .get("x-amzn-errortype")
@@ -251,6 +279,10 @@ impl HttpTarget {
                 });
             let throttled =
                 status >= 400 && is_throttling(status, body_code.as_deref().or(code.as_deref()));
+            match throttled {
+                true => self.pacer.throttled(operation),
+                false => self.pacer.answered(operation),
+            }
             if throttled && retries < self.max_retries {
                 retries += 1;
                 tokio::time::sleep(Duration::from_millis(10 << retries)).await;
@@ -286,22 +318,15 @@ impl HttpTarget {
             .filter(|(k, _)| *k != "Content-Length")
             .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
             .collect();
-        if let (true, Some(credentials)) = (signed, &self.credentials) {
-            let host = reqwest::Url::parse(&self.url).ok().and_then(|u| {
-                u.host_str().map(|h| match u.port() {
-                    Some(p) => format!("{h}:{p}"),
-                    None => h.to_owned(),
-                })
-            });
+        if let (true, Some(signer)) = (signed, &self.signer) {
             let mut signed_headers: Vec<(&str, &str)> = headers
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
-            if let Some(host) = &host {
+            if let Some(host) = &self.host {
                 signed_headers.push(("host", host.as_str()));
             }
-            let (added, _) = wire::sign_request(
-                credentials,
+            let (added, _) = signer.sign(
                 &self.region,
                 "POST",
                 &self.url,

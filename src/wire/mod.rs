@@ -12,6 +12,7 @@ mod request;
 mod response;
 mod shapes;
 mod sign;
+mod signer;
 
 pub use decode::{Decode, Decoded, Kind, ShapeIssue, decode_body};
 pub use error::{DecodeError, MAX_BODY_BYTES};
@@ -25,3 +26,4 @@ pub use response::{
 };
 pub use shapes::*;
 pub use sign::{Credentials, SignError, format_amz_date, parse_amz_date, sign_request};
+pub use signer::Signer;

@@ -65,6 +65,11 @@ impl Credentials {
         )
     }
 
+    /// The secret access key, for deriving signing keys.
+    pub(crate) fn secret_access_key(&self) -> &str {
+        &self.secret_access_key
+    }
+
     /// The session token, if any.
     pub fn session_token(&self) -> Option<&str> {
         self.session_token.as_deref()
