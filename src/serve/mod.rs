@@ -19,6 +19,7 @@ mod endpoint;
 pub mod fault;
 mod http_server;
 mod profile;
+mod registry_api;
 #[cfg(feature = "wiremock")]
 mod responder;
 mod tls;
@@ -56,6 +57,8 @@ pub struct Config {
     pub registry: Option<Registry>,
     /// When set, serve `https://` with this certificate and key; `None`: plain `http://`.
     pub tls: Option<TlsFiles>,
+    /// Answer registry-API blob requests with a `307` to a pre-signed URL, as ECR does.
+    pub blob_redirect: bool,
 }
 
 impl Default for Config {
@@ -71,6 +74,7 @@ impl Default for Config {
             profile: Profile::default(),
             registry: None,
             tls: None,
+            blob_redirect: false,
         }
     }
 }
@@ -111,5 +115,6 @@ impl Config {
             self.profile.clone(),
             self.verify_signatures.clone(),
         )
+        .with_blob_redirect(self.blob_redirect)
     }
 }

@@ -14,6 +14,7 @@ mod pagination;
 mod peers;
 mod properties;
 mod provision;
+mod pull;
 mod sdk;
 mod serve;
 mod snapshots;

@@ -4,6 +4,7 @@
 pub mod broken;
 pub mod cases;
 pub mod mutate;
+pub mod pull;
 pub mod python;
 mod run;
 pub mod spec_table;
