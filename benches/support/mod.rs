@@ -192,6 +192,7 @@ pub async fn check_with(
         keep: false,
         journal: Journal::new(journal),
         progress: None,
+        registry_url: None,
     };
     let report = run(&target, &options).await.expect("the run completes");
     // A server that does not verify signatures breaks ROBUST-AUTH, a "may": not a failure.

@@ -54,6 +54,7 @@ pub struct Suite {
     ca_bundles: Vec<PathBuf>,
     verify_tls: bool,
     progress: Option<fn(u64, u64)>,
+    registry_url: Option<String>,
 }
 
 impl Suite {
@@ -73,6 +74,7 @@ impl Suite {
             ca_bundles: Vec::new(),
             verify_tls: true,
             progress: None,
+            registry_url: None,
         }
     }
 
@@ -152,6 +154,13 @@ impl Suite {
         self
     }
 
+    /// Probes the registry API (`/v2/...`) at `url` rather than where the endpoint implies
+    /// (ECR's `<account>.dkr.ecr.<region>.amazonaws.com`, else the endpoint itself).
+    pub fn registry_url(mut self, url: impl Into<String>) -> Self {
+        self.registry_url = Some(url.into());
+        self
+    }
+
     /// Runs the suite: `Err` only when the harness could not do its job (endpoint refused or
     /// unreachable, setup impossible); violations are in the report.
     pub async fn run(self) -> Result<Report, CheckError> {
@@ -197,6 +206,7 @@ impl Suite {
             keep: self.keep,
             journal: Journal::new(journal),
             progress: self.progress,
+            registry_url: self.registry_url.clone(),
         };
         run(&target, &options).await
     }

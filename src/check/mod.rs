@@ -8,6 +8,7 @@
 mod builder;
 pub mod cases;
 mod journal;
+mod pull;
 mod session;
 mod suite;
 

@@ -32,6 +32,8 @@ pub struct Options {
     pub journal: Journal,
     /// Called after each probe with (done, total).
     pub progress: Option<fn(u64, u64)>,
+    /// The registry API's base URL (default: derived from the endpoint, see `check::pull`).
+    pub registry_url: Option<String>,
 }
 
 /// Runs the whole suite against `target`.
@@ -109,6 +111,7 @@ async fn phases(session: &mut Session<'_>, options: &Options) -> Result<(), Chec
         }
     }
     probe_auth(session).await?;
+    super::pull::probe_registry(session, &base, options.registry_url.as_deref()).await?;
     run_properties(session, options, done, total).await
 }
 

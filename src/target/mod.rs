@@ -2,6 +2,7 @@
 //! answer's size. The only networked layer besides `serve`.
 
 mod aws;
+mod registry;
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -9,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 
 pub use aws::{AwsConfig, AwsConfigError};
+pub use registry::Fetched;
 
 use crate::oracle::normalize::is_throttling;
 use crate::wire::{self, Credentials, MAX_BODY_BYTES, Operation};

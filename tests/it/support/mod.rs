@@ -6,6 +6,7 @@ pub mod cases;
 pub mod mutate;
 pub mod pull;
 pub mod python;
+pub mod registry_broken;
 mod run;
 pub mod spec_table;
 

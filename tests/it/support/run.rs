@@ -29,6 +29,7 @@ pub fn options(cases: u32, journal: &Path) -> Options {
         keep: false,
         journal: Journal::new(journal),
         progress: None,
+        registry_url: None,
     }
 }
 
