@@ -7,6 +7,7 @@
 mod corpus;
 mod endpoint;
 pub mod input;
+mod registry;
 mod scenario;
 mod targets;
 

@@ -61,8 +61,19 @@ pub(super) struct Pull<'a> {
 }
 
 impl Pull<'_> {
-    /// Answers one request under `/v2/`.
+    /// Answers one request under `/v2/`; a `HEAD` gets the headers of the `GET`, no body.
     pub fn answer(&self, method: &str, uri: &str, headers: &HeaderMap) -> Answer {
+        let answer = self.answer_get(method, uri, headers);
+        match method {
+            "HEAD" => Answer {
+                body: Vec::new(),
+                ..answer
+            },
+            _ => answer,
+        }
+    }
+
+    fn answer_get(&self, method: &str, uri: &str, headers: &HeaderMap) -> Answer {
         let route = match route(uri) {
             Ok(route) => route,
             Err(e @ RouteError::Unknown) => {
@@ -89,19 +100,12 @@ impl Pull<'_> {
         if let Some(refused) = self.authenticate(headers) {
             return refused;
         }
-        let answer = match &route {
+        match &route {
             Route::Ping => Answer::new(200, JSON, b"{}".to_vec()),
             Route::Catalog => self.catalog(),
             Route::Manifest { name, reference } => self.manifest(name, reference, headers, head),
             Route::Blob { name, digest } => self.blob(name, digest, head, self.blob_redirect),
             Route::Tags { name, n, last } => self.tags(name, n.as_deref(), last.as_deref()),
-        };
-        match head {
-            true => Answer {
-                body: Vec::new(),
-                ..answer
-            },
-            false => answer,
         }
     }
 
