@@ -13,7 +13,7 @@ use crate::model::manifest::{OCI, S1, S2};
 use crate::model::{ImageDigest, Registry, batch_get_image, manifest_request};
 use crate::oracle::{
     PullObserved, RuleId, Violation, check_blob, check_blob_unknown, check_challenge, check_denied,
-    check_gone_after_delete, check_head, check_manifest, check_ping, check_tags,
+    check_gone_after_delete, check_head, check_manifest, check_ping, check_tags, check_token,
     check_visible_after_put, has_registry_api,
 };
 use crate::report::{Finding, Reproduction, Response};
@@ -85,18 +85,31 @@ pub(super) async fn probe_registry(
 /// The `Authorization` value of GetAuthorizationToken's token; `None` (with a note) when the
 /// server hands out none.
 async fn token(session: &mut Session<'_>) -> Result<Option<String>, CheckError> {
+    let asked_at = super::suite::now_nanos() as f64 / 1e9;
     let exchange = session
         .send(Operation::GetAuthorizationToken, &json!({}))
         .await?;
-    let token = serde_json::from_slice::<serde_json::Value>(&exchange.body)
-        .ok()
-        .and_then(|v| {
-            v["authorizationData"][0]["authorizationToken"]
-                .as_str()
-                .map(str::to_owned)
-        });
+    let answer = serde_json::from_slice::<serde_json::Value>(&exchange.body).unwrap_or_default();
+    let data = &answer["authorizationData"][0];
+    let token = data["authorizationToken"].as_str().map(str::to_owned);
     match (exchange.status, token) {
-        (200, Some(token)) => Ok(Some(format!("Basic {token}"))),
+        (200, Some(token)) => {
+            let violations = check_token(&token, data["expiresAt"].as_f64(), asked_at);
+            let fetched = Fetched {
+                request: format!("POST {} GetAuthorizationToken", session.target.url()),
+                status: exchange.status,
+                headers: exchange.headers.clone(),
+                body: exchange.body.clone(),
+            };
+            judge(
+                session,
+                "GetAuthorizationToken",
+                &fetched,
+                violations,
+                &[RuleId::RegAuthToken],
+            );
+            Ok(Some(format!("Basic {token}")))
+        }
         (status, _) => {
             session.notes.push(format!(
                 "GetAuthorizationToken answered HTTP {status} without a token: only REG-AUTH-CHALLENGE was exercised"

@@ -9,6 +9,7 @@ use http::HeaderMap;
 
 use crate::model::{
     Expected, FailureCause, Format, IdAnswer, ImageDigest, ManifestCause, RequestCause,
+    TOKEN_LIFETIME_SECONDS,
 };
 use crate::wire::registry::{
     API_VERSION, API_VERSION_HEADER, DIGEST_HEADER, ErrorCode, parse_registry_error,
@@ -96,6 +97,39 @@ fn normalize_challenge(value: &str) -> Option<(String, BTreeSet<String>)> {
         .map(|p| p.trim().replace(" =", "=").replace("= ", "="))
         .collect();
     Some((scheme.to_ascii_lowercase(), params))
+}
+
+/// REG-AUTH-TOKEN: GetAuthorizationToken's token is base64 of `AWS:<password>` and expires
+/// 12 hours after it was asked for at `asked_at` (a minute either way for the clocks).
+pub fn check_token(token: &str, expires_at: Option<f64>, asked_at: f64) -> Vec<Violation> {
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    let mut out = Vec::new();
+    if !decoded
+        .as_deref()
+        .is_some_and(|t| t.starts_with("AWS:") && t.len() > 4)
+    {
+        out.extend(violation(
+            RuleId::RegAuthToken,
+            "authorizationToken: base64 of AWS:<password>",
+            "another token",
+        ));
+    }
+    let lifetime = expires_at.map(|e| e - asked_at);
+    if !lifetime.is_some_and(|l| (l - TOKEN_LIFETIME_SECONDS).abs() <= 60.0) {
+        out.extend(violation(
+            RuleId::RegAuthToken,
+            "expiresAt 12 hours after the request",
+            match lifetime {
+                Some(l) => format!("{:.0} seconds after it", l),
+                None => "no expiresAt".to_owned(),
+            },
+        ));
+    }
+    out
 }
 
 /// REG-PING and REG-AUTH-TOKEN: `GET /v2/` with the GetAuthorizationToken token is `200`

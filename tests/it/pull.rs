@@ -364,3 +364,57 @@ async fn tags_list_pages_through_link_headers_to_every_tag() {
     assert_eq!(seen, ["\"latest\"", "\"v1\"", "\"v2\"", "\"v3\""]);
     image.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_passes_every_reg_rule_whichever_outcomes_the_server_chooses() {
+    use ecr_contract::model::{DigestTags, Profile};
+    use ecr_contract::oracle::RULES;
+    let choices = [
+        Profile::default(),
+        Profile {
+            fail_untranslatable: true,
+            ..Profile::default()
+        },
+        Profile {
+            digest_of_translation: true,
+            ..Profile::default()
+        },
+        Profile {
+            reject_invalid_digest: true,
+            mismatch_as_not_found: true,
+            ..Profile::default()
+        },
+        Profile {
+            digest_tags: DigestTags::Each,
+            dedupe_ids: true,
+            ..Profile::default()
+        },
+    ];
+    for profile in choices {
+        let config = Config {
+            profile: profile.clone(),
+            blob_redirect: profile.fail_untranslatable,
+            ..crate::support::broken::reference_config()
+        };
+        let server = spawn(config).await.expect("serve starts");
+        let report = crate::support::check_url(&server.url(), 0).await;
+        let registry_findings: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.violation.rule.as_str().starts_with("REG-"))
+            .map(|f| f.message.clone())
+            .collect();
+        assert!(
+            registry_findings.is_empty(),
+            "{profile:?}: {registry_findings:#?}"
+        );
+        for rule in RULES.iter().filter(|r| r.id.as_str().starts_with("REG-")) {
+            assert!(
+                report.exercised.contains(&rule.id),
+                "{profile:?}: {} not exercised",
+                rule.id
+            );
+        }
+        server.shutdown().await;
+    }
+}
