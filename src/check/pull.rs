@@ -65,7 +65,7 @@ pub(super) async fn probe_registry(
         session,
         "registry ping without credentials",
         &ping,
-        check_challenge(&observed(&ping), &account, session.target.region()),
+        check_challenge(&observed(&ping), &account),
         &[RuleId::RegAuthChallenge],
     );
     let Some(authorization) = token(session).await? else {
@@ -446,5 +446,34 @@ fn judge(
             },
             reproduction: Reproduction { curl, aws: None },
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::registry_url;
+
+    #[test]
+    fn the_registry_of_an_ecr_endpoint_is_the_accounts_dkr_host_and_of_others_the_endpoint() {
+        assert_eq!(
+            registry_url(
+                "https://api.ecr.eu-west-1.amazonaws.com/",
+                None,
+                "123456789012"
+            ),
+            "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            registry_url("http://127.0.0.1:5000/", None, "123456789012"),
+            "http://127.0.0.1:5000"
+        );
+        assert_eq!(
+            registry_url(
+                "https://api.ecr.eu-west-1.amazonaws.com",
+                Some("http://r:1/"),
+                "1"
+            ),
+            "http://r:1"
+        );
     }
 }

@@ -67,20 +67,20 @@ fn violation(
     vec![Violation::new(rule, "", expected, found)]
 }
 
-/// REG-AUTH-CHALLENGE: no credentials, `401` with ECR's Basic challenge for `account` in
-/// `region` and the version header.
-pub fn check_challenge(observed: &PullObserved, account: &str, region: &str) -> Vec<Violation> {
-    let want = format!(
-        "Basic realm=\"https://{account}.dkr.ecr.{region}.amazonaws.com/\",service=\"ecr.amazonaws.com\""
-    );
+/// REG-AUTH-CHALLENGE: no credentials, `401` with ECR's Basic challenge and the version
+/// header: `realm="https://<account>.dkr.ecr.<region>.amazonaws.com/"` (the region is the
+/// server's, which need not be the one the harness signs for) and
+/// `service="ecr.amazonaws.com"`.
+pub fn check_challenge(observed: &PullObserved, account: &str) -> Vec<Violation> {
     let found = observed.header("www-authenticate").unwrap_or("none");
-    let same = normalize_challenge(found) == normalize_challenge(&want);
     let version = observed.header(API_VERSION_HEADER) == Some(API_VERSION);
-    match (observed.status, same, version) {
+    match (observed.status, is_ecr_challenge(found, account), version) {
         (401, true, true) => vec![],
         (status, _, _) => violation(
             RuleId::RegAuthChallenge,
-            format!("HTTP 401, WWW-Authenticate: {want}, {API_VERSION_HEADER}: {API_VERSION}"),
+            format!(
+                "HTTP 401, WWW-Authenticate: Basic realm=\"https://{account}.dkr.ecr.<region>.amazonaws.com/\",service=\"ecr.amazonaws.com\", {API_VERSION_HEADER}: {API_VERSION}"
+            ),
             format!(
                 "HTTP {status}, WWW-Authenticate: {found}, {API_VERSION_HEADER}: {}",
                 observed.header(API_VERSION_HEADER).unwrap_or("none")
@@ -89,14 +89,33 @@ pub fn check_challenge(observed: &PullObserved, account: &str, region: &str) -> 
     }
 }
 
-/// The parameters of a challenge, compared as a set: scheme and order of spelling aside.
-fn normalize_challenge(value: &str) -> Option<(String, BTreeSet<String>)> {
-    let (scheme, params) = value.trim().split_once(' ')?;
-    let params = params
-        .split(',')
-        .map(|p| p.trim().replace(" =", "=").replace("= ", "="))
-        .collect();
-    Some((scheme.to_ascii_lowercase(), params))
+/// Whether `value` is ECR's Basic challenge for `account`, whatever the order and spacing of
+/// its parameters.
+fn is_ecr_challenge(value: &str, account: &str) -> bool {
+    let Some((scheme, params)) = value.trim().split_once(' ') else {
+        return false;
+    };
+    let param = |key: &str| {
+        params.split(',').find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            (k.trim().eq_ignore_ascii_case(key)).then(|| v.trim().trim_matches('"').to_owned())
+        })
+    };
+    let realm = param("realm").unwrap_or_default();
+    let host = realm
+        .strip_prefix(&format!("https://{account}.dkr.ecr."))
+        .and_then(|r| r.strip_suffix('/'))
+        .and_then(|r| r.split_once('.'));
+    let region_ok = host.is_some_and(|(region, domain)| {
+        !region.is_empty()
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && domain.starts_with("amazonaws.com")
+    });
+    scheme.eq_ignore_ascii_case("basic")
+        && region_ok
+        && param("service").as_deref() == Some("ecr.amazonaws.com")
 }
 
 /// REG-AUTH-TOKEN: GetAuthorizationToken's token is base64 of `AWS:<password>` and expires

@@ -418,3 +418,47 @@ async fn check_passes_every_reg_rule_whichever_outcomes_the_server_chooses() {
         server.shutdown().await;
     }
 }
+
+#[test]
+fn a_registry_password_is_valid_until_its_token_expires_and_only_for_its_registry() {
+    use base64::Engine as _;
+    use ecr_contract::model::{Registry, TOKEN_LIFETIME_SECONDS, TokenRefusal};
+    use ecr_contract::wire::GetAuthorizationTokenRequest;
+    let registry = Registry::builder()
+        .repository(REPO)
+        .build()
+        .expect("a registry");
+    let now = 1_700_000_000.0;
+    let answer = registry
+        .get_authorization_token(&GetAuthorizationTokenRequest::default(), now)
+        .expect("a token");
+    let token = answer.authorization_data.expect("data")[0]
+        .authorization_token
+        .clone()
+        .expect("a token");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .expect("base64");
+    let text = String::from_utf8(decoded).expect("text");
+    let password = text.strip_prefix("AWS:").expect("AWS:<password>");
+    assert_eq!(registry.check_registry_password(password, now), Ok(()));
+    let later = now + TOKEN_LIFETIME_SECONDS + 1.0;
+    assert_eq!(
+        registry.check_registry_password(password, later),
+        Err(TokenRefusal::Expired)
+    );
+    let tampered = format!("{password}x");
+    assert_eq!(
+        registry.check_registry_password(&tampered, now),
+        Err(TokenRefusal::Invalid)
+    );
+    let other = Registry::builder()
+        .account("210987654321")
+        .repository(REPO)
+        .build()
+        .expect("another registry");
+    assert_eq!(
+        other.check_registry_password(password, now),
+        Err(TokenRefusal::Invalid)
+    );
+}
