@@ -8,7 +8,8 @@
 mod tests {
     use ecr_contract::Suite;
     use ecr_contract::oracle::RuleId;
-    use ecr_contract::serve::{Config, Credentials, Fault, Server, nth, spawn};
+    use ecr_contract::serve::{Config, Fault, Server, nth, spawn};
+    use ecr_contract::wire::Credentials;
     use ecr_contract::wire::Operation;
 
     /// The server under test, on a loopback port. Replace with your own: any URL works, and

@@ -60,6 +60,7 @@ pub struct Suite {
     progress: Option<fn(u64, u64)>,
     jobs: Option<usize>,
     rates: Option<Rates>,
+    registry_url: Option<String>,
 }
 
 impl Suite {
@@ -82,6 +83,7 @@ impl Suite {
             progress: None,
             jobs: None,
             rates: None,
+            registry_url: None,
         }
     }
 
@@ -186,6 +188,13 @@ impl Suite {
         self
     }
 
+    /// Probes the registry API (`/v2/...`) at `url` rather than where the endpoint implies
+    /// (ECR's `<account>.dkr.ecr.<region>.amazonaws.com`, else the endpoint itself).
+    pub fn registry_url(mut self, url: impl Into<String>) -> Self {
+        self.registry_url = Some(url.into());
+        self
+    }
+
     /// Runs the suite: `Err` only when the harness could not do its job (endpoint refused or
     /// unreachable, setup impossible); violations are in the report.
     pub async fn run(self) -> Result<Report, CheckError> {
@@ -211,6 +220,7 @@ impl Suite {
             jobs: self
                 .jobs
                 .unwrap_or(if target.is_loopback() { 1 } else { REMOTE_JOBS }),
+            registry_url: self.registry_url.clone(),
         };
         run(&target, &options).await
     }

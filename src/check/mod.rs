@@ -7,6 +7,7 @@
 
 mod builder;
 mod journal;
+mod pull;
 mod session;
 mod suite;
 

@@ -37,6 +37,8 @@ pub(crate) struct Options {
     pub(crate) progress: Option<fn(u64, u64)>,
     /// How many contract cases, or random sequences, run at once (at least 1).
     pub(crate) jobs: usize,
+    /// The registry API's base URL (default: derived from the endpoint, see `check::pull`).
+    pub(crate) registry_url: Option<String>,
 }
 
 /// Runs the whole suite against `target`.
@@ -131,6 +133,7 @@ async fn phases(session: &mut Session<'_>, options: &Options) -> Result<(), Chec
     }
     probe_auth(session).await?;
     progress.step();
+    super::pull::probe_registry(session, &base, options.registry_url.as_deref()).await?;
     run_properties(session, options, &mut progress).await
 }
 

@@ -101,6 +101,10 @@ pub struct RunArgs {
     /// $XDG_STATE_HOME/ecr-contract, or ~/.local/state/ecr-contract).
     #[arg(long)]
     journal: Option<PathBuf>,
+    /// The registry API (`/v2/...`) to probe (default: ECR's `<account>.dkr.ecr.<region>`
+    /// for an ECR endpoint, else the endpoint itself, as for `serve`).
+    #[arg(long)]
+    registry_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -300,6 +304,9 @@ pub(super) async fn report_for(
     suite = suite.seed(seed);
     if let Some(jobs) = args.jobs {
         suite = suite.jobs(usize::from(jobs));
+    }
+    if let Some(registry) = &args.registry_url {
+        suite = suite.registry_url(registry);
     }
     if std::io::stderr().is_terminal() {
         suite = suite.progress(progress);

@@ -46,6 +46,10 @@ pub struct Args {
     /// The PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Answer registry-API blob requests (`/v2/<name>/blobs/<digest>`) with a 307 to a
+    /// pre-signed URL, as ECR does, rather than with the bytes.
+    #[arg(long)]
+    blob_redirect: bool,
 }
 
 /// Serves until Ctrl-C.
@@ -79,6 +83,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .context("--outcomes")?,
         registry: None,
         tls,
+        blob_redirect: args.blob_redirect,
     };
     runtime
         .block_on(async {

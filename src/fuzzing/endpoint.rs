@@ -3,6 +3,8 @@
 //! wire shape), steered towards the state it built (repository names from a pool, upload ids,
 //! digests and tokens from earlier answers), with extreme integers and part sizes.
 //!
+//! Registry API requests (`/v2/...`) are among the steps, checked by [`registry`](super::registry).
+//!
 //! It asserts that the endpoint never panics, that every answer is a well-formed AWS JSON 1.1
 //! answer the decoder accepts (a clean success body for 200, an `__type`/`message` envelope
 //! otherwise, 500 only for `ServerException`), and that the state stays bounded: at most
@@ -16,7 +18,7 @@ use http::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
 use crate::model::{MAX_PARTS, MAX_UPLOADS, MIN_PART_SIZE, PART_SIZE, Registry};
-use crate::serve::{Endpoint, Reply};
+use crate::serve::{Endpoint, EndpointReply};
 use crate::strategy::{build_registry, fixture};
 use crate::wire::{self, CONTENT_TYPE, Decode, Operation};
 
@@ -68,6 +70,8 @@ enum AnyRequest {
     GetAuthorizationToken(wire::GetAuthorizationTokenRequest),
     /// Any bytes as the body of an operation, or of an unknown one.
     Raw(Option<u8>, Vec<u8>),
+    /// A registry API request (`/v2/...`), checked by [`super::registry`].
+    Registry(super::registry::RegistryRequest),
 }
 
 /// One step: a request and how to steer it towards the state built so far.
@@ -133,12 +137,17 @@ pub fn endpoint(data: &[u8]) {
         .get_or_init(|| build_registry(&fixture().calls()))
         .clone();
     let endpoint = Endpoint::from_registry(registry);
+    let token = registry_token(&endpoint);
     let mut u = Unstructured::new(data);
     let mut seen = Seen::default();
     for _ in 0..MAX_STEPS {
         let Ok(step) = Step::arbitrary(&mut u) else {
             break;
         };
+        if let AnyRequest::Registry(request) = &step.request {
+            super::registry::send(&endpoint, request, &token, &NAMES);
+            continue;
+        }
         let (operation, body) = encode(&step, &mut seen);
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
@@ -157,6 +166,22 @@ pub fn endpoint(data: &[u8]) {
         }
     }
     assert_bounded(&endpoint.registry(), seen.part_bytes_sent);
+}
+
+/// The `Authorization` value of a token GetAuthorizationToken hands out now.
+fn registry_token(endpoint: &Endpoint) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let token = endpoint
+        .registry()
+        .get_authorization_token(&wire::GetAuthorizationTokenRequest::default(), now)
+        .ok()
+        .and_then(|r| r.authorization_data)
+        .and_then(|d| d.into_iter().next())
+        .and_then(|d| d.authorization_token)
+        .unwrap_or_default();
+    format!("Basic {token}")
 }
 
 /// The operation and body a step sends, steered by its choices.
@@ -182,6 +207,7 @@ fn encode(step: &Step, seen: &mut Seen) -> (Option<Operation>, Vec<u8>) {
         AnyRequest::DescribeImages(r) => value(r),
         AnyRequest::BatchCheckLayerAvailability(r) => value(r),
         AnyRequest::GetAuthorizationToken(r) => value(r),
+        AnyRequest::Registry(_) => return (None, Vec::new()),
         AnyRequest::Raw(op, bytes) => {
             let op = op.and_then(|i| Operation::ALL.get(usize::from(i)).copied());
             return (op, bytes.clone());
@@ -246,7 +272,7 @@ fn steered(choice: u8, len: usize) -> Option<usize> {
 }
 
 /// Panics unless `reply` is an AWS JSON 1.1 answer of `operation` the decoder accepts.
-fn assert_well_formed(operation: Option<Operation>, reply: &Reply) {
+fn assert_well_formed(operation: Option<Operation>, reply: &EndpointReply) {
     macro_rules! decode {
         ($($op:ident => $output:ty,)*) => {
             match operation {
@@ -272,7 +298,7 @@ fn assert_well_formed(operation: Option<Operation>, reply: &Reply) {
     }
 }
 
-fn check<O: Decode + std::fmt::Debug>(reply: &Reply) {
+fn check<O: Decode + std::fmt::Debug>(reply: &EndpointReply) {
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
     let text = || String::from_utf8_lossy(&reply.body).into_owned();

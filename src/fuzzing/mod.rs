@@ -9,6 +9,7 @@ mod endpoint;
 pub mod input;
 #[doc(hidden)]
 pub mod mutate;
+mod registry;
 mod scenario;
 mod targets;
 

@@ -80,3 +80,36 @@ fn password(registry: &RegistryId, expires_at: f64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(format!("{registry}.{seconds}.{checksum}"))
 }
+
+/// Why the registry API refuses a password (spec `registry-api.md` section 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenRefusal {
+    /// A token this registry handed out, past its `expiresAt`.
+    Expired,
+    /// Not a password of a token this registry handed out.
+    Invalid,
+}
+
+impl Registry {
+    /// Whether `given` (the password after `AWS:` of a decoded token) is one that
+    /// GetAuthorizationToken handed out for this registry's account, unexpired at `now`.
+    pub fn check_registry_password(&self, given: &str, now: f64) -> Result<(), TokenRefusal> {
+        let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let decoded = engine.decode(given).map_err(|_| TokenRefusal::Invalid)?;
+        let text = std::str::from_utf8(&decoded).map_err(|_| TokenRefusal::Invalid)?;
+        let mut parts = text.splitn(3, '.');
+        let (Some(registry), Some(seconds), Some(_)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenRefusal::Invalid);
+        };
+        let seconds: i64 = seconds.parse().map_err(|_| TokenRefusal::Invalid)?;
+        if registry != self.account.as_str() || given != password(&self.account, seconds as f64) {
+            return Err(TokenRefusal::Invalid);
+        }
+        match (seconds as f64) > now {
+            true => Ok(()),
+            false => Err(TokenRefusal::Expired),
+        }
+    }
+}

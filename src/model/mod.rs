@@ -20,13 +20,14 @@ mod lookup;
 pub mod manifest;
 mod names;
 mod pages;
+mod pull;
 mod reads;
 mod registry;
 mod request;
 mod upload;
 
 pub use answer::{DigestTags, Profile};
-pub use authorization::{MAX_TOKEN_REGISTRIES, TOKEN_LIFETIME_SECONDS};
+pub use authorization::{MAX_TOKEN_REGISTRIES, TOKEN_LIFETIME_SECONDS, TokenRefusal};
 pub use batch_get::{batch_get_image, batch_get_image_body};
 pub use builder::{BuildError, ImageManifest, RegistryBuilder};
 pub use call::{Call, CallOutput};
@@ -40,5 +41,8 @@ pub use lookup::{
 pub use manifest::{Format, StoredManifest};
 pub use names::{ConstraintError, ImageDigest, ImageTag, MediaType, RegistryId, RepositoryName};
 pub use pages::{DEFAULT_PAGE_SIZE, MAX_RESULTS};
-pub use registry::{Encryption, Registry, StoredImage, StoredRepository, TagMutability, Upload};
+pub use pull::{TagPage, manifest_request};
+pub use registry::{
+    Encryption, Registry, StoredBlob, StoredImage, StoredRepository, TagMutability, Upload,
+};
 pub use upload::{MAX_PART_BLOB, MAX_PARTS, MAX_UPLOADS, MIN_PART_SIZE, PART_SIZE};

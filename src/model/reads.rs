@@ -146,10 +146,10 @@ impl Registry {
         let mut failures = Vec::new();
         for digest in digests {
             match repository.blobs.get(digest) {
-                Some(size) => layers.push(wire::Layer {
+                Some(blob) => layers.push(wire::Layer {
                     layer_digest: Some(digest.clone()),
                     layer_availability: Some("AVAILABLE".into()),
-                    layer_size: Some(i64::try_from(*size).unwrap_or(i64::MAX)),
+                    layer_size: Some(i64::try_from(blob.size()).unwrap_or(i64::MAX)),
                     media_type: Some(layer_media_type(repository, digest)),
                 }),
                 None => failures.push(wire::LayerFailure {

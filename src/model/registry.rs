@@ -105,6 +105,33 @@ impl Encryption {
     }
 }
 
+/// An uploaded blob's bytes, shared: cloning a registry does not copy them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredBlob(Arc<[u8]>);
+
+impl StoredBlob {
+    /// A blob of `bytes`.
+    pub fn new(bytes: impl Into<Arc<[u8]>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// Its bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Its size in bytes.
+    pub fn size(&self) -> u64 {
+        self.0.len() as u64
+    }
+}
+
+impl std::fmt::Debug for StoredBlob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Blob({} bytes)", self.0.len())
+    }
+}
+
 /// An image: its stored manifest and the tags that point at it now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredImage {
@@ -139,8 +166,8 @@ pub struct StoredRepository {
     /// How many tags fold to each lower-case form: finds a tag differing only in letter case
     /// by a hash lookup rather than a scan.
     folded_tags: HashMap<String, usize>,
-    /// Uploaded blobs: digest to size.
-    pub blobs: HashMap<String, u64>,
+    /// Uploaded blobs by digest.
+    pub blobs: HashMap<String, StoredBlob>,
     /// Layer uploads in progress, by upload id: at most [`MAX_UPLOADS`](super::upload::MAX_UPLOADS).
     pub uploads: HashMap<String, Upload>,
 }

@@ -19,7 +19,7 @@ use crate::wire;
 
 use super::error::{OpError, required};
 use super::names::ImageDigest;
-use super::registry::{Registry, Upload};
+use super::registry::{Registry, StoredBlob, Upload};
 
 /// The largest layer part ECR takes: 10 MiB (service quotas, "Maximum layer part size").
 /// InitiateLayerUpload announces it as `partSize`.
@@ -169,15 +169,18 @@ impl Registry {
                 ),
             ));
         }
-        let size = upload.bytes.len() as u64;
-        repository.uploads.remove(upload_id);
+        let Some(upload) = repository.uploads.remove(upload_id) else {
+            return Err(upload_not_found(upload_id));
+        };
         if repository.blobs.contains_key(digest.as_str()) {
             return Err(OpError::new(
                 "LayerAlreadyExistsException",
                 format!("The layer {digest} already exists"),
             ));
         }
-        repository.blobs.insert(digest.to_string(), size);
+        repository
+            .blobs
+            .insert(digest.to_string(), StoredBlob::new(upload.bytes));
         Ok(wire::CompleteLayerUploadResponse {
             registry_id: Some(repository.registry_id.to_string()),
             repository_name: Some(repository.name.to_string()),

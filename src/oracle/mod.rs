@@ -10,10 +10,16 @@ mod ids;
 mod index;
 mod manifest;
 pub(crate) mod normalize;
+mod pull;
 mod rules;
 mod violation;
 
 pub use calls::{check_put_digest, check_put_refusal, check_unsigned};
 pub use check::{Observed, check, check_in};
+pub use pull::{
+    PullObserved, check_blob, check_blob_unknown, check_challenge, check_denied,
+    check_gone_after_delete, check_head, check_manifest, check_ping, check_tags, check_token,
+    check_visible_after_put, has_registry_api,
+};
 pub use rules::{Level, RULES, Rule, RuleId};
 pub use violation::Violation;

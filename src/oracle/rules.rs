@@ -202,6 +202,54 @@ catalogue! {
     RobustAuth = "ROBUST-AUTH", May,
         "a request with a missing or wrong SigV4 signature is refused with a 4xx auth error (400 UnrecognizedClientException / InvalidSignatureException / MissingAuthenticationTokenException, or 403 AccessDeniedException); reported, and enforced only when asked",
         "public reports of ECR answers to unsigned and mis-signed requests";
+    RegPing = "REG-PING", Must,
+        r#"`GET /v2/` with valid credentials is `200` with `Docker-Distribution-Api-Version: registry/2.0`"#,
+        "distribution spec (API version check); real ECR transcripts (oras-project/oras-go#237)";
+    RegAuthChallenge = "REG-AUTH-CHALLENGE", Must,
+        r#"no credentials: `401` with ECR's Basic challenge (realm and service as above)"#,
+        "real ECR answers quoted in mayflower/docker-ls#28 and oras-project/oras-go#224";
+    RegAuthToken = "REG-AUTH-TOKEN", Must,
+        r#"the GetAuthorizationToken token (base64 `AWS:<password>`, 12 h) is accepted as Basic"#,
+        "Amazon ECR API Reference (AuthorizationData); User Guide (registry authentication)";
+    RegAuthDenied = "REG-AUTH-DENIED", Should,
+        r#"an expired or invalid token: `403` `DENIED`, no challenge"#,
+        "real ECR answers quoted in flipt-io/flipt#3043";
+    RegManifestAsBatchgetimage = "REG-MANIFEST-AS-BATCHGETIMAGE", Must,
+        r#"GET body and `Content-Type` equal BatchGetImage's `imageManifest` and `imageManifestMediaType` for the same reference and Accept list"#,
+        "Amazon ECR API Reference (BatchGetImage); awslabs/amazon-ecr-containerd-resolver";
+    RegAcceptNegotiation = "REG-ACCEPT-NEGOTIATION", Must,
+        r#"by tag: stored format if accepted, else the translation table; every Accept line counts"#,
+        "Amazon ECR User Guide (container image manifest format support)";
+    RegAcceptByDigest = "REG-ACCEPT-BY-DIGEST", Must,
+        r#"by digest: never a translation"#,
+        "Amazon ECR User Guide; aws/containers-roadmap #1075";
+    RegManifestHead = "REG-MANIFEST-HEAD", Must,
+        r#"HEAD: `200`, empty body, `Content-Type`, `Content-Length`, `Docker-Content-Digest`"#,
+        "a real ECR transcript in oras-project/oras-go#237";
+    RegDigestHeader = "REG-DIGEST-HEADER", Must,
+        r#"a `Docker-Content-Digest` header, where present, is sha256 of the exact body"#,
+        "distribution spec; Docker.Registry.DotNet#34, terraform-provider-docker#186";
+    RegManifestUnknown = "REG-MANIFEST-UNKNOWN", Must,
+        r#"unknown tag or digest: `404`, `MANIFEST_UNKNOWN`"#,
+        "real ECR answers quoted in nginx/docker-nginx#545";
+    RegNameUnknown = "REG-NAME-UNKNOWN", Must,
+        r#"unknown repository: `404`, `NAME_UNKNOWN`"#,
+        "real ECR answers quoted in aws-actions/amazon-ecr-login#166";
+    RegErrorEnvelope = "REG-ERROR-ENVELOPE", Should,
+        r#"errors other than the 401 use `{"errors":[{"code","message"}]}` with a distribution code"#,
+        "distribution spec (error codes); real ECR answers in public issues";
+    RegBlobBytes = "REG-BLOB-BYTES", Must,
+        r#"a blob fetched (directly or through a redirect) hashes to its digest"#,
+        "Amazon ECR User Guide (GetDownloadUrlForLayer); amancevice/terraform-aws-custom-ecr-domain#4";
+    RegBlobUnknown = "REG-BLOB-UNKNOWN", Must,
+        r#"unknown blob: `404`"#,
+        "distribution spec; real ECR answers";
+    RegTagsList = "REG-TAGS-LIST", Must,
+        r#"tags/list body `{"name","tags"}`, every tag reachable by following `Link` `rel="next"`"#,
+        "Amazon ECR User Guide (curl example); deitch/docker_registry2#34; google/go-containerregistry#681";
+    RegSameState = "REG-SAME-STATE", Must,
+        r#"writes through either API are visible through both, at once"#,
+        "one store behind both APIs (Amazon ECR User Guide: BatchGetImage on pull)";
 }
 
 impl RuleId {

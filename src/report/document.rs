@@ -4,7 +4,7 @@
 use super::{Finding, Report, RuleStatus, Status};
 
 /// The spec sections the rule groups stand for, in catalogue order.
-const SECTIONS: [(&str, &str); 7] = [
+const SECTIONS: [(&str, &str); 8] = [
     ("WIRE-", "Wire protocol (section 1)"),
     ("VAL-", "Request validation (section 2)"),
     ("REPO-", "Repository lookup (section 3)"),
@@ -12,6 +12,7 @@ const SECTIONS: [(&str, &str); 7] = [
     ("MAN-", "Manifests, digests, media types (section 5)"),
     ("STATE-", "State after writes (section 7)"),
     ("ROBUST-", "Server health (sections 1 and 6)"),
+    ("REG-", "The pull path: registry API (registry-api.md)"),
 ];
 
 /// A rule's verdict: its status, with a failure the ledger lists told apart.

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 
 use crate::model::OpError;
-pub use crate::wire::Credentials;
+use crate::wire::Credentials;
 use crate::wire::{format_amz_date, parse_amz_date, sign_request};
 
 /// How far a request's `X-Amz-Date` may be from the server's clock: five minutes, as AWS.

@@ -10,15 +10,20 @@ use serde::Serialize;
 use crate::model::{OpError, Profile, Registry, batch_get_image};
 use crate::wire::{self, Decoded, Operation, Request, RequestError};
 
-use super::auth::{Credentials, verify};
+use super::auth::verify;
 use super::fault::{Fault, Faults, When};
+use super::registry_api::Pull;
+use crate::wire::Credentials;
 
 /// An answer: HTTP status, body, and the request id to send as `x-amzn-RequestId`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
+pub struct EndpointReply {
     /// HTTP status.
     pub status: u16,
-    /// AWS JSON 1.1 body.
+    /// Headers besides `x-amzn-RequestId`: `Content-Type` always; the registry API's own
+    /// (`Docker-Content-Digest`, `WWW-Authenticate`, `Location`, ...) on its answers.
+    pub headers: Vec<(&'static str, String)>,
+    /// The body: AWS JSON 1.1, or a registry API answer.
     pub body: Vec<u8>,
     /// The request id.
     pub request_id: String,
@@ -35,6 +40,7 @@ pub struct Endpoint {
     clock: fn() -> f64,
     requests: AtomicU64,
     faults: Faults,
+    blob_redirect: bool,
 }
 
 fn system_clock() -> f64 {
@@ -55,6 +61,7 @@ impl Endpoint {
             clock: system_clock,
             requests: AtomicU64::new(0),
             faults: Faults::default(),
+            blob_redirect: false,
         }
     }
 
@@ -62,6 +69,13 @@ impl Endpoint {
     /// default profile, without signature checks.
     pub fn from_registry(registry: Registry) -> Self {
         Self::new(registry, Profile::default(), None)
+    }
+
+    /// Answers registry-API blob requests with a `307` to a pre-signed URL, as ECR does,
+    /// rather than with the bytes.
+    pub fn with_blob_redirect(mut self, redirect: bool) -> Self {
+        self.blob_redirect = redirect;
+        self
     }
 
     /// Makes `fault` happen on the requests of `operation` that `when` picks, counted from now.
@@ -103,10 +117,33 @@ impl Endpoint {
             .clone()
     }
 
-    /// Answers one request. Never panics on any input.
-    pub fn handle(&self, method: &str, uri: &str, headers: &HeaderMap, body: &[u8]) -> Reply {
+    /// Answers one request: under `/v2/` by the registry API, else by the AWS JSON API.
+    /// Never panics on any input.
+    pub fn handle(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> EndpointReply {
         let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
         let request_id = format!("00000000-0000-4000-8000-{n:012x}");
+        if wire::registry::is_registry_path(uri) {
+            let pull = Pull {
+                registry: &self.read(),
+                profile: &self.profile,
+                blob_redirect: self.blob_redirect,
+                now: (self.clock)(),
+            };
+            let answer = pull.answer(method, uri, headers);
+            return EndpointReply {
+                status: answer.status,
+                headers: answer.headers,
+                body: answer.body,
+                request_id,
+                delay: None,
+            };
+        }
         let operation = headers
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
@@ -123,8 +160,9 @@ impl Endpoint {
         if fault == Some(Fault::Truncate) {
             body.truncate(body.len() / 2);
         }
-        Reply {
+        EndpointReply {
             status,
+            headers: vec![("content-type", wire::CONTENT_TYPE.to_owned())],
             body,
             request_id,
             delay: match fault {

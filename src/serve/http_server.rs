@@ -135,8 +135,9 @@ async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Request) -> Resp
                 "SerializationException",
                 format!("request body unreadable or over {MAX_REQUEST_BYTES} bytes: {e}"),
             );
-            super::Reply {
+            super::EndpointReply {
                 status: error.status(),
+                headers: vec![("content-type", wire::CONTENT_TYPE.to_owned())],
                 body: wire::encode_error(error.code, &error.message),
                 request_id: String::new(),
                 delay: None,
@@ -146,9 +147,11 @@ async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Request) -> Resp
     if let Some(delay) = reply.delay {
         tokio::time::sleep(delay).await;
     }
-    Response::builder()
-        .status(reply.status)
-        .header("content-type", wire::CONTENT_TYPE)
+    let mut response = Response::builder().status(reply.status);
+    for (name, value) in &reply.headers {
+        response = response.header(*name, value);
+    }
+    response
         .header("x-amzn-requestid", reply.request_id)
         .body(Body::from(reply.body))
         .unwrap_or_else(|_| Response::new(Body::empty()))

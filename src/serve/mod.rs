@@ -19,12 +19,12 @@ mod endpoint;
 pub mod fault;
 mod http_server;
 mod profile;
+mod registry_api;
 #[cfg(feature = "wiremock")]
 mod responder;
 mod tls;
 
-pub use auth::Credentials;
-pub use endpoint::{Endpoint, Reply};
+pub use endpoint::{Endpoint, EndpointReply};
 pub use fault::{Fault, When, always, every, first, nth};
 pub use http_server::{Server, run, spawn};
 pub use profile::{PROFILE_HELP, parse_profile};
@@ -33,6 +33,7 @@ pub use responder::Responder;
 pub use tls::TlsFiles;
 
 use crate::model::{Profile, Registry, RegistryId};
+use crate::wire::Credentials;
 
 /// How to run the embedded server.
 #[derive(Debug, Clone)]
@@ -56,6 +57,8 @@ pub struct Config {
     pub registry: Option<Registry>,
     /// When set, serve `https://` with this certificate and key; `None`: plain `http://`.
     pub tls: Option<TlsFiles>,
+    /// Answer registry-API blob requests with a `307` to a pre-signed URL, as ECR does.
+    pub blob_redirect: bool,
 }
 
 impl Default for Config {
@@ -71,6 +74,7 @@ impl Default for Config {
             profile: Profile::default(),
             registry: None,
             tls: None,
+            blob_redirect: false,
         }
     }
 }
@@ -111,5 +115,6 @@ impl Config {
             self.profile.clone(),
             self.verify_signatures.clone(),
         )
+        .with_blob_redirect(self.blob_redirect)
     }
 }

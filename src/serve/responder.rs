@@ -84,9 +84,17 @@ impl Respond for Responder {
             &request.headers,
             &request.body,
         );
-        let template = ResponseTemplate::new(reply.status)
+        let content_type = reply
+            .headers
+            .iter()
+            .find(|(name, _)| *name == "content-type")
+            .map_or(wire::CONTENT_TYPE, |(_, value)| value.as_str());
+        let mut template = ResponseTemplate::new(reply.status)
             .insert_header("x-amzn-requestid", reply.request_id.as_str())
-            .set_body_raw(reply.body, wire::CONTENT_TYPE);
+            .set_body_raw(reply.body.clone(), content_type);
+        for (name, value) in reply.headers.iter().filter(|(n, _)| *n != "content-type") {
+            template = template.insert_header(*name, value.as_str());
+        }
         match reply.delay {
             Some(delay) => template.set_delay(delay),
             None => template,

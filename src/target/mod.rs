@@ -3,6 +3,7 @@
 
 mod aws;
 mod pace;
+mod registry;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use http::HeaderMap;
 
 pub use aws::{AwsConfig, AwsConfigError};
 pub use pace::{RateError, RateRule, Rates};
+pub use registry::Fetched;
 
 use crate::oracle::normalize::is_throttling;
 use crate::wire::{self, Credentials, MAX_BODY_BYTES, Operation, Signer};

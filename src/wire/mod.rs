@@ -8,6 +8,7 @@
 pub mod decode;
 mod error;
 mod operation;
+pub mod registry;
 mod request;
 mod response;
 mod shapes;

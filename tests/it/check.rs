@@ -13,6 +13,7 @@ use ecr_contract::target::HttpTarget;
 use ecr_contract::wire::Credentials;
 
 use crate::support::broken::{Fault, broken_server, reference_config};
+use crate::support::registry_broken::REGISTRY_BROKEN;
 use crate::support::{binary, check_url, suite, tempdir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,9 +120,17 @@ async fn each_broken_behaviour_is_reported_under_its_rule() {
             .await
             .err(),
     );
+    for (mutation, rule) in REGISTRY_BROKEN {
+        let fault = Fault {
+            registry: Some(mutation),
+            ..Fault::default()
+        };
+        missed.extend(reported(fault, mutation, rule).await.err());
+    }
     assert!(missed.is_empty(), "{}", missed.join("\n\n"));
     let covered: Vec<&str> = BROKEN
         .iter()
+        .chain(REGISTRY_BROKEN)
         .map(|(_, rule)| *rule)
         .chain(["STATE-PUT-DIGEST"])
         .collect();
@@ -333,7 +342,7 @@ fn check_with_no_endpoint_checks_the_embedded_server_and_exits_0() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("43 passed, 0 failed, 0 not exercised"),
+        stdout.contains("59 passed, 0 failed, 0 not exercised"),
         "{stdout}"
     );
     let report: serde_json::Value =
@@ -348,7 +357,7 @@ fn check_with_no_endpoint_checks_the_embedded_server_and_exits_0() {
     assert!(
         std::fs::read_to_string(&junit)
             .expect("JUnit")
-            .contains("<testsuite name=\"ecr-contract\" tests=\"43\"")
+            .contains("<testsuite name=\"ecr-contract\" tests=\"59\"")
     );
     assert!(
         !dir.join("j.tsv").exists(),

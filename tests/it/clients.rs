@@ -1,6 +1,7 @@
 //! `ecr-contract serve` driven by the real AWS clients: boto3 and the AWS CLI.
 
-use ecr_contract::serve::{Config, Credentials, spawn};
+use ecr_contract::serve::{Config, spawn};
+use ecr_contract::wire::Credentials;
 
 use crate::support::python::run_client_tests;
 

@@ -15,6 +15,7 @@ mod pagination;
 mod peers;
 mod properties;
 mod provision;
+mod pull;
 mod sdk;
 mod serve;
 mod signing;

@@ -492,7 +492,7 @@ async fn get_authorization_token_gives_a_docker_login_for_twelve_hours() {
 
 async fn signing_server(token: Option<&str>) -> Server {
     serve::spawn(Config {
-        verify_signatures: Some(ecr_contract::serve::Credentials::new(
+        verify_signatures: Some(ecr_contract::wire::Credentials::new(
             "AKIDSDKTEST",
             "sdk-test-secret",
             token.map(str::to_owned),

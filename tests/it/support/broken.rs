@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use ecr_contract::serve::{self, Config, Credentials, Endpoint, always, every};
+use ecr_contract::serve::{self, Config, Endpoint, always, every};
 use ecr_contract::strategy::{Fixture, fixture};
 use ecr_contract::wire;
+use ecr_contract::wire::Credentials;
 use serde_json::Value;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -30,12 +31,16 @@ pub struct Fault {
     pub echo_headers: bool,
     /// Credentials the server verifies signatures with (default: the placeholder ones).
     pub credentials: Option<Credentials>,
+    /// A way the registry API (`/v2/...`) misbehaves (see `super::registry_broken`).
+    pub registry: Option<&'static str>,
 }
 
 struct Broken {
     endpoint: Endpoint,
     fault: Fault,
     fixture: Fixture,
+    /// The state the registry API answers from when it is a stale second store.
+    snapshot: std::sync::Mutex<Option<Endpoint>>,
 }
 
 impl Respond for Broken {
@@ -54,16 +59,33 @@ impl Respond for Broken {
             );
             return ResponseTemplate::new(400).set_body_raw(body, wire::CONTENT_TYPE);
         }
+        let uri = match request.url.query() {
+            Some(query) => format!("{}?{query}", request.url.path()),
+            None => request.url.path().to_owned(),
+        };
+        if let Some(mutation) = self.fault.registry
+            && wire::registry::is_registry_path(&uri)
+        {
+            let raw = super::registry_broken::answer(
+                &self.endpoint,
+                &self.snapshot,
+                mutation,
+                request.method.as_str(),
+                &uri,
+                &request.headers,
+            );
+            return template(raw);
+        }
         let reply = self.endpoint.handle(
             request.method.as_str(),
-            request.url.path(),
+            &uri,
             &request.headers,
             &request.body,
         );
         let reply_delay = reply.delay;
         let mut raw = RawAnswer {
             status: reply.status,
-            headers: vec![("content-type", wire::CONTENT_TYPE.to_owned())],
+            headers: reply.headers,
             body: reply.body,
         };
         if target.ends_with(".BatchGetImage")
@@ -99,21 +121,27 @@ impl Respond for Broken {
                 Value::String(format!("sha256:{}", "f".repeat(64)));
             raw.body = serde_json::to_vec(&body).unwrap_or_default();
         }
-        let content_type = raw
-            .headers
-            .iter()
-            .find(|(n, _)| *n == "content-type")
-            .map_or("", |(_, v)| v.as_str())
-            .to_owned();
-        let mut template = ResponseTemplate::new(raw.status).set_body_raw(raw.body, &content_type);
-        for (name, value) in raw.headers.iter().filter(|(n, _)| *n != "content-type") {
-            template = template.insert_header(*name, value.as_str());
-        }
+        let template = template(raw);
         match reply_delay {
             Some(delay) => template.set_delay(delay),
             None => template,
         }
     }
+}
+
+/// The wiremock answer of `raw`.
+fn template(raw: RawAnswer) -> ResponseTemplate {
+    let content_type = raw
+        .headers
+        .iter()
+        .find(|(n, _)| *n == "content-type")
+        .map_or("", |(_, v)| v.as_str())
+        .to_owned();
+    let mut template = ResponseTemplate::new(raw.status).set_body_raw(raw.body, &content_type);
+    for (name, value) in raw.headers.iter().filter(|(n, _)| *n != "content-type") {
+        template = template.insert_header(*name, value.as_str());
+    }
+    template
 }
 
 /// The configuration of the reference server the broken ones wrap: blobs required and
@@ -145,6 +173,7 @@ pub async fn broken_server(fault: Fault) -> MockServer {
         endpoint,
         fault,
         fixture: fixture(),
+        snapshot: std::sync::Mutex::new(None),
     };
     Mock::given(any()).respond_with(broken).mount(&server).await;
     server

@@ -3,8 +3,9 @@
 
 pub mod broken;
 pub mod cases;
-
+pub mod pull;
 pub mod python;
+pub mod registry_broken;
 mod run;
 pub mod spec_table;
 

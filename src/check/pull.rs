@@ -1,0 +1,494 @@
+//! The pull probes: a server's registry API (`/v2/...`) judged against the same model mirror
+//! as its BatchGetImage (spec `registry-api.md`). Found at `--registry-url`, else derived
+//! from the endpoint (ECR's `api.ecr.<region>` becomes `<account>.dkr.ecr.<region>`; any
+//! other endpoint, such as `serve`, is its own registry). A server with no registry API has
+//! every `REG-*` rule left not exercised.
+
+use std::collections::BTreeSet;
+
+use base64::Engine as _;
+
+use crate::model::manifest::{OCI, S1, S2};
+use crate::model::{Call, ImageDigest, Registry, batch_get_image, manifest_request};
+use crate::oracle::{
+    PullObserved, RuleId, Violation, check_blob, check_blob_unknown, check_challenge, check_denied,
+    check_gone_after_delete, check_head, check_manifest, check_ping, check_tags, check_token,
+    check_visible_after_put, has_registry_api,
+};
+use crate::report::{Finding, Reproduction, Response};
+use crate::target::{Fetched, TransportError};
+use crate::wire::registry::{Reference, next_link};
+use crate::wire::{self, Operation};
+
+use super::session::{CheckError, PutDigests, Session};
+
+/// The Accept lists every manifest is fetched with: each format alone, several lines, and a
+/// comma list.
+const ACCEPTS: [&[&str]; 4] = [&[S2], &[OCI], &[S1], &[OCI, S2]];
+
+/// The most `tags/list` pages followed.
+const MAX_PAGES: usize = 1000;
+
+/// The registry API's base URL for the endpoint `url` of account `account`.
+pub(crate) fn registry_url(url: &str, given: Option<&str>, account: &str) -> String {
+    let url = given.unwrap_or(url).trim_end_matches('/');
+    match (given, url.find("://api.ecr.")) {
+        (None, Some(at)) => format!("https://{account}.dkr.ecr.{}", &url[at + 11..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// One pull conversation: the base URL and the Basic credentials.
+struct Puller {
+    base: String,
+    authorization: String,
+}
+
+/// Probes the registry API against `base`, the mirror of what the server holds.
+pub(super) async fn probe_registry(
+    session: &mut Session<'_>,
+    base: &Registry,
+    given: Option<&str>,
+) -> Result<(), CheckError> {
+    let account = base.account.to_string();
+    let url = registry_url(session.target.url(), given, &account);
+    let ping = fetch(session, "GET", &format!("{url}/v2/"), &[]).await?;
+    if !has_registry_api(&observed(&ping)) {
+        session.notes.push(format!(
+            "no registry API at {url}/v2/ (HTTP {}): the REG-* rules were not exercised",
+            ping.status
+        ));
+        return Ok(());
+    }
+    judge(
+        session,
+        "registry ping without credentials",
+        &ping,
+        check_challenge(&observed(&ping), &account),
+        &[RuleId::RegAuthChallenge],
+    );
+    let Some(authorization) = token(session).await? else {
+        return Ok(());
+    };
+    let puller = Puller {
+        base: url,
+        authorization,
+    };
+    ping_with(session, &puller).await?;
+    manifests(session, &puller, base).await?;
+    blobs(session, &puller, base).await?;
+    tags(session, &puller, base).await?;
+    same_state(session, &puller, base).await
+}
+
+/// The `Authorization` value of GetAuthorizationToken's token; `None` (with a note) when the
+/// server hands out none.
+async fn token(session: &mut Session<'_>) -> Result<Option<String>, CheckError> {
+    let asked_at = super::suite::now_nanos() as f64 / 1e9;
+    let request = wire::GetAuthorizationTokenRequest::default();
+    let exchange = session
+        .send(
+            Operation::GetAuthorizationToken,
+            wire::encode_request(&request).body,
+        )
+        .await?;
+    let data = wire::decode_body::<wire::GetAuthorizationTokenResponse>(&exchange.body)
+        .ok()
+        .and_then(|d| d.value.authorization_data)
+        .and_then(|data| data.into_iter().next())
+        .unwrap_or_default();
+    let token = data.authorization_token.clone();
+    match (exchange.status, token) {
+        (200, Some(token)) => {
+            let violations = check_token(&token, data.expires_at, asked_at);
+            let fetched = Fetched {
+                request: format!("POST {} GetAuthorizationToken", session.target.url()),
+                status: exchange.status,
+                headers: exchange.headers.clone(),
+                body: exchange.body.clone(),
+            };
+            judge(
+                session,
+                "GetAuthorizationToken",
+                &fetched,
+                violations,
+                &[RuleId::RegAuthToken],
+            );
+            Ok(Some(format!("Basic {token}")))
+        }
+        (status, _) => {
+            session.notes.push(format!(
+                "GetAuthorizationToken answered HTTP {status} without a token: only REG-AUTH-CHALLENGE was exercised"
+            ));
+            Ok(None)
+        }
+    }
+}
+
+async fn ping_with(session: &mut Session<'_>, puller: &Puller) -> Result<(), CheckError> {
+    let url = format!("{}/v2/", puller.base);
+    let ping = fetch(
+        session,
+        "GET",
+        &url,
+        &[("authorization", puller.authorization.clone())],
+    )
+    .await?;
+    judge(
+        session,
+        "registry ping with the token",
+        &ping,
+        check_ping(&observed(&ping)),
+        &[RuleId::RegPing, RuleId::RegAuthToken],
+    );
+    let forged =
+        base64::engine::general_purpose::STANDARD.encode("AWS:not-a-token-of-this-registry");
+    let denied = fetch(
+        session,
+        "GET",
+        &url,
+        &[("authorization", format!("Basic {forged}"))],
+    )
+    .await?;
+    judge(
+        session,
+        "registry ping with an invalid token",
+        &denied,
+        check_denied(&observed(&denied)),
+        &[RuleId::RegAuthDenied],
+    );
+    Ok(())
+}
+
+/// Every image of the mirror by each tag and by digest, with each Accept list; HEAD of the
+/// first; an unknown tag and an unknown repository.
+async fn manifests(
+    session: &mut Session<'_>,
+    puller: &Puller,
+    base: &Registry,
+) -> Result<(), CheckError> {
+    let mut references = Vec::new();
+    for repository in base.repositories() {
+        let name = repository.name.to_string();
+        for tag in repository.tags.keys() {
+            references.push((name.clone(), Reference::Tag(tag.to_string())));
+        }
+        if session.put_digests == PutDigests::Content {
+            for digest in repository.images.keys() {
+                references.push((name.clone(), Reference::Digest(digest.to_string())));
+            }
+        }
+        references.push((name.clone(), Reference::Tag("no-such-tag".into())));
+    }
+    if let Some(first) = base.repositories().next() {
+        references.push((
+            format!("{}-absent", first.name),
+            Reference::Tag("v1".into()),
+        ));
+    }
+    let mut headed = false;
+    for (name, reference) in &references {
+        for accept in ACCEPTS {
+            let accepted: Vec<String> = accept.iter().map(|s| (*s).to_owned()).collect();
+            let request = manifest_request(name, reference, &accepted);
+            let expected = batch_get_image(base, &request);
+            let url = format!("{}/v2/{name}/manifests/{}", puller.base, reference.as_str());
+            let mut headers = vec![("authorization", puller.authorization.clone())];
+            headers.extend(accept.iter().map(|t| ("accept", (*t).to_owned())));
+            let get = fetch(session, "GET", &url, &headers).await?;
+            let mut rules = vec![RuleId::RegManifestAsBatchgetimage, RuleId::RegDigestHeader];
+            rules.push(match reference {
+                Reference::Tag(_) => RuleId::RegAcceptNegotiation,
+                Reference::Digest(_) => RuleId::RegAcceptByDigest,
+            });
+            if get.status != 200 {
+                rules.extend([
+                    RuleId::RegErrorEnvelope,
+                    RuleId::RegManifestUnknown,
+                    RuleId::RegNameUnknown,
+                ]);
+            }
+            let violations = check_manifest(&expected, &request, &observed(&get));
+            let exercised: Vec<RuleId> = rules
+                .into_iter()
+                .filter(|r| exercised_by(*r, &get, name))
+                .collect();
+            judge(
+                session,
+                &format!("registry GET {name}:{}", reference.as_str()),
+                &get,
+                violations,
+                &exercised,
+            );
+            if get.status == 200 && !headed {
+                headed = true;
+                let head = fetch(session, "HEAD", &url, &headers).await?;
+                judge(
+                    session,
+                    "registry HEAD of a manifest",
+                    &head,
+                    check_head(&observed(&get), &observed(&head)),
+                    &[RuleId::RegManifestHead],
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a manifest GET exercised `rule`: the error rules only for the error they are about.
+fn exercised_by(rule: RuleId, get: &Fetched, name: &str) -> bool {
+    match rule {
+        RuleId::RegNameUnknown => name.ends_with("-absent"),
+        RuleId::RegManifestUnknown => {
+            !name.ends_with("-absent") && get.request.ends_with("/no-such-tag")
+        }
+        _ => true,
+    }
+}
+
+/// Every blob the mirror's manifests name (uploaded when the server has a layer API), and
+/// one nobody uploaded.
+async fn blobs(
+    session: &mut Session<'_>,
+    puller: &Puller,
+    base: &Registry,
+) -> Result<(), CheckError> {
+    let auth = [("authorization", puller.authorization.clone())];
+    let mut any = None;
+    if session.layer_api != Some(true) {
+        session
+            .notes
+            .push("REG-BLOB-BYTES not exercised: the server has no layer upload API".into());
+    }
+    for repository in base.repositories() {
+        let uploaded = session.layer_api == Some(true);
+        let digests: BTreeSet<String> = repository
+            .images
+            .values()
+            .flat_map(|i| i.manifest.contents.blobs().map(str::to_owned))
+            .filter(|_| uploaded)
+            .collect();
+        for digest in &digests {
+            let url = format!("{}/v2/{}/blobs/{digest}", puller.base, repository.name);
+            let blob = fetch(session, "GET", &url, &auth).await?;
+            judge(
+                session,
+                "registry GET of a blob",
+                &blob,
+                check_blob(digest, &observed(&blob)),
+                &[RuleId::RegBlobBytes],
+            );
+        }
+        any.get_or_insert_with(|| repository.name.to_string());
+    }
+    if let Some(name) = any {
+        let absent = ImageDigest::of(b"ecr-contract: a blob nobody uploaded");
+        let url = format!("{}/v2/{name}/blobs/{absent}", puller.base);
+        let blob = fetch(session, "GET", &url, &auth).await?;
+        judge(
+            session,
+            "registry GET of an unknown blob",
+            &blob,
+            check_blob_unknown(&observed(&blob)),
+            &[RuleId::RegBlobUnknown],
+        );
+    }
+    Ok(())
+}
+
+/// `tags/list` of every repository, one tag a page, following `Link`.
+async fn tags(
+    session: &mut Session<'_>,
+    puller: &Puller,
+    base: &Registry,
+) -> Result<(), CheckError> {
+    let auth = [("authorization", puller.authorization.clone())];
+    for repository in base.repositories() {
+        let name = repository.name.to_string();
+        let want: BTreeSet<String> = repository.tags.keys().map(ToString::to_string).collect();
+        let mut url = format!("{}/v2/{name}/tags/list?n=1", puller.base);
+        let mut pages = Vec::new();
+        let mut last = None;
+        while pages.len() < MAX_PAGES {
+            let page = fetch(session, "GET", &url, &auth).await?;
+            let next = page
+                .headers
+                .get("link")
+                .and_then(|v| v.to_str().ok())
+                .and_then(next_link)
+                .map(|link| absolute(&puller.base, link));
+            pages.push(observed(&page));
+            last = Some(page);
+            match next {
+                Some(next) if pages.last().is_some_and(|p| p.status == 200) => url = next,
+                _ => break,
+            }
+        }
+        if let Some(last) = last {
+            judge(
+                session,
+                &format!("registry tags/list of {name}"),
+                &last,
+                check_tags(&name, &want, &pages),
+                &[RuleId::RegTagsList],
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A `Link` target, relative to the registry's base URL or absolute.
+fn absolute(base: &str, link: &str) -> String {
+    match link.starts_with('/') {
+        true => {
+            let origin = base
+                .find("://")
+                .and_then(|at| base[at + 3..].find('/').map(|p| &base[..at + 3 + p]));
+            format!("{}{link}", origin.unwrap_or(base))
+        }
+        false => link.to_owned(),
+    }
+}
+
+/// REG-SAME-STATE: a tag added with PutImage is pulled at once, and gone at once after
+/// BatchDeleteImage (the image keeps its other tags: the mirror still holds).
+async fn same_state(
+    session: &mut Session<'_>,
+    puller: &Puller,
+    base: &Registry,
+) -> Result<(), CheckError> {
+    let Some((name, image)) = base.repositories().find_map(|r| {
+        r.images
+            .values()
+            .find(|i| !i.tags.is_empty())
+            .map(|i| (r.name.to_string(), i.clone()))
+    }) else {
+        return Ok(());
+    };
+    let tag = "ecr-contract-pull";
+    let put = Call::PutImage(wire::PutImageRequest {
+        repository_name: Some(name.clone()),
+        image_tag: Some(tag.to_owned()),
+        image_manifest: Some(image.manifest.bytes.to_string()),
+        image_manifest_media_type: Some(image.manifest.media_type.to_string()),
+        ..Default::default()
+    });
+    let exchange = session.send_call(&put).await?;
+    if exchange.status != 200 {
+        session.notes.push(format!(
+            "REG-SAME-STATE not exercised: PutImage of a new tag answered HTTP {}",
+            exchange.status
+        ));
+        return Ok(());
+    }
+    let url = format!("{}/v2/{name}/manifests/{tag}", puller.base);
+    let headers = [
+        ("authorization", puller.authorization.clone()),
+        ("accept", image.manifest.media_type.to_string()),
+    ];
+    let after_put = fetch(session, "GET", &url, &headers).await?;
+    judge(
+        session,
+        "registry GET right after PutImage",
+        &after_put,
+        check_visible_after_put(&image.manifest.bytes, &observed(&after_put)),
+        &[RuleId::RegSameState],
+    );
+    let delete = Call::BatchDeleteImage(wire::BatchDeleteImageRequest {
+        repository_name: Some(name.clone()),
+        image_ids: Some(vec![wire::ImageIdentifier::tag(tag)]),
+        ..Default::default()
+    });
+    let exchange = session.send_call(&delete).await?;
+    if exchange.status == 200 {
+        let after_delete = fetch(session, "GET", &url, &headers).await?;
+        judge(
+            session,
+            "registry GET right after BatchDeleteImage",
+            &after_delete,
+            check_gone_after_delete(&observed(&after_delete)),
+            &[RuleId::RegSameState],
+        );
+    }
+    Ok(())
+}
+
+async fn fetch(
+    session: &mut Session<'_>,
+    method: &str,
+    url: &str,
+    headers: &[(&str, String)],
+) -> Result<Fetched, TransportError> {
+    session.probes += 1;
+    session.target.fetch(method, url, headers).await
+}
+
+fn observed(fetched: &Fetched) -> PullObserved {
+    PullObserved {
+        status: fetched.status,
+        headers: fetched.headers.clone(),
+        body: fetched.body.clone(),
+    }
+}
+
+/// Marks `rules` exercised and records `violations` with the exchange.
+fn judge(
+    session: &mut Session<'_>,
+    probe: &str,
+    fetched: &Fetched,
+    violations: Vec<Violation>,
+    rules: &[RuleId],
+) {
+    session.exercised.extend(rules.iter().copied());
+    for violation in violations {
+        session.exercised.insert(violation.rule);
+        let body =
+            String::from_utf8_lossy(&fetched.body[..fetched.body.len().min(4096)]).into_owned();
+        let url = fetched.request.split_once(' ').map_or("", |(_, u)| u);
+        let curl = format!(
+            "curl -sS -u \"AWS:$PASSWORD\" -X {} '{url}'",
+            fetched.request.split(' ').next().unwrap_or("GET")
+        );
+        session.findings.push(Finding {
+            message: violation.to_string(),
+            violation,
+            probe: probe.to_owned(),
+            request: fetched.request.clone(),
+            response: Response {
+                status: fetched.status,
+                body,
+            },
+            reproduction: Reproduction { curl, aws: None },
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::registry_url;
+
+    #[test]
+    fn the_registry_of_an_ecr_endpoint_is_the_accounts_dkr_host_and_of_others_the_endpoint() {
+        assert_eq!(
+            registry_url(
+                "https://api.ecr.eu-west-1.amazonaws.com/",
+                None,
+                "123456789012"
+            ),
+            "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            registry_url("http://127.0.0.1:5000/", None, "123456789012"),
+            "http://127.0.0.1:5000"
+        );
+        assert_eq!(
+            registry_url(
+                "https://api.ecr.eu-west-1.amazonaws.com",
+                Some("http://r:1/"),
+                "1"
+            ),
+            "http://r:1"
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! The registry API (`/v2/...`, what `docker pull` speaks) on the same listener as the AWS
+//! JSON API, answered from the same [`Registry`](crate::model::Registry) (spec
+//! `registry-api.md`).
+//!
+//! Every request but a pre-signed blob download needs `Authorization: Basic` with a token
+//! from GetAuthorizationToken: none is `401` with ECR's Basic challenge, an invalid or expired
+//! one `403 DENIED`. Manifests are answered by `batch_get_image` with the `Accept` list as
+//! `acceptedMediaTypes`, so the profile's choices hold for both APIs. Never panics: bad input
+//! is a 4xx with the distribution error envelope.
+
+use http::HeaderMap;
+use sha2::{Digest as _, Sha256};
+
+use crate::model::{
+    ImageDigest, OpError, Profile, Registry, TokenRefusal, batch_get_image, manifest_request,
+};
+use crate::wire::registry::{
+    API_VERSION, API_VERSION_HEADER, DIGEST_HEADER, ErrorCode, Reference, Route, RouteError,
+    TagListBuilder, accepted_media_types, basic_credentials, encode_registry_error, query_value,
+    route,
+};
+
+/// An answer of the registry API: status, headers, body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Answer {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+const JSON: &str = "application/json; charset=utf-8";
+
+impl Answer {
+    fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            headers: vec![
+                ("content-type", content_type.to_owned()),
+                (API_VERSION_HEADER, API_VERSION.to_owned()),
+            ],
+            body,
+        }
+    }
+
+    fn error(status: u16, code: ErrorCode, message: &str) -> Self {
+        Self::new(status, JSON, encode_registry_error(code, message))
+    }
+
+    fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// How the registry API answers: the endpoint's state and choices, for one request.
+pub(super) struct Pull<'a> {
+    pub registry: &'a Registry,
+    pub profile: &'a Profile,
+    pub blob_redirect: bool,
+    pub now: f64,
+}
+
+impl Pull<'_> {
+    /// Answers one request under `/v2/`; a `HEAD` gets the headers of the `GET`, no body.
+    pub fn answer(&self, method: &str, uri: &str, headers: &HeaderMap) -> Answer {
+        let answer = self.answer_get(method, uri, headers);
+        match method {
+            "HEAD" => Answer {
+                body: Vec::new(),
+                ..answer
+            },
+            _ => answer,
+        }
+    }
+
+    fn answer_get(&self, method: &str, uri: &str, headers: &HeaderMap) -> Answer {
+        let route = match route(uri) {
+            Ok(route) => route,
+            Err(e @ RouteError::Unknown) => {
+                return Answer::error(404, ErrorCode::Unsupported, &e.to_string());
+            }
+            Err(e) => return Answer::error(400, ErrorCode::NameInvalid, &e.to_string()),
+        };
+        let head = match method {
+            "GET" => false,
+            "HEAD" => true,
+            _ => {
+                return Answer::error(
+                    405,
+                    ErrorCode::Unsupported,
+                    "only GET and HEAD are served: push with the AWS JSON API",
+                );
+            }
+        };
+        if let Route::Blob { name, digest } = &route
+            && presigned(uri, name, digest)
+        {
+            return self.blob(name, digest, head, false);
+        }
+        if let Some(refused) = self.authenticate(headers) {
+            return refused;
+        }
+        match &route {
+            Route::Ping => Answer::new(200, JSON, b"{}".to_vec()),
+            Route::Catalog => self.catalog(),
+            Route::Manifest { name, reference } => self.manifest(name, reference, headers, head),
+            Route::Blob { name, digest } => self.blob(name, digest, head, self.blob_redirect),
+            Route::Tags { name, n, last } => self.tags(name, n.as_deref(), last.as_deref()),
+        }
+    }
+
+    /// `None` when the request carries a valid token; else the refusal.
+    fn authenticate(&self, headers: &HeaderMap) -> Option<Answer> {
+        let Some((user, password)) = basic_credentials(headers) else {
+            let realm = format!(
+                "https://{}.dkr.ecr.{}.amazonaws.com/",
+                self.registry.account, self.registry.region
+            );
+            let challenge = format!("Basic realm=\"{realm}\",service=\"ecr.amazonaws.com\"");
+            return Some(
+                Answer::new(
+                    401,
+                    "text/plain; charset=utf-8",
+                    b"Not Authorized\n".to_vec(),
+                )
+                .with("www-authenticate", challenge),
+            );
+        };
+        let refusal = match user.as_str() {
+            "AWS" => self
+                .registry
+                .check_registry_password(&password, self.now)
+                .err(),
+            _ => Some(TokenRefusal::Invalid),
+        }?;
+        let message = match refusal {
+            TokenRefusal::Expired => {
+                "Your authorization token has expired. Reauthenticate and try again."
+            }
+            _ => "Your authorization token is invalid.",
+        };
+        Some(Answer::error(403, ErrorCode::Denied, message))
+    }
+
+    fn manifest(
+        &self,
+        name: &str,
+        reference: &Reference,
+        headers: &HeaderMap,
+        head: bool,
+    ) -> Answer {
+        if let Some(refused) = check_name(name) {
+            return refused;
+        }
+        if let Reference::Digest(d) = reference
+            && !ImageDigest::is_well_formed(d)
+        {
+            return Answer::error(400, ErrorCode::DigestInvalid, "invalid digest");
+        }
+        let accepted = match accepted_media_types(headers) {
+            Ok(accepted) => accepted,
+            Err(e) => return Answer::error(400, ErrorCode::Unsupported, &e.to_string()),
+        };
+        let request = manifest_request(name, reference, &accepted);
+        let answer = batch_get_image(self.registry, &request).answer(self.profile);
+        let batch = match answer {
+            Ok(batch) => batch,
+            Err(e) => return op_error(&e),
+        };
+        let image = batch.images.unwrap_or_default().into_iter().next();
+        let Some(image) = image else {
+            let reason = batch
+                .failures
+                .unwrap_or_default()
+                .into_iter()
+                .find_map(|f| f.failure_reason)
+                .unwrap_or_else(|| "Requested image not found".into());
+            return Answer::error(404, ErrorCode::ManifestUnknown, &reason);
+        };
+        let body = image.image_manifest.unwrap_or_default().into_bytes();
+        let media_type = image.image_manifest_media_type.unwrap_or_default();
+        let digest = ImageDigest::of(&body).to_string();
+        let length = body.len();
+        let answer = Answer::new(200, &media_type, body).with(DIGEST_HEADER, digest);
+        match head {
+            true => answer.with("content-length", length.to_string()),
+            false => answer,
+        }
+    }
+
+    fn blob(&self, name: &str, digest: &str, head: bool, redirect: bool) -> Answer {
+        if let Some(refused) = check_name(name) {
+            return refused;
+        }
+        if !ImageDigest::is_well_formed(digest) {
+            return Answer::error(400, ErrorCode::DigestInvalid, "invalid digest");
+        }
+        let blob = match self.registry.blob(name, digest) {
+            Ok(Some(blob)) => blob,
+            Ok(None) => {
+                return Answer::error(404, ErrorCode::BlobUnknown, "blob unknown to registry");
+            }
+            Err(e) => return op_error(&e),
+        };
+        if redirect && !head {
+            let location = format!(
+                "/v2/{name}/blobs/{digest}?download={}",
+                signature(name, digest)
+            );
+            return Answer::new(307, "text/plain; charset=utf-8", Vec::new())
+                .with("location", location);
+        }
+        let answer = Answer::new(200, "application/octet-stream", blob.bytes().to_vec())
+            .with(DIGEST_HEADER, digest);
+        match head {
+            true => answer.with("content-length", blob.size().to_string()),
+            false => answer,
+        }
+    }
+
+    fn tags(&self, name: &str, n: Option<&str>, last: Option<&str>) -> Answer {
+        if let Some(refused) = check_name(name) {
+            return refused;
+        }
+        let n = match n.map(str::parse::<i64>).transpose() {
+            Ok(n) => n,
+            Err(_) => return Answer::error(400, ErrorCode::Unsupported, "n must be a number"),
+        };
+        let page = match self.registry.tags_page(name, n, last) {
+            Ok(page) => page,
+            Err(e) => return op_error(&e),
+        };
+        let list = TagListBuilder::default()
+            .name(page.name)
+            .tags(page.tags)
+            .build();
+        let body = list
+            .ok()
+            .and_then(|l| serde_json::to_vec(&l).ok())
+            .unwrap_or_default();
+        let answer = Answer::new(200, JSON, body);
+        let Some(next) = page.next else {
+            return answer;
+        };
+        let size = n.map(|n| format!("&n={n}")).unwrap_or_default();
+        answer.with(
+            "link",
+            format!("</v2/{name}/tags/list?last={next}{size}>; rel=\"next\""),
+        )
+    }
+
+    fn catalog(&self) -> Answer {
+        let mut names: Vec<&str> = self
+            .registry
+            .repositories()
+            .filter(|r| r.registry_id == self.registry.account)
+            .map(|r| r.name.as_str())
+            .collect();
+        names.sort_unstable();
+        let body = serde_json::json!({ "repositories": names });
+        Answer::new(200, JSON, serde_json::to_vec(&body).unwrap_or_default())
+    }
+}
+
+/// `400 NAME_INVALID` for a name ECR would refuse.
+fn check_name(name: &str) -> Option<Answer> {
+    crate::model::RepositoryName::parse(name)
+        .err()
+        .map(|e| Answer::error(400, ErrorCode::NameInvalid, &e.to_string()))
+}
+
+/// A whole-request error of the model, as the registry API says it.
+fn op_error(e: &OpError) -> Answer {
+    match e.code {
+        "RepositoryNotFoundException" => Answer::error(404, ErrorCode::NameUnknown, &e.message),
+        "ServerException" => Answer::error(500, ErrorCode::Unsupported, &e.message),
+        _ => Answer::error(400, ErrorCode::Unsupported, &e.message),
+    }
+}
+
+/// The `download` query of a pre-signed blob URL for `name` and `digest`.
+fn signature(name: &str, digest: &str) -> String {
+    let hash = Sha256::digest(format!("ecr-contract blob download\n{name}\n{digest}"));
+    hash.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `uri` is the pre-signed download URL of `name` and `digest`.
+fn presigned(uri: &str, name: &str, digest: &str) -> bool {
+    let query = uri.split_once('?').map_or("", |(_, q)| q);
+    query_value(query, "download").is_some_and(|s| s == signature(name, digest))
+}
