@@ -92,12 +92,31 @@ impl<'t> Session<'t> {
     /// A session against `target`, creating repositories under `prefix`.
     pub fn new(target: &'t HttpTarget, prefix: String, journal: Journal, settle: Duration) -> Self {
         let fixture = fixture();
+        Self::part_of(
+            target,
+            prefix,
+            journal,
+            Arc::new(known_blobs(&fixture)),
+            Arc::new(fixture),
+            settle,
+        )
+    }
+
+    /// A session that has learned nothing and gathered nothing yet.
+    fn part_of(
+        target: &'t HttpTarget,
+        prefix: String,
+        journal: Journal,
+        known_blobs: Arc<std::collections::HashMap<String, ContentBlob>>,
+        fixture: Arc<Fixture>,
+        settle: Duration,
+    ) -> Self {
         Self {
             target,
             prefix,
             journal,
-            known_blobs: Arc::new(known_blobs(&fixture)),
-            fixture: Arc::new(fixture),
+            known_blobs,
+            fixture,
             account: None,
             layer_api: None,
             settle,
@@ -122,26 +141,17 @@ impl<'t> Session<'t> {
     /// a report does not depend on how many parts ran at once.
     pub(crate) fn fork(&self) -> Session<'t> {
         Session {
-            target: self.target,
-            prefix: self.prefix.clone(),
-            journal: self.journal.clone(),
-            fixture: Arc::clone(&self.fixture),
             account: self.account.clone(),
             layer_api: self.layer_api,
-            settle: self.settle,
-            created: Vec::new(),
-            findings: Vec::new(),
-            exercised: BTreeSet::new(),
-            notes: Vec::new(),
-            setup_divergences: Vec::new(),
-            probes: 0,
-            retries: 0,
-            settle_needed: Duration::ZERO,
-            uploaded: std::collections::HashSet::new(),
             put_digests: self.put_digests,
-            divergence: None,
-            unjudged_by_digest: 0,
-            known_blobs: Arc::clone(&self.known_blobs),
+            ..Self::part_of(
+                self.target,
+                self.prefix.clone(),
+                self.journal.clone(),
+                Arc::clone(&self.known_blobs),
+                Arc::clone(&self.fixture),
+                self.settle,
+            )
         }
     }
 
