@@ -112,7 +112,7 @@ fn without_max_results_a_page_holds_one_hundred() {
 }
 
 #[test]
-fn list_and_describe_images_page_through_every_image_once() {
+fn list_and_describe_images_page_through_every_image_once_in_push_order() {
     let registry = registry(1, 25);
     let (sizes, ids) = walk(|next_token| {
         let a = registry.list_images(&ListImagesRequest {
@@ -124,9 +124,10 @@ fn list_and_describe_images_page_through_every_image_once() {
         Ok((a.image_ids.unwrap_or_default(), a.next_token))
     });
     assert_eq!(sizes, [7, 7, 7, 4]);
-    let mut tags: Vec<String> = ids.into_iter().filter_map(|i| i.image_tag).collect();
-    tags.dedup();
-    assert_eq!(tags.len(), 25);
+    // Every image once, in push order (the order the embedded server lists in).
+    let tags: Vec<String> = ids.into_iter().filter_map(|i| i.image_tag).collect();
+    let pushed: Vec<String> = (0..25).map(|i| format!("t{i:04}")).collect();
+    assert_eq!(tags, pushed);
     let (sizes, details) = walk(|next_token| {
         let a = registry.describe_images(&DescribeImagesRequest {
             repository_name: Some("repo-000".into()),
@@ -137,6 +138,10 @@ fn list_and_describe_images_page_through_every_image_once() {
         Ok((a.image_details.unwrap_or_default(), a.next_token))
     });
     assert_eq!((sizes, details.len()), (vec![25], 25));
+    let times: Vec<f64> = details.iter().filter_map(|d| d.image_pushed_at).collect();
+    assert_eq!(times.len(), 25);
+    // The builder times each call by a counter, one second apart.
+    assert!(times.windows(2).all(|w| w[1] - w[0] == 1.0), "{times:?}");
 }
 
 /// One request that must fail with `InvalidParameterException`, and why.

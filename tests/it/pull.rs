@@ -442,11 +442,18 @@ fn a_registry_password_is_valid_until_its_token_expires_and_only_for_its_registr
     let text = String::from_utf8(decoded).expect("text");
     let password = text.strip_prefix("AWS:").expect("AWS:<password>");
     assert_eq!(registry.check_registry_password(password, now), Ok(()));
-    let later = now + TOKEN_LIFETIME_SECONDS + 1.0;
+    // Good until its `expiresAt`, expired from that second on.
+    let expires_at = now + TOKEN_LIFETIME_SECONDS;
     assert_eq!(
-        registry.check_registry_password(password, later),
-        Err(TokenRefusal::Expired)
+        registry.check_registry_password(password, expires_at - 1.0),
+        Ok(())
     );
+    for later in [expires_at, expires_at + 1.0] {
+        assert_eq!(
+            registry.check_registry_password(password, later),
+            Err(TokenRefusal::Expired)
+        );
+    }
     let tampered = format!("{password}x");
     assert_eq!(
         registry.check_registry_password(&tampered, now),

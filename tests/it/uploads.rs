@@ -222,6 +222,16 @@ fn get_authorization_token_is_aws_and_a_password_for_twelve_hours() {
             "https://210987654321.dkr.ecr.us-east-1.amazonaws.com"
         ]
     );
+    // At most ten registries (`GetAuthorizationTokenRegistryIdList`): ten get ten tokens.
+    let ten = registry
+        .get_authorization_token(
+            &GetAuthorizationTokenRequest {
+                registry_ids: Some(vec!["123456789012".into(); 10]),
+            },
+            now,
+        )
+        .expect("ten tokens");
+    assert_eq!(ten.authorization_data.map(|d| d.len()), Some(10));
     for ids in [
         vec![],
         vec!["123456789012".to_owned(); 11],
