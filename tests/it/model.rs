@@ -1,9 +1,27 @@
-//! The model's small tables and bounds, each entry pinned: what a media type names, and the
-//! lengths PutImage takes.
+//! The model's small tables and bounds, each entry pinned: what a media type names, how a
+//! translation renames layer types, and the lengths PutImage, repository names and tags take.
 
-use ecr_contract::model::manifest::{DOCKER_LIST, OCI, OCI_INDEX, S1, S1_SIGNED, S2};
-use ecr_contract::model::{Format, Registry};
+use ecr_contract::model::manifest::{
+    Contents, DOCKER_LIST, OCI, OCI_INDEX, S1, S1_SIGNED, S2, translate,
+};
+use ecr_contract::model::{Format, ImageTag, Registry, RepositoryName};
 use ecr_contract::wire::PutImageRequest;
+
+/// Each Docker layer type and its OCI name (spec section 5's translations).
+const LAYER_TYPES: [(&str, &str); 3] = [
+    (
+        "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+    ),
+    (
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    ),
+    (
+        "application/vnd.docker.image.rootfs.diff.tar",
+        "application/vnd.oci.image.layer.v1.tar",
+    ),
+];
 
 #[test]
 fn each_media_type_names_its_format_whatever_its_parameters() {
@@ -63,5 +81,90 @@ fn put_image_refuses_an_empty_manifest_by_its_length_constraint() {
             .contains("'imageManifest' failed to satisfy constraint: 'Member must have length greater than or equal to 1'"),
         "{}",
         refused.message
+    );
+}
+
+/// A manifest of `media_type` whose layers have `layer_types`.
+fn manifest_with_layers(media_type: &str, layer_types: &[&str]) -> Contents {
+    let layers: Vec<String> = layer_types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!(r#"{{"mediaType":"{t}","size":{i},"digest":"sha256:{i:064x}"}}"#))
+        .collect();
+    let text = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{media_type}","config":{{"mediaType":"c","size":1,"digest":"sha256:{:064x}"}},"layers":[{}]}}"#,
+        99,
+        layers.join(",")
+    );
+    Contents::parse(&text).expect("a manifest")
+}
+
+fn layer_types(translated: &str) -> Vec<String> {
+    let value: serde_json::Value = serde_json::from_str(translated).expect("JSON");
+    value["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| l["mediaType"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_translation_renames_each_layer_type_and_keeps_one_it_does_not_know() {
+    let docker: Vec<&str> = LAYER_TYPES.iter().map(|(d, _)| *d).collect();
+    let oci: Vec<&str> = LAYER_TYPES.iter().map(|(_, o)| *o).collect();
+    let unknown = "application/x-custom-layer";
+    let with_unknown = |types: &[&str]| -> Vec<String> {
+        types
+            .iter()
+            .chain([&unknown])
+            .map(|t| (*t).to_owned())
+            .collect()
+    };
+    let from_oci = manifest_with_layers(
+        OCI,
+        &with_unknown(&oci)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let to_s2 =
+        translate(&from_oci, Format::Oci, Format::S2, "team/app", "t").expect("OCI to schema 2");
+    assert_eq!(layer_types(&to_s2), with_unknown(&docker));
+    let from_s2 = manifest_with_layers(
+        S2,
+        &with_unknown(&docker)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let to_oci =
+        translate(&from_s2, Format::S2, Format::Oci, "team/app", "t").expect("schema 2 to OCI");
+    assert_eq!(layer_types(&to_oci), with_unknown(&oci));
+}
+
+#[test]
+fn names_and_tags_take_exactly_their_lengths() {
+    let name = |n: usize| "a".repeat(n);
+    assert!(RepositoryName::parse(&name(1)).is_err());
+    assert!(RepositoryName::parse(&name(2)).is_ok());
+    assert!(RepositoryName::parse(&name(256)).is_ok());
+    assert!(RepositoryName::parse(&name(257)).is_err());
+    let short = RepositoryName::parse(&name(1)).expect_err("too short");
+    assert!(
+        short.to_string().contains("greater than or equal to 2"),
+        "{short}"
+    );
+    let empty = ImageTag::parse("").expect_err("an empty tag");
+    assert!(
+        empty.to_string().contains("greater than or equal to 1"),
+        "{empty}"
+    );
+    assert!(ImageTag::parse("t").is_ok());
+    assert!(ImageTag::parse(&"t".repeat(300)).is_ok());
+    let long = ImageTag::parse(&"t".repeat(301)).expect_err("a tag too long");
+    assert!(
+        long.to_string().contains("less than or equal to 300"),
+        "{long}"
     );
 }
