@@ -193,6 +193,7 @@ fn refused_requests(registry: &Registry) -> Vec<Refused> {
     let named = || Some(vec!["repo-000".to_owned()]);
     let mut tampered = list_token.clone();
     tampered.pop();
+    let skipping = skip_a_page(&list_token);
     vec![
         Refused {
             why: "maxResults 0",
@@ -226,6 +227,12 @@ fn refused_requests(registry: &Registry) -> Vec<Refused> {
             why: "a tampered token",
             answer: registry
                 .list_images(&list(None, Some(tampered), None))
+                .map(drop),
+        },
+        Refused {
+            why: "a token whose offset was changed, its checksum not",
+            answer: registry
+                .list_images(&list(None, Some(skipping), None))
                 .map(drop),
         },
         Refused {
@@ -265,6 +272,17 @@ fn refused_requests(registry: &Registry) -> Vec<Refused> {
     ]
 }
 
+/// `token` with its offset moved one page on and its checksum kept (the embedded server's
+/// tokens are base64 of `offset.checksum.listing`).
+fn skip_a_page(token: &str) -> String {
+    use base64::Engine as _;
+    let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let text = String::from_utf8(engine.decode(token).expect("base64")).expect("text");
+    let (offset, rest) = text.split_once('.').expect("offset.checksum.listing");
+    let offset: usize = offset.parse().expect("an offset");
+    engine.encode(format!("{}.{rest}", offset + 2))
+}
+
 #[test]
 fn bad_page_sizes_tokens_and_combinations_are_invalid_parameters() {
     let registry = registry(3, 5);
@@ -283,4 +301,60 @@ fn a_token_continues_its_listing_with_another_page_size() {
     let (rest, end) = repositories_page(&registry, Some(100), token).expect("a page");
     assert_eq!((first.len(), rest.len(), end), (5, 7, None));
     assert!(first.iter().all(|n| !rest.contains(n)));
+}
+
+#[test]
+fn the_tag_status_filter_lists_tagged_untagged_or_every_image() {
+    let registry = Registry::builder()
+        .repository("repo-000")
+        .image(manifest(0))
+        .tag("t0")
+        .tag("u0")
+        .image(manifest(1))
+        .build()
+        .expect("a registry");
+    let filter = |status: Option<&str>| {
+        status.map(|s| ImagesFilter {
+            tag_status: Some(s.into()),
+        })
+    };
+    let listed = |status| {
+        let answer = registry
+            .list_images(&ListImagesRequest {
+                repository_name: Some("repo-000".into()),
+                filter: filter(status),
+                ..Default::default()
+            })
+            .expect("a listing");
+        let ids = answer.image_ids.unwrap_or_default();
+        ids.into_iter()
+            .map(|id| (id.image_digest.is_some(), id.image_tag))
+            .collect::<Vec<_>>()
+    };
+    let described = |status| {
+        let answer = registry
+            .describe_images(&DescribeImagesRequest {
+                repository_name: Some("repo-000".into()),
+                filter: filter(status),
+                ..Default::default()
+            })
+            .expect("a listing");
+        let details = answer.image_details.unwrap_or_default();
+        details
+            .into_iter()
+            .map(|d| d.image_tags.unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    let tagged = vec![(true, Some("t0".to_owned())), (true, Some("u0".to_owned()))];
+    let untagged = vec![(true, None)];
+    let every: Vec<_> = tagged.iter().chain(&untagged).cloned().collect();
+    assert_eq!(listed(Some("TAGGED")), tagged);
+    assert_eq!(listed(Some("UNTAGGED")), untagged);
+    assert_eq!(listed(Some("ANY")), every);
+    assert_eq!(listed(None), every);
+    let tags = vec!["t0".to_owned(), "u0".to_owned()];
+    assert_eq!(described(Some("TAGGED")), vec![tags.clone()]);
+    assert_eq!(described(Some("UNTAGGED")), [Vec::<String>::new()]);
+    assert_eq!(described(Some("ANY")), [tags.clone(), vec![]]);
+    assert_eq!(described(None), [tags, vec![]]);
 }
