@@ -1,11 +1,14 @@
 //! The model's small tables and bounds, each entry pinned: what a media type names, how a
-//! translation renames layer types, and the lengths PutImage, repository names and tags take.
+//! translation renames layer types, the lengths PutImage, repository names and tags take, and
+//! what CreateRepository reads of mutability and encryption.
 
 use ecr_contract::model::manifest::{
     Contents, DOCKER_LIST, OCI, OCI_INDEX, S1, S1_SIGNED, S2, translate,
 };
-use ecr_contract::model::{Format, ImageTag, Registry, RepositoryName};
-use ecr_contract::wire::PutImageRequest;
+use ecr_contract::model::{
+    Encryption, Format, ImageTag, OpError, Registry, RepositoryName, StoredBlob, TagMutability,
+};
+use ecr_contract::wire::{CreateRepositoryRequest, EncryptionConfiguration, PutImageRequest};
 
 /// Each Docker layer type and its OCI name (spec section 5's translations).
 const LAYER_TYPES: [(&str, &str); 3] = [
@@ -167,4 +170,99 @@ fn names_and_tags_take_exactly_their_lengths() {
         long.to_string().contains("less than or equal to 300"),
         "{long}"
     );
+}
+
+#[test]
+fn tag_mutability_reads_each_enum_value_and_nothing_else() {
+    let table = [
+        ("MUTABLE", Some(TagMutability::Mutable)),
+        ("MUTABLE_WITH_EXCLUSION", Some(TagMutability::Mutable)),
+        ("IMMUTABLE", Some(TagMutability::Immutable)),
+        ("IMMUTABLE_WITH_EXCLUSION", Some(TagMutability::Immutable)),
+        ("mutable", None),
+        ("", None),
+    ];
+    for (given, read) in table {
+        assert_eq!(TagMutability::parse(given), read, "{given:?}");
+    }
+    assert_eq!(TagMutability::Mutable.as_str(), "MUTABLE");
+    assert_eq!(TagMutability::Immutable.as_str(), "IMMUTABLE");
+}
+
+/// What CreateRepository makes of `encryption`: the configuration it reports, or the error.
+fn created_with(encryption: Option<EncryptionConfiguration>) -> Result<Encryption, OpError> {
+    let mut registry = Registry::builder().build().expect("a registry");
+    let created = registry.create_repository(
+        &CreateRepositoryRequest {
+            repository_name: Some("team/app".into()),
+            encryption_configuration: encryption.clone(),
+            ..Default::default()
+        },
+        1_700_000_000.0,
+    )?;
+    let reported = created
+        .repository
+        .and_then(|r| r.encryption_configuration)
+        .expect("an encryption configuration");
+    let parsed = Encryption::parse(encryption.as_ref())?;
+    assert_eq!(reported, parsed.to_wire());
+    Ok(parsed)
+}
+
+#[test]
+fn encryption_is_aes256_by_default_and_a_kms_key_only_with_kms() {
+    let config = |t: Option<&str>, key: Option<String>| {
+        Some(EncryptionConfiguration {
+            encryption_type: t.map(str::to_owned),
+            kms_key: key,
+        })
+    };
+    let key = || Some("arn:aws:kms:us-east-1:123456789012:key/k".to_owned());
+    let default = created_with(None).expect("the default");
+    assert_eq!((default.encryption_type, default.kms_key), ("AES256", None));
+    for t in ["AES256", "KMS", "KMS_DSSE"] {
+        let read = created_with(config(Some(t), None)).expect("a known type");
+        assert_eq!((read.encryption_type, read.kms_key), (t, None));
+    }
+    for t in ["KMS", "KMS_DSSE"] {
+        let read = created_with(config(Some(t), key())).expect("a key with KMS");
+        assert_eq!((read.encryption_type, read.kms_key), (t, key()));
+        let longest = Some("k".repeat(2048));
+        assert!(created_with(config(Some(t), longest)).is_ok());
+    }
+    let refused = [
+        ("no type", config(None, None), "'Member must not be null'"),
+        (
+            "an unknown type",
+            config(Some("DES"), None),
+            "enum value set",
+        ),
+        (
+            "a key with AES256",
+            config(Some("AES256"), key()),
+            "only be specified with",
+        ),
+        (
+            "an empty key",
+            config(Some("KMS"), Some(String::new())),
+            "between 1 and 2048",
+        ),
+        (
+            "a key too long",
+            config(Some("KMS"), Some("k".repeat(2049))),
+            "between 1 and 2048",
+        ),
+    ];
+    for (why, given, says) in refused {
+        let error = created_with(given).expect_err(why);
+        assert_eq!(error.code, "InvalidParameterException", "{why}");
+        assert!(error.message.contains(says), "{why}: {}", error.message);
+    }
+}
+
+#[test]
+fn a_blob_shows_its_size_not_its_bytes() {
+    let blob = StoredBlob::new(vec![0x41; 3]);
+    assert_eq!(format!("{blob:?}"), "Blob(3 bytes)");
+    assert_eq!((blob.size(), blob.bytes()), (3, &b"AAA"[..]));
 }
