@@ -1,14 +1,19 @@
 //! The model's small tables and bounds, each entry pinned: what a media type names, how a
 //! translation renames layer types, the lengths PutImage, repository names and tags take, and
-//! what CreateRepository reads of mutability and encryption.
+//! what CreateRepository reads of mutability and encryption, the limits a BatchGetImage sits
+//! at, and the layer part sizes.
 
 use ecr_contract::model::manifest::{
     Contents, DOCKER_LIST, OCI, OCI_INDEX, S1, S1_SIGNED, S2, translate,
 };
 use ecr_contract::model::{
-    Encryption, Format, ImageTag, OpError, Registry, RepositoryName, StoredBlob, TagMutability,
+    Encryption, Format, ImageTag, MIN_PART_SIZE, OpError, PART_SIZE, Registry, RepositoryName,
+    RequestCause, StoredBlob, TagMutability, batch_get_image,
 };
-use ecr_contract::wire::{CreateRepositoryRequest, EncryptionConfiguration, PutImageRequest};
+use ecr_contract::wire::{
+    BatchGetImageRequest, CreateRepositoryRequest, EncryptionConfiguration, ImageIdentifier,
+    PutImageRequest,
+};
 
 /// Each Docker layer type and its OCI name (spec section 5's translations).
 const LAYER_TYPES: [(&str, &str); 3] = [
@@ -265,4 +270,56 @@ fn a_blob_shows_its_size_not_its_bytes() {
     let blob = StoredBlob::new(vec![0x41; 3]);
     assert_eq!(format!("{blob:?}"), "Blob(3 bytes)");
     assert_eq!((blob.size(), blob.bytes()), (3, &b"AAA"[..]));
+}
+
+#[test]
+fn a_request_at_a_limit_names_that_limit_and_one_past_it_is_refused_by_its_constraint() {
+    let long = "a".repeat(256);
+    let registry = Registry::builder()
+        .repository("ab")
+        .repository("abc")
+        .repository(long.as_str())
+        .build()
+        .expect("a registry");
+    let request = |name: &str, ids: Vec<ImageIdentifier>| BatchGetImageRequest {
+        repository_name: Some(name.to_owned()),
+        image_ids: Some(ids),
+        ..Default::default()
+    };
+    let limits = |name: &str, ids| {
+        let expected = batch_get_image(&registry, &request(name, ids));
+        expected.success.expect("a valid request").at_limits
+    };
+    let one = || vec![ImageIdentifier::tag("absent")];
+    assert_eq!(limits("ab", one()), [RequestCause::RepositoryName]);
+    assert_eq!(limits(&long, one()), [RequestCause::RepositoryName]);
+    assert_eq!(limits("abc", one()), []);
+    let hundred = (0..100)
+        .map(|i| ImageIdentifier::tag(format!("t{i}")))
+        .collect();
+    assert_eq!(limits("abc", hundred), [RequestCause::ImageIdsCount]);
+    let shortest = vec![ImageIdentifier::tag("t")];
+    assert_eq!(limits("abc", shortest), [RequestCause::TagLength]);
+    let longest = vec![ImageIdentifier::tag("t".repeat(300))];
+    assert_eq!(limits("abc", longest), [RequestCause::TagLength]);
+    for (ids, constraint) in [
+        (vec![], "greater than or equal to 1"),
+        (
+            vec![ImageIdentifier::tag("t"); 101],
+            "less than or equal to 100",
+        ),
+    ] {
+        let error = batch_get_image(&registry, &request("abc", ids))
+            .error
+            .expect("an error");
+        assert_eq!(error.cause, RequestCause::ImageIdsCount);
+        assert!(error.message.contains(constraint), "{}", error.message);
+    }
+}
+
+#[test]
+fn layer_parts_are_at_most_ten_mib_and_at_least_five_but_the_last() {
+    // Service quotas: "Maximum layer part size" 10 MiB, "Minimum layer part size" 5 MiB.
+    assert_eq!(PART_SIZE, 10_485_760);
+    assert_eq!(MIN_PART_SIZE, 5_242_880);
 }
