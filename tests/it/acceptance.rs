@@ -331,6 +331,51 @@ fn a_wrong_media_type_is_not_blamed_on_the_scenario() {
     assert_eq!(rules, ["MAN-MEDIA-TYPE"]);
 }
 
+/// In a scenario's probe, a violation about *what* was answered is filed under the scenario
+/// rule, at the scenario's level, naming its own rule in `via`; under a must scenario it also
+/// stays under its own rule, under a should scenario it does not. One about a failure's form
+/// keeps its own rule alone.
+#[test]
+fn what_was_answered_is_filed_under_the_scenario_and_the_form_of_a_failure_under_its_own_rule() {
+    use ecr_contract::oracle::{RuleId, check_in};
+    let (_, registry) = fixture_registry();
+    let ids = vec![ImageIdentifier::tag("v1"), ImageIdentifier::tag("absent")];
+    let request = request(ids, None);
+    let expected = batch_get_image(&registry, &request);
+    let mut response = expected.answer(&Default::default()).expect("an answer");
+    let images = response.images.as_mut().expect("images");
+    let image = images[0].image_id.as_mut().expect("an id");
+    image.image_digest = Some(format!("sha256:{}", "0".repeat(64)));
+    let failures = response.failures.as_mut().expect("failures");
+    failures[0].failure_code = Some("Bogus".into());
+    let observed = RawAnswer::of(&Ok(response)).observe();
+    let filed = |context| -> Vec<String> {
+        check_in(context, &expected, &observed)
+            .iter()
+            .map(|v| {
+                let via = v.via.map(|r| format!(" via {r}")).unwrap_or_default();
+                format!("{} {:?}{via}", v.rule, v.level)
+            })
+            .collect()
+    };
+    // A wrong digest (MAN-DIGEST, about what) and a wrong code (ID-FAILURE-CODE, the form).
+    assert_eq!(
+        filed(RuleId::StateDelete),
+        [
+            "ID-FAILURE-CODE Must",
+            "STATE-DELETE Must via MAN-DIGEST",
+            "MAN-DIGEST Must"
+        ]
+    );
+    assert_eq!(
+        filed(RuleId::StateTagMove),
+        [
+            "ID-FAILURE-CODE Must",
+            "STATE-TAG-MOVE Should via MAN-DIGEST"
+        ]
+    );
+}
+
 /// ROBUST-AUTH and STATE-PUT-DIGEST, judged on other calls than a probed BatchGetImage: what
 /// ECR answers passes, anything else is reported.
 #[test]
