@@ -376,6 +376,45 @@ fn what_was_answered_is_filed_under_the_scenario_and_the_form_of_a_failure_under
     );
 }
 
+/// An entry that answers none of the ids it could belong to correctly goes to the closest:
+/// a digest echoed exactly is closer than one differing in the case of its hex, so the id
+/// asked for in upper case is left unanswered (ID-ACCOUNTING) rather than blamed for bytes
+/// that were never its answer.
+#[test]
+fn a_wrong_entry_goes_to_the_id_it_echoes_exactly_not_the_one_it_matches_ignoring_case() {
+    let (fixture, registry) = fixture_registry();
+    let digest = fixture.image("s2b").expect("s2b").digest.clone();
+    let upper = format!("sha256:{}", digest[7..].to_uppercase());
+    let ids = vec![
+        ImageIdentifier::digest(upper),
+        ImageIdentifier::digest(digest),
+    ];
+    let request = request(ids, None);
+    let expected = batch_get_image(&registry, &request);
+    let mut response = expected.answer(&Default::default()).expect("an answer");
+    response.failures = Some(vec![]);
+    let images = response.images.as_mut().expect("images");
+    assert_eq!(
+        images.len(),
+        1,
+        "the upper-case id fails under the default profile"
+    );
+    images[0].image_manifest = images[0].image_manifest.as_ref().map(|m| format!("{m} "));
+    let observed = RawAnswer::of(&Ok(response)).observe();
+    let found: Vec<String> = check(&expected, &observed)
+        .iter()
+        .map(|v| format!("{} {}", v.rule, v.path))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "ID-ACCOUNTING ",
+            "MAN-BYTES images[0].imageManifest",
+            "MAN-DIGEST images[0].imageId.imageDigest"
+        ]
+    );
+}
+
 /// ROBUST-AUTH and STATE-PUT-DIGEST, judged on other calls than a probed BatchGetImage: what
 /// ECR answers passes, anything else is reported.
 #[test]
