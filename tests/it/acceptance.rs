@@ -415,6 +415,66 @@ fn a_wrong_entry_goes_to_the_id_it_echoes_exactly_not_the_one_it_matches_ignorin
     );
 }
 
+/// The rules and paths the oracle reports for `answer` to `ids`.
+fn reported(ids: Vec<ImageIdentifier>, answer: BatchGetImageResponse) -> Vec<String> {
+    let (_, registry) = fixture_registry();
+    let expected = batch_get_image(&registry, &request(ids, None));
+    let observed = RawAnswer::of(&Ok(answer)).observe();
+    check(&expected, &observed)
+        .iter()
+        .map(|v| format!("{} {}", v.rule, v.path))
+        .collect()
+}
+
+/// An entry that fits two ids equally and answers neither correctly goes to the one no
+/// failure answers: the other id's failure is then judged alone.
+#[test]
+fn a_wrong_entry_that_fits_two_ids_goes_to_the_one_no_failure_answers() {
+    let (fixture, registry) = fixture_registry();
+    let digest = fixture.image("s2b").expect("s2b").digest.clone();
+    let ids = vec![
+        ImageIdentifier::tag_and_digest("v2", digest),
+        ImageIdentifier::tag("v2"),
+    ];
+    let expected = batch_get_image(&registry, &request(ids.clone(), None));
+    let mut answer = expected.answer(&Default::default()).expect("an answer");
+    let images = answer.images.as_mut().expect("images");
+    images.truncate(1);
+    images[0].image_manifest = images[0].image_manifest.as_ref().map(|m| format!("{m} "));
+    answer.failures = Some(vec![failure(&ids[1], "ImageNotFound")]);
+    assert_eq!(
+        reported(ids, answer),
+        [
+            "MAN-BYTES images[0].imageManifest",
+            "MAN-DIGEST images[0].imageId.imageDigest",
+            "ID-BY-TAG failures[0]"
+        ]
+    );
+}
+
+/// An image answering an id that must fail (its tag names another image) is that id's wrong
+/// answer when it carries the requested digest, even under another tag.
+#[test]
+fn an_image_with_the_digest_of_an_id_that_must_fail_is_that_ids_answer() {
+    let (fixture, _) = fixture_registry();
+    let oci = fixture.image("oci").expect("oci");
+    let ids = vec![ImageIdentifier::tag_and_digest("v1", oci.digest.clone())];
+    let answer = BatchGetImageResponse {
+        images: Some(vec![wire::Image {
+            registry_id: Some("123456789012".into()),
+            repository_name: Some("team/app".into()),
+            image_id: Some(ImageIdentifier::tag_and_digest("oci", oci.digest.clone())),
+            image_manifest: Some(oci.manifest.clone()),
+            image_manifest_media_type: Some(OCI.into()),
+        }]),
+        failures: Some(vec![]),
+    };
+    assert_eq!(
+        reported(ids, answer),
+        ["ID-TAG-AND-DIGEST images[0]", "ID-MISMATCH-CODE images[0]"]
+    );
+}
+
 /// ROBUST-AUTH and STATE-PUT-DIGEST, judged on other calls than a probed BatchGetImage: what
 /// ECR answers passes, anything else is reported.
 #[test]
