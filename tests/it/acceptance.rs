@@ -475,6 +475,49 @@ fn an_image_with_the_digest_of_an_id_that_must_fail_is_that_ids_answer() {
     );
 }
 
+/// An entry that answers no requested id is ID-ACCOUNTING, and the report shows its id.
+#[test]
+fn an_entry_for_an_id_nobody_asked_for_is_reported_with_that_id() {
+    let (fixture, registry) = fixture_registry();
+    let ids = vec![ImageIdentifier::tag("v1")];
+    let expected = batch_get_image(&registry, &request(ids, None));
+    let mut answer = expected.answer(&Default::default()).expect("an answer");
+    let images = answer.images.as_mut().expect("images");
+    let mut stranger = images[0].clone();
+    let oci = fixture.image("oci").expect("oci").digest.clone();
+    stranger.image_id = Some(ImageIdentifier::tag_and_digest("oci", oci.clone()));
+    images.push(stranger);
+    let observed = RawAnswer::of(&Ok(answer)).observe();
+    let found: Vec<(String, String)> = check(&expected, &observed)
+        .iter()
+        .map(|v| (v.rule.to_string(), v.found.clone()))
+        .collect();
+    let shown = format!(r#"{{"imageDigest":"{oci}","imageTag":"oci"}}"#);
+    assert_eq!(found, [("ID-ACCOUNTING".to_owned(), shown)]);
+}
+
+/// The stored schema 1 image answered under the other schema 1 name is the stored manifest with
+/// a media type that is not the pushed one (MAN-MEDIA-TYPE, should), not a translation: the
+/// format is the same.
+#[test]
+fn the_stored_manifest_under_another_name_of_its_format_is_not_a_translation() {
+    let (_, registry) = fixture_registry();
+    let ids = vec![ImageIdentifier::tag("s1")];
+    let expected = batch_get_image(&registry, &request(ids.clone(), None));
+    let mut answer = expected.answer(&Default::default()).expect("an answer");
+    let images = answer.images.as_mut().expect("images");
+    assert_eq!(
+        images[0].image_manifest_media_type.as_deref(),
+        Some(S1_SIGNED)
+    );
+    images[0].image_manifest_media_type = Some(S1.to_owned());
+    let rules: Vec<String> = reported(ids, answer)
+        .into_iter()
+        .map(|r| r.split(' ').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(rules, ["MAN-MEDIA-TYPE"]);
+}
+
 /// ROBUST-AUTH and STATE-PUT-DIGEST, judged on other calls than a probed BatchGetImage: what
 /// ECR answers passes, anything else is reported.
 #[test]
