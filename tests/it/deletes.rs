@@ -3,7 +3,9 @@
 //! The harness judges every setup delete against this model, so the model is tested here.
 
 use ecr_contract::model::{Registry, batch_get_image};
-use ecr_contract::wire::{BatchDeleteImageRequest, BatchGetImageRequest, ImageIdentifier};
+use ecr_contract::wire::{
+    BatchDeleteImageRequest, BatchGetImageRequest, DescribeImagesRequest, ImageIdentifier,
+};
 
 use super::support::fixture_registry;
 
@@ -103,7 +105,21 @@ fn by_tag_removes_the_tag_and_by_digest_the_image_and_every_tag() {
     assert_eq!(outcome, Ok(vec![(s2.clone(), Some("v1".to_owned()))]));
     assert!(!found(&after, ImageIdentifier::tag("v1")));
     assert!(found(&after, ImageIdentifier::tag("latest")));
-    assert!(found(&after, ImageIdentifier::digest(s2)));
+    assert!(found(&after, ImageIdentifier::digest(s2.clone())));
+    let described = after
+        .describe_images(&DescribeImagesRequest {
+            repository_name: Some(REPO.into()),
+            image_ids: Some(vec![ImageIdentifier::digest(s2)]),
+            ..Default::default()
+        })
+        .expect("the image");
+    let tags: Vec<Vec<String>> = described
+        .image_details
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| d.image_tags.unwrap_or_default())
+        .collect();
+    assert_eq!(tags, [["latest".to_owned()]]);
     // Its last tag: the image goes.
     let s2b = digest("s2b");
     let (outcome, after) = delete(ImageIdentifier::tag("v2"));
