@@ -125,6 +125,11 @@ fn by_tag_removes_the_tag_and_by_digest_the_image_and_every_tag() {
     let (outcome, after) = delete(ImageIdentifier::tag("v2"));
     assert_eq!(outcome, Ok(vec![(s2b.clone(), Some("v2".to_owned()))]));
     assert!(!found(&after, ImageIdentifier::digest(s2b.clone())));
+    // Nor does the tag linger in another case (`V2` no longer differs from a tag by case).
+    let repository = after.repositories().find(|r| r.name.as_str() == REPO);
+    let repository = repository.expect("the repository");
+    assert!(!repository.has_tag_ignoring_case("V2"));
+    assert!(repository.has_tag_ignoring_case("LATEST"));
     // By digest: the image, answered with its tag.
     let (outcome, after) = delete(ImageIdentifier::digest(s2b.clone()));
     assert_eq!(outcome, Ok(vec![(s2b.clone(), Some("v2".to_owned()))]));
