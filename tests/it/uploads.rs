@@ -153,6 +153,12 @@ fn parts_over_the_maximum_are_refused() {
         code(upload(&mut registry, &id, &[vec![0; max + 1]])),
         "InvalidLayerPartException"
     );
+    // At the service model's blob limit the shape is valid and the part is too large; past
+    // it, the shape is not.
+    assert_eq!(
+        code(upload(&mut registry, &id, &[vec![0; MAX_PART_BLOB]])),
+        "InvalidLayerPartException"
+    );
     assert_eq!(
         code(upload(&mut registry, &id, &[vec![0; MAX_PART_BLOB + 1]])),
         "InvalidParameterException"
