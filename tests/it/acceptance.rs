@@ -475,6 +475,71 @@ fn an_image_with_the_digest_of_an_id_that_must_fail_is_that_ids_answer() {
     );
 }
 
+/// An entry that fits an id by tag and digest and another by tag alone, answering neither
+/// correctly, goes to both: each is judged against it.
+#[test]
+fn a_wrong_entry_that_fits_two_ids_exactly_goes_to_both() {
+    let (fixture, registry) = fixture_registry();
+    let digest = fixture.image("s2b").expect("s2b").digest.clone();
+    let ids = vec![
+        ImageIdentifier::tag_and_digest("v2", digest),
+        ImageIdentifier::tag("v2"),
+    ];
+    let expected = batch_get_image(&registry, &request(ids.clone(), None));
+    let mut answer = expected.answer(&Default::default()).expect("an answer");
+    let images = answer.images.as_mut().expect("images");
+    images.truncate(1);
+    images[0].image_manifest = images[0].image_manifest.as_ref().map(|m| format!("{m} "));
+    let judged = [
+        "MAN-BYTES images[0].imageManifest",
+        "MAN-DIGEST images[0].imageId.imageDigest",
+    ];
+    assert_eq!(reported(ids, answer), [judged, judged].concat());
+}
+
+/// An entry for an image nobody asked for is not taken for the answer of an id that must fail.
+#[test]
+fn an_unrelated_entry_is_not_the_answer_of_an_id_that_must_fail() {
+    let (fixture, _) = fixture_registry();
+    let oci = fixture.image("oci").expect("oci");
+    let s1 = fixture.image("s1").expect("s1");
+    let ids = vec![ImageIdentifier::tag_and_digest("v1", oci.digest.clone())];
+    let answer = BatchGetImageResponse {
+        images: Some(vec![wire::Image {
+            registry_id: Some("123456789012".into()),
+            repository_name: Some("team/app".into()),
+            image_id: Some(ImageIdentifier::tag_and_digest("s1", s1.digest.clone())),
+            image_manifest: Some(s1.manifest.clone()),
+            image_manifest_media_type: Some(S1_SIGNED.into()),
+        }]),
+        failures: Some(vec![]),
+    };
+    // The entry answers no id, and the id is not answered.
+    assert_eq!(
+        reported(ids, answer),
+        ["ID-ACCOUNTING images[0].imageId", "ID-ACCOUNTING "]
+    );
+}
+
+/// A tag outside `[a-zA-Z0-9-_.]` answered with an image breaks ID-INVALID-TAG.
+#[test]
+fn an_unusual_tag_answered_with_an_image_breaks_id_invalid_tag() {
+    let (fixture, _) = fixture_registry();
+    let s2 = fixture.image("s2").expect("s2");
+    let ids = vec![ImageIdentifier::tag("a/b")];
+    let answer = BatchGetImageResponse {
+        images: Some(vec![wire::Image {
+            registry_id: Some("123456789012".into()),
+            repository_name: Some("team/app".into()),
+            image_id: Some(ImageIdentifier::tag_and_digest("a/b", s2.digest.clone())),
+            image_manifest: Some(s2.manifest.clone()),
+            image_manifest_media_type: Some(S2.into()),
+        }]),
+        failures: Some(vec![]),
+    };
+    assert_eq!(reported(ids, answer), ["ID-INVALID-TAG images[0]"]);
+}
+
 /// An entry that answers no requested id is ID-ACCOUNTING, and the report shows its id.
 #[test]
 fn an_entry_for_an_id_nobody_asked_for_is_reported_with_that_id() {
