@@ -1,7 +1,7 @@
-//! The model's small tables and bounds, each entry pinned: what a media type names, how a
-//! translation renames layer types, the lengths PutImage, repository names and tags take, and
-//! what CreateRepository reads of mutability and encryption, the limits a BatchGetImage sits
-//! at, and the layer part sizes.
+//! The model's small tables and bounds, each entry pinned: what a media type names; how a
+//! translation renames layer types; the lengths of manifests, repository names and tags; what
+//! CreateRepository reads of mutability and encryption; the limits a BatchGetImage sits at; and
+//! the layer part sizes.
 
 use ecr_contract::model::manifest::{
     Contents, DOCKER_LIST, OCI, OCI_INDEX, S1, S1_SIGNED, S2, translate,
