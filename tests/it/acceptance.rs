@@ -426,6 +426,22 @@ fn reported(ids: Vec<ImageIdentifier>, answer: BatchGetImageResponse) -> Vec<Str
         .collect()
 }
 
+/// A one-image answer: fixture image `name` under `tag`, exactly as pushed.
+fn only_entry(tag: &str, name: &str) -> BatchGetImageResponse {
+    let (fixture, _) = fixture_registry();
+    let image = fixture.image(name).expect("a fixture image");
+    BatchGetImageResponse {
+        images: Some(vec![wire::Image {
+            registry_id: Some("123456789012".into()),
+            repository_name: Some("team/app".into()),
+            image_id: Some(ImageIdentifier::tag_and_digest(tag, image.digest.clone())),
+            image_manifest: Some(image.manifest.clone()),
+            image_manifest_media_type: Some(image.media_type.into()),
+        }]),
+        failures: Some(vec![]),
+    }
+}
+
 /// An entry that fits two ids equally and answers neither correctly goes to the one no
 /// failure answers: the other id's failure is then judged alone.
 #[test]
@@ -459,16 +475,7 @@ fn an_image_with_the_digest_of_an_id_that_must_fail_is_that_ids_answer() {
     let (fixture, _) = fixture_registry();
     let oci = fixture.image("oci").expect("oci");
     let ids = vec![ImageIdentifier::tag_and_digest("v1", oci.digest.clone())];
-    let answer = BatchGetImageResponse {
-        images: Some(vec![wire::Image {
-            registry_id: Some("123456789012".into()),
-            repository_name: Some("team/app".into()),
-            image_id: Some(ImageIdentifier::tag_and_digest("oci", oci.digest.clone())),
-            image_manifest: Some(oci.manifest.clone()),
-            image_manifest_media_type: Some(OCI.into()),
-        }]),
-        failures: Some(vec![]),
-    };
+    let answer = only_entry("oci", "oci");
     assert_eq!(
         reported(ids, answer),
         ["ID-TAG-AND-DIGEST images[0]", "ID-MISMATCH-CODE images[0]"]
@@ -502,18 +509,8 @@ fn a_wrong_entry_that_fits_two_ids_exactly_goes_to_both() {
 fn an_unrelated_entry_is_not_the_answer_of_an_id_that_must_fail() {
     let (fixture, _) = fixture_registry();
     let oci = fixture.image("oci").expect("oci");
-    let s1 = fixture.image("s1").expect("s1");
     let ids = vec![ImageIdentifier::tag_and_digest("v1", oci.digest.clone())];
-    let answer = BatchGetImageResponse {
-        images: Some(vec![wire::Image {
-            registry_id: Some("123456789012".into()),
-            repository_name: Some("team/app".into()),
-            image_id: Some(ImageIdentifier::tag_and_digest("s1", s1.digest.clone())),
-            image_manifest: Some(s1.manifest.clone()),
-            image_manifest_media_type: Some(S1_SIGNED.into()),
-        }]),
-        failures: Some(vec![]),
-    };
+    let answer = only_entry("s1", "s1");
     // The entry answers no id, and the id is not answered.
     assert_eq!(
         reported(ids, answer),
@@ -524,19 +521,8 @@ fn an_unrelated_entry_is_not_the_answer_of_an_id_that_must_fail() {
 /// A tag outside `[a-zA-Z0-9-_.]` answered with an image breaks ID-INVALID-TAG.
 #[test]
 fn an_unusual_tag_answered_with_an_image_breaks_id_invalid_tag() {
-    let (fixture, _) = fixture_registry();
-    let s2 = fixture.image("s2").expect("s2");
     let ids = vec![ImageIdentifier::tag("a/b")];
-    let answer = BatchGetImageResponse {
-        images: Some(vec![wire::Image {
-            registry_id: Some("123456789012".into()),
-            repository_name: Some("team/app".into()),
-            image_id: Some(ImageIdentifier::tag_and_digest("a/b", s2.digest.clone())),
-            image_manifest: Some(s2.manifest.clone()),
-            image_manifest_media_type: Some(S2.into()),
-        }]),
-        failures: Some(vec![]),
-    };
+    let answer = only_entry("a/b", "s2");
     assert_eq!(reported(ids, answer), ["ID-INVALID-TAG images[0]"]);
 }
 

@@ -129,26 +129,21 @@ fn a_translation_renames_each_layer_type_and_keeps_one_it_does_not_know() {
             .map(|t| (*t).to_owned())
             .collect()
     };
-    let from_oci = manifest_with_layers(
-        OCI,
-        &with_unknown(&oci)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
-    let to_s2 =
-        translate(&from_oci, Format::Oci, Format::S2, "team/app", "t").expect("OCI to schema 2");
-    assert_eq!(layer_types(&to_s2), with_unknown(&docker));
-    let from_s2 = manifest_with_layers(
-        S2,
-        &with_unknown(&docker)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
-    let to_oci =
-        translate(&from_s2, Format::S2, Format::Oci, "team/app", "t").expect("schema 2 to OCI");
-    assert_eq!(layer_types(&to_oci), with_unknown(&oci));
+    let directions = [
+        (OCI, Format::Oci, &oci, Format::S2, &docker),
+        (S2, Format::S2, &docker, Format::Oci, &oci),
+    ];
+    for (media_type, from, from_layers, to, to_layers) in directions {
+        let layers = with_unknown(from_layers);
+        let layers: Vec<&str> = layers.iter().map(String::as_str).collect();
+        let stored = manifest_with_layers(media_type, &layers);
+        let translated = translate(&stored, from, to, "team/app", "t").expect("a translation");
+        assert_eq!(
+            layer_types(&translated),
+            with_unknown(to_layers),
+            "{from:?} to {to:?}"
+        );
+    }
 }
 
 #[test]
