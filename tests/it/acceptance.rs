@@ -5,7 +5,7 @@
 
 use ecr_contract::model::manifest::{DOCKER_LIST, OCI, OCI_INDEX, S1, S1_SIGNED, S2};
 use ecr_contract::model::{Registry, batch_get_image};
-use ecr_contract::oracle::{Violation, check};
+use ecr_contract::oracle::{RuleId, Violation, check};
 use ecr_contract::strategy::{Fixture, arb_scenario};
 use ecr_contract::wire::{self, BatchGetImageRequest, BatchGetImageResponse, ImageIdentifier};
 use proptest::prelude::*;
@@ -613,4 +613,92 @@ fn the_rules_judged_on_other_calls_accept_ecr_and_catch_the_rest() {
         1
     );
     assert!(check_put_refusal("ImageAlreadyExistsException").is_empty());
+}
+
+/// An entry that only looks like the answer of an id a failure already answers (same tag,
+/// another digest) is still that id's: the id is then judged for answering twice, rather than
+/// the entry being reported as answering nothing.
+#[test]
+fn a_loose_entry_for_an_id_a_failure_answers_is_still_that_ids() {
+    let (fixture, _) = fixture_registry();
+    let oci = fixture.image("oci").expect("oci");
+    let ids = vec![ImageIdentifier::tag_and_digest("v1", oci.digest.clone())];
+    let mut answer = only_entry("v1", "s1");
+    answer.failures = Some(vec![failure(&ids[0], "ImageNotFound")]);
+    assert_eq!(
+        reported(ids, answer),
+        [
+            "ID-ACCOUNTING ",
+            "ID-TAG-AND-DIGEST images[0]",
+            "ID-MISMATCH-CODE images[0]"
+        ]
+    );
+}
+
+/// A MAN-BYTES report says how the answered manifest differs from the one pushed: both
+/// lengths, and the first byte where they part.
+#[test]
+fn a_changed_manifest_is_reported_with_its_length_and_first_differing_byte() {
+    let (fixture, registry) = fixture_registry();
+    let pushed = fixture.image("s2b").expect("s2b").manifest.clone();
+    let ids = vec![ImageIdentifier::tag("v2")];
+    let expected = batch_get_image(&registry, &request(ids, None));
+    let n = pushed.len();
+    let mut flipped = pushed.clone().into_bytes();
+    flipped[10] = if flipped[10] == b' ' { b'\t' } else { b' ' };
+    let cases = [
+        (
+            format!("{pushed} "),
+            format!("{} bytes differing from the {n} pushed at byte {n}", n + 1),
+        ),
+        (
+            pushed[..n - 1].to_owned(),
+            format!(
+                "{} bytes differing from the {n} pushed at byte {}",
+                n - 1,
+                n - 1
+            ),
+        ),
+        (
+            String::from_utf8(flipped).expect("utf-8"),
+            format!("{n} bytes differing from the {n} pushed at byte 10"),
+        ),
+    ];
+    for (manifest, shown) in cases {
+        let mut answer = expected.answer(&Default::default()).expect("an answer");
+        answer.images.as_mut().expect("images")[0].image_manifest = Some(manifest);
+        let observed = RawAnswer::of(&Ok(answer)).observe();
+        let found: Vec<String> = check(&expected, &observed)
+            .into_iter()
+            .filter(|v| v.rule == RuleId::ManBytes)
+            .map(|v| v.found)
+            .collect();
+        assert_eq!(found, [shown]);
+    }
+}
+
+/// An entry echoing one id exactly goes to that id even when a failure answers it too, and
+/// not to another id the entry only looks like (same tag): the loose fit never outbids an
+/// exact one.
+#[test]
+fn an_exact_fit_outbids_a_loose_one_even_for_an_id_a_failure_answers() {
+    let (fixture, _) = fixture_registry();
+    let oci = fixture.image("oci").expect("oci");
+    let ids = vec![
+        ImageIdentifier::tag("v1"),
+        ImageIdentifier::tag_and_digest("v1", oci.digest.clone()),
+    ];
+    let mut answer = only_entry("v1", "s1");
+    let images = answer.images.as_mut().expect("images");
+    images[0].image_manifest = images[0].image_manifest.as_ref().map(|m| format!("{m} "));
+    answer.failures = Some(vec![failure(&ids[0], "ImageNotFound")]);
+    assert_eq!(
+        reported(ids, answer),
+        [
+            "ID-ACCOUNTING ",
+            "ID-BY-TAG failures[0]",
+            "MAN-TRANSLATION images[0].imageManifest",
+            "ID-ACCOUNTING "
+        ]
+    );
 }
