@@ -702,3 +702,38 @@ fn an_exact_fit_outbids_a_loose_one_even_for_an_id_a_failure_answers() {
         ]
     );
 }
+
+/// Which format an answered manifest is in decides whether it is judged as a translation or as
+/// the stored manifest changed: without `imageManifestMediaType`, the manifest's own
+/// `mediaType` or `"schemaVersion": 1` says; under another name of the stored format, it is the
+/// stored format.
+#[test]
+fn an_answers_format_comes_from_its_type_else_from_the_manifest_itself() {
+    let (_, registry) = fixture_registry();
+    let judged = |tag: &str, accepted: &[&str], edit: &dyn Fn(&mut wire::Image)| {
+        let ids = vec![ImageIdentifier::tag(tag)];
+        let accepted = Some(accepted.iter().map(|t| (*t).to_owned()).collect());
+        let expected = batch_get_image(&registry, &request(ids, accepted));
+        let mut answer = expected.answer(&Default::default()).expect("an answer");
+        edit(&mut answer.images.as_mut().expect("images")[0]);
+        let observed = RawAnswer::of(&Ok(answer)).observe();
+        let rules: Vec<String> = check(&expected, &observed)
+            .iter()
+            .map(|v| v.rule.to_string())
+            .collect();
+        rules
+    };
+    // Schema 2 translated to schema 1, its type left out: a translation still.
+    let untyped = |image: &mut wire::Image| image.image_manifest_media_type = None;
+    assert_eq!(judged("v1", &[S1], &untyped), ["MAN-MEDIA-TYPE"]);
+    // The stored schema 1 manifest changed, under the other schema 1 name: the stored manifest
+    // changed, not a translation.
+    let renamed_and_changed = |image: &mut wire::Image| {
+        image.image_manifest_media_type = Some(S1.to_owned());
+        image.image_manifest = image.image_manifest.as_ref().map(|m| format!("{m} "));
+    };
+    assert_eq!(
+        judged("s1", &[S1_SIGNED], &renamed_and_changed),
+        ["MAN-BYTES", "MAN-DIGEST"]
+    );
+}

@@ -19,6 +19,7 @@ mod profiles;
 mod properties;
 mod provision;
 mod pull;
+mod registry_rules;
 mod sdk;
 mod serve;
 mod signing;
