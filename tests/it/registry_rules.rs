@@ -411,6 +411,16 @@ fn a_manifest_get_that_fails_fails_as_batch_get_image_does_with_the_distribution
             &server_error,
             vec!["REG-MANIFEST-AS-BATCHGETIMAGE (must)"],
         ),
+        // A request BatchGetImage refuses whole, for another reason than the repository:
+        // any 4xx.
+        ("Team/App", tag("v1"), &[S2], &refused, vec![]),
+        (
+            "Team/App",
+            tag("v1"),
+            &[S2],
+            &server_error,
+            vec!["REG-MANIFEST-AS-BATCHGETIMAGE (must)"],
+        ),
         // A present image is answered.
         (
             "team/app",
