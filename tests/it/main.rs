@@ -26,3 +26,4 @@ mod signing;
 mod snapshots;
 mod support;
 mod uploads;
+mod verdicts;
