@@ -95,7 +95,7 @@ fn the_challenge_is_ecrs_basic_one_whatever_the_order_spacing_case_and_region() 
     let accepted = [
         CHALLENGE,
         r#"Basic service="ecr.amazonaws.com", realm="https://123456789012.dkr.ecr.us-west-2.amazonaws.com/""#,
-        r#"BASIC realm=https://123456789012.dkr.ecr.eu-west-3.amazonaws.com/ , Service=ecr.amazonaws.com"#,
+        r#"BASIC realm="https://123456789012.dkr.ecr.eu-west-3.amazonaws.com/" , Service="ecr.amazonaws.com""#,
         r#"basic realm="https://123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/",service="ecr.amazonaws.com""#,
     ];
     for challenge in accepted {
@@ -107,7 +107,7 @@ fn the_challenge_is_ecrs_basic_one_whatever_the_order_spacing_case_and_region() 
         r#"Bearer realm="https://123456789012.dkr.ecr.us-east-1.amazonaws.com/",service="ecr.amazonaws.com""#,
         r#"Basic realm="https://210987654321.dkr.ecr.us-east-1.amazonaws.com/",service="ecr.amazonaws.com""#,
         r#"Basic realm="https://123456789012.dkr.ecr..amazonaws.com/",service="ecr.amazonaws.com""#,
-        r#"Basic realm="https://123456789012.dkr.ecr.US-EAST-1.amazonaws.com/",service="ecr.amazonaws.com""#,
+        r#"Basic realm="https://123456789012.dkr.ecr.us_east_1.amazonaws.com/",service="ecr.amazonaws.com""#,
         r#"Basic realm="https://123456789012.dkr.ecr.us-east-1.example.com/",service="ecr.amazonaws.com""#,
         r#"Basic realm="https://123456789012.dkr.ecr.us-east-1.amazonaws.com",service="ecr.amazonaws.com""#,
         r#"Basic realm="https://123456789012.dkr.ecr.us-east-1.amazonaws.com/",service="registry""#,
