@@ -625,3 +625,30 @@ fn the_registry_api_sees_a_push_and_a_delete_at_once() {
         );
     }
 }
+
+/// A GET by digest answered with a translation is REG-ACCEPT-BY-DIGEST: ECR never translates
+/// by digest. The translation does not hash to the digest asked for, so the check that fires is
+/// ID-ACCOUNTING (the id unanswered, the answer for no id), never MAN-NO-TRANSLATION-BY-DIGEST.
+#[test]
+fn a_translation_answered_by_digest_is_reg_accept_by_digest() {
+    let (fixture, registry) = fixture_registry();
+    let accept = [OCI.to_owned()];
+    let by_tag = manifest_request("team/app", &tag("v1"), &accept);
+    let mut translation = batch_get_image(&registry, &by_tag)
+        .answer(&Default::default())
+        .expect("an answer");
+    let translated = translation.images.as_mut().expect("images")[0]
+        .image_manifest
+        .take()
+        .expect("schema 2 translated to OCI by tag");
+    let by_digest = manifest_request("team/app", &digest_of(&fixture, "s2"), &accept);
+    let answer = manifest_answer(OCI, &translated);
+    let found = check_manifest(&batch_get_image(&registry, &by_digest), &by_digest, &answer);
+    assert_eq!(
+        shown(&found),
+        [
+            "REG-ACCEPT-BY-DIGEST (must) via ID-ACCOUNTING",
+            "REG-ACCEPT-BY-DIGEST (must) via ID-ACCOUNTING"
+        ]
+    );
+}
