@@ -544,6 +544,14 @@ fn a_blob_is_its_bytes_and_an_unknown_one_is_404() {
             answer(404, &[], b"no such blob"),
             vec!["REG-ERROR-ENVELOPE"],
         ),
+        (
+            answer(404, &[], br#"{"errors":[]}"#),
+            vec!["REG-ERROR-ENVELOPE"],
+        ),
+        (
+            answer(404, &[], br#"{"errors":[{"code":"BLOB_UNKNOWN"}]}"#),
+            vec!["REG-ERROR-ENVELOPE"],
+        ),
         (answer(200, &[], bytes), vec!["REG-BLOB-UNKNOWN"]),
         (answer(500, &[], b""), vec!["REG-BLOB-UNKNOWN"]),
         (
