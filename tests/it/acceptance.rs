@@ -717,11 +717,10 @@ fn an_answers_format_comes_from_its_type_else_from_the_manifest_itself() {
         let mut answer = expected.answer(&Default::default()).expect("an answer");
         edit(&mut answer.images.as_mut().expect("images")[0]);
         let observed = RawAnswer::of(&Ok(answer)).observe();
-        let rules: Vec<String> = check(&expected, &observed)
+        check(&expected, &observed)
             .iter()
             .map(|v| v.rule.to_string())
-            .collect();
-        rules
+            .collect::<Vec<_>>()
     };
     // Schema 2 translated to schema 1, its type left out: a translation still.
     let untyped = |image: &mut wire::Image| image.image_manifest_media_type = None;
