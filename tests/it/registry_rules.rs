@@ -14,7 +14,7 @@ use ecr_contract::oracle::{
     check_visible_after_put, has_registry_api,
 };
 use ecr_contract::strategy::Fixture;
-use ecr_contract::wire::registry::Reference;
+use ecr_contract::wire::registry::{ErrorCode, Reference, encode_registry_error};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::support::fixture_registry;
@@ -43,8 +43,8 @@ fn answer(status: u16, headers: &[(&str, &str)], body: &[u8]) -> PullObserved {
 }
 
 /// A distribution error envelope with `code`.
-fn envelope(code: &str) -> Vec<u8> {
-    format!(r#"{{"errors":[{{"code":"{code}","message":"as ECR says it"}}]}}"#).into_bytes()
+fn envelope(code: ErrorCode) -> Vec<u8> {
+    encode_registry_error(code, "as ECR says it")
 }
 
 /// Each violation as `RULE (level)`, with the rule whose check fired after `via`.
@@ -190,13 +190,21 @@ fn a_token_never_valid_is_403_denied_without_a_challenge() {
     let denied = answer(
         403,
         &[("content-type", "application/json")],
-        &envelope("DENIED"),
+        &envelope(ErrorCode::Denied),
     );
     assert_eq!(rules(&check_denied(&denied)), PASS);
     let wrong = [
-        answer(401, &[("www-authenticate", CHALLENGE)], &envelope("DENIED")),
-        answer(403, &[("www-authenticate", CHALLENGE)], &envelope("DENIED")),
-        answer(403, &[], &envelope("UNAUTHORIZED")),
+        answer(
+            401,
+            &[("www-authenticate", CHALLENGE)],
+            &envelope(ErrorCode::Denied),
+        ),
+        answer(
+            403,
+            &[("www-authenticate", CHALLENGE)],
+            &envelope(ErrorCode::Denied),
+        ),
+        answer(403, &[], &envelope(ErrorCode::Unauthorized)),
         answer(403, &[], b"forbidden"),
     ];
     for answer in wrong {
@@ -354,14 +362,18 @@ type ErrorCase<'a> = (
 #[test]
 fn a_manifest_get_that_fails_fails_as_batch_get_image_does_with_the_distribution_error() {
     let (fixture, registry) = fixture_registry();
-    let unknown = answer(404, &[], &envelope("MANIFEST_UNKNOWN"));
-    let name_unknown = answer(404, &[], &envelope("NAME_UNKNOWN"));
+    let unknown = answer(404, &[], &envelope(ErrorCode::ManifestUnknown));
+    let name_unknown = answer(404, &[], &envelope(ErrorCode::NameUnknown));
     let bare_404 = answer(404, &[], b"");
-    let refused = answer(400, &[], &envelope("MANIFEST_INVALID"));
-    let not_acceptable = answer(406, &[], &envelope("MANIFEST_UNKNOWN"));
-    let server_error = answer(500, &[], &envelope("MANIFEST_UNKNOWN"));
+    let refused = answer(400, &[], &envelope(ErrorCode::ManifestInvalid));
+    let not_acceptable = answer(406, &[], &envelope(ErrorCode::ManifestUnknown));
+    let server_error = answer(500, &[], &envelope(ErrorCode::ManifestUnknown));
     // Not one of the distribution spec's codes.
-    let odd_code = answer(404, &[], &envelope("UNKNOWN"));
+    let odd_code = answer(
+        404,
+        &[],
+        br#"{"errors":[{"code":"UNKNOWN","message":"as ECR says it"}]}"#,
+    );
     let s2_by_digest = || digest_of(&fixture, "s2");
     let cases: Vec<ErrorCase<'_>> = vec![
         ("team/app", tag("nope"), &[S2], &unknown, vec![]),
@@ -535,7 +547,7 @@ fn a_blob_is_its_bytes_and_an_unknown_one_is_404() {
     }
     for unknown in [
         answer(404, &[], b""),
-        answer(404, &[], &envelope("BLOB_UNKNOWN")),
+        answer(404, &[], &envelope(ErrorCode::BlobUnknown)),
     ] {
         assert_eq!(rules(&check_blob_unknown(&unknown)), PASS, "{unknown:?}");
     }

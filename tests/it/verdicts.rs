@@ -1,7 +1,7 @@
 //! How a violation reads and when it fails a run: the text a report prints for it, the
 //! acceptable codes it names, and the threshold each level fails at.
 
-use ecr_contract::model::batch_get_image;
+use ecr_contract::model::{OpError, batch_get_image};
 use ecr_contract::oracle::{Level, RuleId, Violation, check};
 use ecr_contract::wire::{BatchGetImageRequest, ImageIdentifier};
 
@@ -68,11 +68,7 @@ fn a_wrong_code_is_reported_with_the_codes_allowed_instead() {
     let (_, registry) = fixture_registry();
     let absent = request("absent", vec![ImageIdentifier::digest("sha256:xyz")]);
     let expected = batch_get_image(&registry, &absent);
-    let raw = RawAnswer {
-        status: 400,
-        headers: vec![("content-type", ecr_contract::wire::CONTENT_TYPE.to_owned())],
-        body: ecr_contract::wire::encode_error("LimitExceededException", "wrong"),
-    };
+    let raw = RawAnswer::of(&Err(OpError::new("LimitExceededException", "wrong")));
     let found: Vec<String> = check(&expected, &raw.observe())
         .iter()
         .map(|v| v.expected.clone())
