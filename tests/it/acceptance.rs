@@ -399,7 +399,7 @@ fn a_wrong_entry_goes_to_the_id_it_echoes_exactly_not_the_one_it_matches_ignorin
         1,
         "the upper-case id fails under the default profile"
     );
-    images[0].image_manifest = images[0].image_manifest.as_ref().map(|m| format!("{m} "));
+    spoil(&mut images[0]);
     let observed = RawAnswer::of(&Ok(response)).observe();
     let found: Vec<String> = check(&expected, &observed)
         .iter()
@@ -426,6 +426,34 @@ fn reported(ids: Vec<ImageIdentifier>, answer: BatchGetImageResponse) -> Vec<Str
         .collect()
 }
 
+/// `image`'s manifest, changed by a trailing space.
+fn spoil(image: &mut wire::Image) {
+    image.image_manifest = image.image_manifest.as_ref().map(|m| format!("{m} "));
+}
+
+/// `v1` with the digest of image `oci`: an id that must fail (its tag names another image).
+fn v1_with_the_oci_digest(fixture: &Fixture) -> ImageIdentifier {
+    let oci = fixture.image("oci").expect("oci");
+    ImageIdentifier::tag_and_digest("v1", oci.digest.clone())
+}
+
+/// `v2` asked for by tag and digest and by tag alone, and the model's answer cut to one entry
+/// whose manifest is spoiled: an entry that fits both ids and answers neither correctly.
+fn one_spoiled_entry_for_v2_twice() -> (Vec<ImageIdentifier>, BatchGetImageResponse) {
+    let (fixture, registry) = fixture_registry();
+    let digest = fixture.image("s2b").expect("s2b").digest.clone();
+    let ids = vec![
+        ImageIdentifier::tag_and_digest("v2", digest),
+        ImageIdentifier::tag("v2"),
+    ];
+    let expected = batch_get_image(&registry, &request(ids.clone(), None));
+    let mut answer = expected.answer(&Default::default()).expect("an answer");
+    let images = answer.images.as_mut().expect("images");
+    images.truncate(1);
+    spoil(&mut images[0]);
+    (ids, answer)
+}
+
 /// A one-image answer: fixture image `name` under `tag`, exactly as pushed.
 fn only_entry(tag: &str, name: &str) -> BatchGetImageResponse {
     let (fixture, _) = fixture_registry();
@@ -446,17 +474,7 @@ fn only_entry(tag: &str, name: &str) -> BatchGetImageResponse {
 /// failure answers: the other id's failure is then judged alone.
 #[test]
 fn a_wrong_entry_that_fits_two_ids_goes_to_the_one_no_failure_answers() {
-    let (fixture, registry) = fixture_registry();
-    let digest = fixture.image("s2b").expect("s2b").digest.clone();
-    let ids = vec![
-        ImageIdentifier::tag_and_digest("v2", digest),
-        ImageIdentifier::tag("v2"),
-    ];
-    let expected = batch_get_image(&registry, &request(ids.clone(), None));
-    let mut answer = expected.answer(&Default::default()).expect("an answer");
-    let images = answer.images.as_mut().expect("images");
-    images.truncate(1);
-    images[0].image_manifest = images[0].image_manifest.as_ref().map(|m| format!("{m} "));
+    let (ids, mut answer) = one_spoiled_entry_for_v2_twice();
     answer.failures = Some(vec![failure(&ids[1], "ImageNotFound")]);
     assert_eq!(
         reported(ids, answer),
@@ -473,8 +491,7 @@ fn a_wrong_entry_that_fits_two_ids_goes_to_the_one_no_failure_answers() {
 #[test]
 fn an_image_with_the_digest_of_an_id_that_must_fail_is_that_ids_answer() {
     let (fixture, _) = fixture_registry();
-    let oci = fixture.image("oci").expect("oci");
-    let ids = vec![ImageIdentifier::tag_and_digest("v1", oci.digest.clone())];
+    let ids = vec![v1_with_the_oci_digest(&fixture)];
     let answer = only_entry("oci", "oci");
     assert_eq!(
         reported(ids, answer),
@@ -486,17 +503,7 @@ fn an_image_with_the_digest_of_an_id_that_must_fail_is_that_ids_answer() {
 /// correctly, goes to both: each is judged against it.
 #[test]
 fn a_wrong_entry_that_fits_two_ids_exactly_goes_to_both() {
-    let (fixture, registry) = fixture_registry();
-    let digest = fixture.image("s2b").expect("s2b").digest.clone();
-    let ids = vec![
-        ImageIdentifier::tag_and_digest("v2", digest),
-        ImageIdentifier::tag("v2"),
-    ];
-    let expected = batch_get_image(&registry, &request(ids.clone(), None));
-    let mut answer = expected.answer(&Default::default()).expect("an answer");
-    let images = answer.images.as_mut().expect("images");
-    images.truncate(1);
-    images[0].image_manifest = images[0].image_manifest.as_ref().map(|m| format!("{m} "));
+    let (ids, answer) = one_spoiled_entry_for_v2_twice();
     let judged = [
         "MAN-BYTES images[0].imageManifest",
         "MAN-DIGEST images[0].imageId.imageDigest",
@@ -508,8 +515,7 @@ fn a_wrong_entry_that_fits_two_ids_exactly_goes_to_both() {
 #[test]
 fn an_unrelated_entry_is_not_the_answer_of_an_id_that_must_fail() {
     let (fixture, _) = fixture_registry();
-    let oci = fixture.image("oci").expect("oci");
-    let ids = vec![ImageIdentifier::tag_and_digest("v1", oci.digest.clone())];
+    let ids = vec![v1_with_the_oci_digest(&fixture)];
     let answer = only_entry("s1", "s1");
     // The entry answers no id, and the id is not answered.
     assert_eq!(
@@ -621,8 +627,7 @@ fn the_rules_judged_on_other_calls_accept_ecr_and_catch_the_rest() {
 #[test]
 fn a_loose_entry_for_an_id_a_failure_answers_is_still_that_ids() {
     let (fixture, _) = fixture_registry();
-    let oci = fixture.image("oci").expect("oci");
-    let ids = vec![ImageIdentifier::tag_and_digest("v1", oci.digest.clone())];
+    let ids = vec![v1_with_the_oci_digest(&fixture)];
     let mut answer = only_entry("v1", "s1");
     answer.failures = Some(vec![failure(&ids[0], "ImageNotFound")]);
     assert_eq!(
@@ -683,14 +688,9 @@ fn a_changed_manifest_is_reported_with_its_length_and_first_differing_byte() {
 #[test]
 fn an_exact_fit_outbids_a_loose_one_even_for_an_id_a_failure_answers() {
     let (fixture, _) = fixture_registry();
-    let oci = fixture.image("oci").expect("oci");
-    let ids = vec![
-        ImageIdentifier::tag("v1"),
-        ImageIdentifier::tag_and_digest("v1", oci.digest.clone()),
-    ];
+    let ids = vec![ImageIdentifier::tag("v1"), v1_with_the_oci_digest(&fixture)];
     let mut answer = only_entry("v1", "s1");
-    let images = answer.images.as_mut().expect("images");
-    images[0].image_manifest = images[0].image_manifest.as_ref().map(|m| format!("{m} "));
+    spoil(&mut answer.images.as_mut().expect("images")[0]);
     answer.failures = Some(vec![failure(&ids[0], "ImageNotFound")]);
     assert_eq!(
         reported(ids, answer),
@@ -729,7 +729,7 @@ fn an_answers_format_comes_from_its_type_else_from_the_manifest_itself() {
     // changed, not a translation.
     let renamed_and_changed = |image: &mut wire::Image| {
         image.image_manifest_media_type = Some(S1.to_owned());
-        image.image_manifest = image.image_manifest.as_ref().map(|m| format!("{m} "));
+        spoil(image);
     };
     assert_eq!(
         judged("s1", &[S1_SIGNED], &renamed_and_changed),
