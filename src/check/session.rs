@@ -518,10 +518,33 @@ every later PutImage names imageDigest, so that by-digest probes address the ima
             }
             self.probes += 1;
             self.exercise(&observed);
+            self.note_dropped(probe, &observed);
             for v in &violations {
                 self.record(v.clone(), probe, &exchange);
             }
             return Ok(violations);
+        }
+    }
+
+    /// Says what the decoder left out of a probe's answer to stay bounded, if anything.
+    fn note_dropped(&mut self, probe: &str, observed: &Observed) {
+        let Ok(Reply::Success(decoded)) = &observed.reply else {
+            return;
+        };
+        let wire::Dropped { issues, items } = decoded.dropped;
+        if issues > 0 {
+            self.notes.push(format!(
+                "{probe}: {issues} more wrong-typed or unknown members than were recorded \
+(at most {} and {} bytes an answer) were not reported",
+                wire::MAX_ISSUES,
+                wire::MAX_ISSUE_BYTES
+            ));
+        }
+        if items > 0 {
+            self.notes.push(format!(
+                "{probe}: {items} list items past the first {} of the answer were not judged",
+                wire::MAX_LIST_ITEMS
+            ));
         }
     }
 

@@ -72,6 +72,7 @@ macro_rules! calls {
                         value: Call::$op(d.value),
                         shape_issues: d.shape_issues,
                         unknown_members: d.unknown_members,
+                        dropped: d.dropped,
                     }),)*
                     _ => None,
                 }

@@ -49,6 +49,7 @@ impl Observed {
                     value: response.clone(),
                     shape_issues: vec![],
                     unknown_members: vec![],
+                    dropped: wire::Dropped::default(),
                 })),
             },
             Err(e) => Self {

@@ -3,7 +3,10 @@
 //! A member of the wrong JSON type, or one the model does not define, never fails the decode:
 //! it is recorded with its JSON path in [`Decoded`] so that a conformance check can report it.
 //! Only bodies that are not JSON at all fail, with a [`DecodeError`]. Nesting is bounded by
-//! serde_json's recursion limit, so hostile input cannot exhaust the stack.
+//! serde_json's recursion limit, so hostile input cannot exhaust the stack; what is recorded
+//! and kept is bounded too ([`MAX_ISSUES`], [`MAX_ISSUE_BYTES`], [`MAX_LIST_ITEMS`],
+//! [`MAX_NAME_CHARS`]), with a count of what was dropped ([`Dropped`]), so that a body never
+//! costs many times its size.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -11,6 +14,25 @@ use std::marker::PhantomData;
 use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::DecodeError;
+
+/// The most issues (wrong-typed and unknown members) recorded for one body: a fault repeated in
+/// each entry of a whole BatchGetImage answer (at most 100 images and 100 failures, one per
+/// requested id, `ImageIdentifierList` `max: 100`) is shown whole; past it, only counted.
+pub const MAX_ISSUES: usize = 200;
+
+/// The most bytes of paths and found texts recorded for one body: [`MAX_ISSUES`] issues of
+/// 320 bytes (a path of a few modelled members, an unknown name of [`MAX_NAME_CHARS`]
+/// characters, a found text of 40 characters), about 10 times what an ordinary issue takes.
+pub const MAX_ISSUE_BYTES: usize = 64 * 1024;
+
+/// The most list items kept from one body, all lists together: 100 times the longest list the
+/// service model bounds (a page of `MaxResults` `max: 1000`), so no answer ECR gives comes
+/// near it. Items past it are read and checked as JSON, but neither kept nor judged.
+pub const MAX_LIST_ITEMS: usize = 100_000;
+
+/// The most characters of an unknown member's name kept in its path: the service model's
+/// longest member name (`imageScanFindingsSummary`, 24) many times over.
+pub const MAX_NAME_CHARS: usize = 128;
 
 /// Reports every scalar as the wrong type, for visitors of arrays and objects.
 macro_rules! reject_non_composite {
@@ -92,6 +114,23 @@ pub struct ShapeIssue {
     pub found: String,
 }
 
+/// What the decoder left out of a [`Decoded`] to stay bounded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Dropped {
+    /// Issues (wrong-typed or unknown members) seen but not recorded: past [`MAX_ISSUES`] or
+    /// [`MAX_ISSUE_BYTES`].
+    pub issues: usize,
+    /// List items read but not kept: past [`MAX_LIST_ITEMS`].
+    pub items: usize,
+}
+
+impl Dropped {
+    /// Whether nothing was dropped.
+    pub fn is_none(&self) -> bool {
+        self.issues == 0 && self.items == 0
+    }
+}
+
 /// A typed value together with what the decoder noticed on the way.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decoded<T> {
@@ -101,6 +140,8 @@ pub struct Decoded<T> {
     pub shape_issues: Vec<ShapeIssue>,
     /// JSON paths of members the service model does not define.
     pub unknown_members: Vec<String>,
+    /// What was seen but not recorded or kept.
+    pub dropped: Dropped,
 }
 
 impl<T> Decoded<T> {
@@ -123,9 +164,29 @@ pub struct Context {
     path: Vec<Step>,
     shape_issues: Vec<ShapeIssue>,
     unknown_members: Vec<String>,
+    /// Bytes of the recorded paths and found texts.
+    issue_bytes: usize,
+    /// List items read so far (kept, or left out for their type).
+    items: usize,
+    dropped: Dropped,
 }
 
 impl Context {
+    /// Whether an issue of `bytes` more bytes can still be recorded; counts it dropped if not.
+    fn room_for(&mut self, bytes: usize) -> bool {
+        let room = !self.full() && self.issue_bytes + bytes <= MAX_ISSUE_BYTES;
+        match room {
+            true => self.issue_bytes += bytes,
+            false => self.dropped.issues += 1,
+        }
+        room
+    }
+
+    /// Whether [`MAX_ISSUES`] issues are recorded.
+    fn full(&self) -> bool {
+        self.shape_issues.len() + self.unknown_members.len() >= MAX_ISSUES
+    }
+
     fn render(&self, last: Option<&str>) -> String {
         let mut out = String::new();
         for step in &self.path {
@@ -150,19 +211,33 @@ impl Context {
 
     /// Records that the current value is not of the modelled kind.
     pub fn wrong_kind<T>(&mut self, expected: Kind, found: impl Into<String>) -> Option<T> {
+        if self.full() {
+            self.dropped.issues += 1;
+            return None;
+        }
         let path = self.render(None);
-        self.shape_issues.push(ShapeIssue {
-            path,
-            expected,
-            found: found.into(),
-        });
+        let found = found.into();
+        if self.room_for(path.len() + found.len()) {
+            self.shape_issues.push(ShapeIssue {
+                path,
+                expected,
+                found,
+            });
+        }
         None
     }
 
-    /// Records an unknown member named `name` under the current path.
+    /// Records an unknown member named `name` under the current path (its first
+    /// [`MAX_NAME_CHARS`] characters).
     pub fn unknown(&mut self, name: &str) {
-        let path = self.render(Some(name));
-        self.unknown_members.push(path);
+        if self.full() {
+            self.dropped.issues += 1;
+            return;
+        }
+        let path = self.render(Some(truncate(name, MAX_NAME_CHARS)));
+        if self.room_for(path.len()) {
+            self.unknown_members.push(path);
+        }
     }
 
     /// Decodes a member's value with the path extended by `name`.
@@ -215,6 +290,7 @@ pub fn decode_body<T: Decode>(body: &[u8]) -> Result<Decoded<T>, DecodeError> {
             value,
             shape_issues: cx.shape_issues,
             unknown_members: cx.unknown_members,
+            dropped: cx.dropped,
         }),
         None => {
             let found = cx.shape_issues.pop().map(|i| i.found).unwrap_or_default();
@@ -227,7 +303,7 @@ pub fn decode_body<T: Decode>(body: &[u8]) -> Result<Decoded<T>, DecodeError> {
 /// skipped: strings are decoded, so invalid escapes are refused as a generic JSON parser
 /// refuses them, and nesting meets serde_json's recursion limit. (serde's `IgnoredAny` does
 /// neither: the `differential` fuzz target found the typed decoder accepting what is not JSON.)
-struct Skip;
+pub(crate) struct Skip;
 
 impl<'de> Deserialize<'de> for Skip {
     fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
@@ -236,7 +312,7 @@ impl<'de> Deserialize<'de> for Skip {
 }
 
 /// A scalar seen where something else was modelled; arrays and objects are skipped over.
-enum Scalar<'de> {
+pub(crate) enum Scalar<'de> {
     Null,
     Bool(bool),
     Int(i64),
@@ -269,7 +345,7 @@ fn truncate(s: &str, max: usize) -> &str {
     }
 }
 
-struct ScalarVisitor;
+pub(crate) struct ScalarVisitor;
 
 impl<'de> Visitor<'de> for ScalarVisitor {
     type Value = Scalar<'de>;
@@ -393,6 +469,13 @@ impl<'de, T: Decode> Visitor<'de> for ListVisitor<'_, T> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(128));
         let mut index = 0;
         loop {
+            if self.0.items == MAX_LIST_ITEMS {
+                // Past the bound: still read (so that the body is checked as JSON), not kept.
+                while seq.next_element::<Skip>()?.is_some() {
+                    self.0.dropped.items += 1;
+                }
+                return Ok(Some(out));
+            }
             self.0.path.push(Step::Index(index));
             let item = seq.next_element_seed(Seed::<T>(self.0, PhantomData));
             self.0.path.pop();
@@ -401,6 +484,7 @@ impl<'de, T: Decode> Visitor<'de> for ListVisitor<'_, T> {
                 Some(None) => {} // wrong type: recorded, left out
                 None => return Ok(Some(out)),
             }
+            self.0.items += 1;
             index += 1;
         }
     }
@@ -423,7 +507,7 @@ pub struct KeySeed(pub &'static [&'static str]);
 pub enum Key {
     /// A member the shape defines.
     Known(&'static str),
-    /// A member it does not.
+    /// A member it does not (its first [`MAX_NAME_CHARS`] characters).
     Unknown(String),
 }
 
@@ -442,7 +526,8 @@ impl Visitor<'_> for KeySeed {
     fn visit_str<E>(self, v: &str) -> Result<Key, E> {
         Ok(match self.0.iter().find(|name| **name == v) {
             Some(name) => Key::Known(name),
-            None => Key::Unknown(v.to_owned()),
+            // Only what a path shows is copied: a key may be as long as the body.
+            None => Key::Unknown(truncate(v, MAX_NAME_CHARS).to_owned()),
         })
     }
 }
@@ -485,5 +570,96 @@ impl<'de, T: Structure> Visitor<'de> for StructVisitor<'_, T> {
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         let found = ScalarVisitor.visit_seq(seq)?;
         Ok(self.0.wrong_kind(Kind::Object, found.describe()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::BatchGetImageResponse;
+
+    fn decode(body: &str) -> Decoded<BatchGetImageResponse> {
+        decode_body::<BatchGetImageResponse>(body.as_bytes()).expect("a JSON object")
+    }
+
+    /// `{"images":[x,x,...]}` with `n` copies of `item`.
+    fn images_of(item: &str, n: usize) -> String {
+        format!("{{\"images\":[{}]}}", vec![item; n].join(","))
+    }
+
+    #[test]
+    fn issues_are_recorded_up_to_max_issues_and_the_rest_counted() {
+        let at = decode(&images_of("1", MAX_ISSUES));
+        assert_eq!(
+            (at.shape_issues.len(), at.dropped),
+            (MAX_ISSUES, Dropped::default())
+        );
+        let past = decode(&images_of("1", MAX_ISSUES + 1));
+        assert_eq!(past.shape_issues.len(), MAX_ISSUES);
+        assert_eq!(past.dropped.issues, 1);
+        assert_eq!(
+            past.shape_issues[MAX_ISSUES - 1].path,
+            format!("images[{}]", MAX_ISSUES - 1)
+        );
+    }
+
+    #[test]
+    fn issues_are_recorded_up_to_max_issue_bytes_and_the_rest_counted() {
+        // An unknown member named by MAX_NAME_CHARS four-byte characters: a path of 512 bytes.
+        let name = "\u{1D11E}".repeat(MAX_NAME_CHARS);
+        let fits = MAX_ISSUE_BYTES / name.len();
+        assert_eq!(fits * name.len(), MAX_ISSUE_BYTES);
+        assert!(fits < MAX_ISSUES, "the byte bound binds first");
+        let body = |n: usize| format!("{{{}}}", vec![format!("\"{name}\":0"); n].join(","));
+        let at = decode(&body(fits));
+        assert_eq!((at.unknown_members.len(), at.dropped.issues), (fits, 0));
+        let past = decode(&body(fits + 1));
+        assert_eq!((past.unknown_members.len(), past.dropped.issues), (fits, 1));
+        let bytes: usize = past.unknown_members.iter().map(String::len).sum();
+        assert_eq!(bytes, MAX_ISSUE_BYTES);
+    }
+
+    #[test]
+    fn an_unknown_members_name_is_kept_to_max_name_chars() {
+        let at = "n".repeat(MAX_NAME_CHARS);
+        assert_eq!(
+            decode(&format!("{{\"{at}\":0}}")).unknown_members,
+            [at.as_str()]
+        );
+        let long = "n".repeat(1 << 20);
+        assert_eq!(decode(&format!("{{\"{long}\":0}}")).unknown_members, [at]);
+    }
+
+    #[test]
+    fn list_items_are_kept_up_to_max_list_items_and_the_rest_counted() {
+        let at = decode(&images_of("{}", MAX_LIST_ITEMS));
+        let kept = at.value.images.as_ref().map(Vec::len);
+        assert_eq!(
+            (kept, at.dropped),
+            (Some(MAX_LIST_ITEMS), Dropped::default())
+        );
+        let past = decode(&(images_of("{}", MAX_LIST_ITEMS + 1)));
+        assert_eq!(past.value.images.map(|i| i.len()), Some(MAX_LIST_ITEMS));
+        assert_eq!(past.dropped.items, 1);
+        // Items past the bound are still checked as JSON.
+        let bad = images_of("{}", MAX_LIST_ITEMS + 1).replace("{}]", "{]");
+        assert!(decode_body::<BatchGetImageResponse>(bad.as_bytes()).is_err());
+    }
+
+    /// The flood of issue 23: a 28 MB answer of wrong-typed items keeps MAX_ISSUES issues
+    /// within MAX_ISSUE_BYTES, and counts exactly what it left out.
+    #[test]
+    fn a_28_mb_member_flood_stays_at_the_caps_with_exact_dropped_counts() {
+        let n = 14_000_000;
+        let decoded = decode(&images_of("1", n));
+        assert_eq!(decoded.shape_issues.len(), MAX_ISSUES);
+        let bytes: usize = decoded
+            .shape_issues
+            .iter()
+            .map(|i| i.path.len() + i.found.len())
+            .sum();
+        assert!(bytes <= MAX_ISSUE_BYTES, "{bytes}");
+        assert_eq!(decoded.dropped.issues, MAX_LIST_ITEMS - MAX_ISSUES);
+        assert_eq!(decoded.dropped.items, n - MAX_LIST_ITEMS);
     }
 }

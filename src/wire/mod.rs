@@ -15,7 +15,10 @@ mod shapes;
 mod sign;
 mod signer;
 
-pub use decode::{Decode, Decoded, Kind, ShapeIssue, decode_body};
+pub use decode::{
+    Decode, Decoded, Dropped, Kind, MAX_ISSUE_BYTES, MAX_ISSUES, MAX_LIST_ITEMS, MAX_NAME_CHARS,
+    ShapeIssue, decode_body,
+};
 pub use error::{DecodeError, MAX_BODY_BYTES};
 pub use operation::{
     CONTENT_TYPE, HttpRequest, Input, Operation, TARGET_PREFIX, encode_raw, encode_request,
