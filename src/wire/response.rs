@@ -4,6 +4,7 @@ use http::HeaderMap;
 use serde::Serialize;
 
 use super::decode::{Decode, Decoded, decode_body};
+use super::envelope::{ErrorMembers, error_members};
 use super::error::{DecodeError, MAX_BODY_BYTES};
 use super::operation::to_json;
 
@@ -46,6 +47,11 @@ pub enum ErrorBody {
     Empty,
     /// A JSON value.
     Json(serde_json::Value),
+    /// JSON, but over [`MAX_ERROR_VALUE_BYTES`]: its members were read, the value not kept.
+    LargeJson {
+        /// Length of the body.
+        len: usize,
+    },
     /// Not JSON; `html` when it looks like an HTML page.
     NotJson {
         /// Whether it starts like an HTML document.
@@ -104,28 +110,38 @@ pub fn parse_response<O: Decode>(
     Ok(Reply::Error(parse_error(status, headers, body)))
 }
 
+/// The largest error body kept as a JSON value: ECR's error bodies are a name and a message,
+/// a few hundred bytes; 64 KiB keeps any error body a server plausibly sends, while a value
+/// read from a larger one would cost many times its size.
+pub const MAX_ERROR_VALUE_BYTES: usize = 64 * 1024;
+
 fn parse_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ErrorReply {
-    let body = classify_error_body(body);
-    let member = |name: &str| match &body {
-        ErrorBody::Json(serde_json::Value::Object(map)) => map.get(name).and_then(|v| v.as_str()),
-        _ => None,
-    };
+    let members = error_members(body);
+    let body = classify_error_body(body, members.is_some());
+    let members = members.unwrap_or_default();
     let header = headers
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok());
-    let (raw_code, code_source) = match (member("__type"), member("code"), header) {
+    let ErrorMembers {
+        error_type,
+        code,
+        message,
+        message_upper,
+    } = members;
+    let (raw_code, code_source) = match (error_type, code, header) {
         (Some(t), _, _) => (Some(t), Some(CodeSource::BodyType)),
         (None, Some(c), _) => (Some(c), Some(CodeSource::BodyCode)),
-        (None, None, Some(h)) => (Some(h), Some(CodeSource::Header)),
+        (None, None, Some(h)) => (Some(h.to_owned()), Some(CodeSource::Header)),
         (None, None, None) => (None, None),
     };
-    let (message, message_member) = match (member("message"), member("Message")) {
-        (Some(m), _) => (Some(m.to_owned()), Some(MessageMember::Lower)),
-        (None, Some(m)) => (Some(m.to_owned()), Some(MessageMember::Upper)),
+    let (message, message_member) = match (message, message_upper) {
+        (Some(m), _) => (Some(m), Some(MessageMember::Lower)),
+        (None, Some(m)) => (Some(m), Some(MessageMember::Upper)),
         (None, None) => (None, None),
     };
-    let code = raw_code.map(|raw| clean_error_name(raw).to_owned());
-    let raw_code = raw_code.map(str::to_owned);
+    let code = raw_code
+        .as_deref()
+        .map(|raw| clean_error_name(raw).to_owned());
     ErrorReply {
         status,
         code,
@@ -137,15 +153,20 @@ fn parse_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ErrorReply {
     }
 }
 
-fn classify_error_body(body: &[u8]) -> ErrorBody {
+fn classify_error_body(body: &[u8], json: bool) -> ErrorBody {
     if body.iter().all(u8::is_ascii_whitespace) {
         return ErrorBody::Empty;
     }
-    match serde_json::from_slice(body) {
-        Ok(value) => ErrorBody::Json(value),
-        Err(_) => ErrorBody::NotJson {
+    match (json, body.len() <= MAX_ERROR_VALUE_BYTES) {
+        (false, _) => ErrorBody::NotJson {
             html: looks_like_html(body),
         },
+        (true, true) => serde_json::from_slice(body)
+            .map(ErrorBody::Json)
+            .unwrap_or_else(|_| ErrorBody::NotJson {
+                html: looks_like_html(body),
+            }),
+        (true, false) => ErrorBody::LargeJson { len: body.len() },
     }
 }
 
