@@ -2,6 +2,7 @@
 //! answer's size. The only networked layer besides `serve`.
 
 mod aws;
+mod bounds;
 mod pace;
 mod registry;
 
@@ -12,11 +13,15 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 
 pub use aws::{AwsConfig, AwsConfigError};
+pub use bounds::{
+    ONE_MANIFEST_ANSWER_BYTES, PAGE_ANSWER_BYTES, REGISTRY_ANSWER_BYTES, SMALL_ANSWER_BYTES,
+    answer_bound,
+};
 pub use pace::{RateError, RateRule, Rates};
-pub use registry::Fetched;
+pub use registry::{Fetched, MAX_REDIRECTS};
 
 use crate::oracle::normalize::is_throttling;
-use crate::wire::{self, Credentials, MAX_BODY_BYTES, Operation, Signer};
+use crate::wire::{self, Credentials, Operation, Signer};
 
 use pace::Pacer;
 
@@ -29,16 +34,29 @@ pub enum TransportError {
     Http {
         /// The operation.
         operation: &'static str,
-        /// The endpoint.
+        /// The URL, without its query or user information ([`redact_url`]).
         url: String,
         /// What failed.
         reason: String,
     },
-    /// The answer was larger than the decoder reads.
-    #[error("{operation}: answer over {MAX_BODY_BYTES} bytes")]
+    /// The answer was larger than the operation can need ([`answer_bound`]).
+    #[error("{operation}: answer over {limit} bytes")]
     TooLarge {
         /// The operation.
         operation: &'static str,
+        /// The bound it went over.
+        limit: usize,
+    },
+    /// A registry API redirect that a pull client does not follow: to another scheme than
+    /// http or https, from https to http, or one hop too many.
+    #[error("{operation} to {url}: redirect not followed: {reason}")]
+    Redirect {
+        /// The operation.
+        operation: &'static str,
+        /// The URL redirected from, without its query or user information.
+        url: String,
+        /// Why it was not followed.
+        reason: String,
     },
     /// The request could not be signed.
     #[error(transparent)]
@@ -116,6 +134,66 @@ pub fn is_loopback(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// `url` without its user information, query and fragment, which can hold secrets (a
+/// pre-signed URL's `X-Amz-Signature`, `X-Amz-Credential` and `X-Amz-Security-Token`): the
+/// form every URL takes in a [`TransportError`]. Text that is not a URL is cut at its first
+/// `?` or `#`, and before its last `@`.
+pub fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.has_host() => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            parsed.to_string()
+        }
+        _ => {
+            let end = url.find(['?', '#']).unwrap_or(url.len());
+            let url = &url[..end];
+            url.rfind('@').map_or(url, |at| &url[at + 1..]).to_owned()
+        }
+    }
+}
+
+/// A reqwest error as a [`TransportError::Http`]: the URL redacted, and reqwest's own text
+/// (which names the URL it was sending to) without it.
+pub(crate) fn http_error(operation: &'static str, url: &str, e: reqwest::Error) -> TransportError {
+    TransportError::Http {
+        operation,
+        url: redact_url(url),
+        reason: chain(&e.without_url()),
+    }
+}
+
+/// Reads `response`'s body, refusing it as soon as it is over `limit` bytes (by its
+/// `Content-Length`, before reading, or while reading).
+pub(crate) async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+    operation: &'static str,
+    url: &str,
+) -> Result<Vec<u8>, TransportError> {
+    let too_large = TransportError::TooLarge { operation, limit };
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Err(too_large);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| http_error(operation, url, e))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// An error and its sources, as one line: reqwest's "error sending request" says why only in
 /// its source (a timeout, a refused connection).
 pub(crate) fn chain(error: &dyn std::error::Error) -> String {
@@ -179,17 +257,17 @@ impl HttpTarget {
         timeout: Duration,
         tls: &Tls,
     ) -> Result<Self, TransportError> {
+        // ECR never redirects an API call: a 3xx is an answer to judge, never a hop that would
+        // re-send the signed body and the session token elsewhere. Registry API redirects are
+        // followed by hand (`registry.rs`), as a pull client follows them.
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .danger_accept_invalid_certs(tls.verify == Verify::No);
         for root in &tls.roots {
             builder = builder.add_root_certificate(root.clone());
         }
-        let client = builder.build().map_err(|e| TransportError::Http {
-            operation: "setup",
-            url: url.to_owned(),
-            reason: chain(&e),
-        })?;
+        let client = builder.build().map_err(|e| http_error("setup", url, e))?;
         let url = url.trim_end_matches('/').to_owned() + "/";
         let host = reqwest::Url::parse(&url).ok().and_then(|u| {
             u.host_str().map(|h| match u.port() {
@@ -272,13 +350,10 @@ impl HttpTarget {
                 .map(str::to_owned);
             // Only an error can be throttling: a success body is not parsed here.
             let body_code = (status >= 400)
-                .then(|| serde_json::from_slice::<serde_json::Value>(&answer).ok())
+                .then(|| wire::error_members(&answer))
                 .flatten()
-                .and_then(|v| {
-                    v.get("__type")
-                        .and_then(|t| t.as_str())
-                        .map(|t| wire::clean_error_name(t).to_owned())
-                });
+                .and_then(|m| m.error_type)
+                .map(|t| wire::clean_error_name(&t).to_owned());
             let throttled =
                 status >= 400 && is_throttling(status, body_code.as_deref().or(code.as_deref()));
             match throttled {
@@ -308,11 +383,6 @@ impl HttpTarget {
         signed: bool,
     ) -> Result<(u16, HeaderMap, Vec<u8>), TransportError> {
         let request = wire::encode_raw(operation, body.to_vec());
-        let http_error = |e: reqwest::Error| TransportError::Http {
-            operation: operation.name(),
-            url: self.url.clone(),
-            reason: chain(&e),
-        };
         let mut builder = self.client.post(&self.url);
         let mut headers: Vec<(String, String)> = request
             .headers
@@ -341,22 +411,35 @@ impl HttpTarget {
         for (k, v) in &headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
-        let mut response = builder
+        let response = builder
             .body(body.to_vec())
             .send()
             .await
-            .map_err(http_error)?;
+            .map_err(|e| http_error(operation.name(), &self.url, e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let mut answer = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(http_error)? {
-            if answer.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(TransportError::TooLarge {
-                    operation: operation.name(),
-                });
-            }
-            answer.extend_from_slice(&chunk);
-        }
+        let limit = answer_bound(operation);
+        let answer = read_bounded(response, limit, operation.name(), &self.url).await?;
         Ok((status, headers, answer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn a_url_loses_its_query_fragment_and_user_information() {
+        let presigned = "https://AKID:secret@bucket.s3.amazonaws.com/sha256/ab?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20260101&X-Amz-Security-Token=tok&X-Amz-Signature=f00d#frag";
+        assert_eq!(
+            redact_url(presigned),
+            "https://bucket.s3.amazonaws.com/sha256/ab"
+        );
+        assert_eq!(
+            redact_url("http://127.0.0.1:5000/v2/"),
+            "http://127.0.0.1:5000/v2/"
+        );
+        // Not a URL: cut all the same.
+        assert_eq!(redact_url("user:pw@host/p?X-Amz-Signature=f00d"), "host/p");
     }
 }

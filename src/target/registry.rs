@@ -1,17 +1,22 @@
 //! Plain requests to a server's registry API (`/v2/...`), for the pull probes of `check`:
-//! redirects followed (a blob may answer `307` to a pre-signed URL), bodies bounded, nothing
-//! judged.
+//! redirects followed as a pull client follows them (a blob may answer `307` to a pre-signed
+//! URL), bodies bounded, nothing judged.
 
 use http::HeaderMap;
+use reqwest::Url;
 
-use crate::wire::MAX_BODY_BYTES;
+use super::{HttpTarget, REGISTRY_ANSWER_BYTES, TransportError, http_error, read_bounded};
 
-use super::{HttpTarget, TransportError, chain};
+/// The most redirects one registry API request follows: Go's `net/http` client, which docker
+/// and containerd pull with, stops after 10.
+pub const MAX_REDIRECTS: usize = 10;
+
+const OPERATION: &str = "registry API";
 
 /// One registry API answer, as it came.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetched {
-    /// The request: method and URL.
+    /// The request: method and URL (the one asked for, not where a redirect led).
     pub request: String,
     /// HTTP status (of the last answer, when redirected).
     pub status: u16,
@@ -23,40 +28,127 @@ pub struct Fetched {
 
 impl HttpTarget {
     /// Sends `method` (`GET` or `HEAD`) for `url` with `headers` (repeated names are sent as
-    /// several lines).
+    /// several lines). A redirect is followed for at most [`MAX_REDIRECTS`] hops, to http or
+    /// https only and never from https to http, and without the `Authorization` header: the
+    /// registry's credentials are never sent where it redirects (as docker and containerd
+    /// drop them for ECR's redirects to S3).
     pub async fn fetch(
         &self,
         method: &str,
         url: &str,
         headers: &[(&str, String)],
     ) -> Result<Fetched, TransportError> {
-        let http_error = |e: reqwest::Error| TransportError::Http {
-            operation: "registry API",
-            url: url.to_owned(),
-            reason: chain(&e),
-        };
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
-        let mut builder = self.client.request(method.clone(), url);
-        for (name, value) in headers {
-            builder = builder.header(*name, value.as_str());
-        }
-        let mut response = builder.send().await.map_err(http_error)?;
-        let status = response.status().as_u16();
-        let answer_headers = response.headers().clone();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(http_error)? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(TransportError::TooLarge {
-                    operation: "registry API",
-                });
+        let mut current = url.to_owned();
+        let mut hops = 0;
+        loop {
+            let mut builder = self.client.request(method.clone(), &current);
+            for (name, value) in headers {
+                if hops > 0 && name.eq_ignore_ascii_case("authorization") {
+                    continue;
+                }
+                builder = builder.header(*name, value.as_str());
             }
-            body.extend_from_slice(&chunk);
+            let response = builder
+                .send()
+                .await
+                .map_err(|e| http_error(OPERATION, &current, e))?;
+            let location = response
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok());
+            if let Some(next) = next_hop(&current, response.status(), location)? {
+                if hops == MAX_REDIRECTS {
+                    return Err(refused(
+                        &current,
+                        format!("more than {MAX_REDIRECTS} redirects"),
+                    ));
+                }
+                hops += 1;
+                current = next;
+                continue;
+            }
+            let status = response.status().as_u16();
+            let answer_headers = response.headers().clone();
+            let body = read_bounded(response, REGISTRY_ANSWER_BYTES, OPERATION, &current).await?;
+            return Ok(Fetched {
+                request: format!("{method} {url}"),
+                status,
+                headers: answer_headers,
+                body,
+            });
         }
-        Ok(Fetched {
-            request: format!("{method} {url}"),
-            status,
-            headers: answer_headers,
-            body,
-        })
+    }
+}
+
+/// Where an answer of `status` with `location` to a request for `from` redirects to, if it
+/// is a redirect with a `Location`; an error for a redirect a pull client does not follow.
+fn next_hop(
+    from: &str,
+    status: reqwest::StatusCode,
+    location: Option<&str>,
+) -> Result<Option<String>, TransportError> {
+    let Some(location) = location.filter(|_| status.is_redirection()) else {
+        return Ok(None);
+    };
+    let base = Url::parse(from).map_err(|e| refused(from, e.to_string()))?;
+    let next = base
+        .join(location)
+        .map_err(|e| refused(from, format!("Location is not a URL: {e}")))?;
+    match (base.scheme(), next.scheme()) {
+        ("https", "http") => Err(refused(from, "from https to http".into())),
+        (_, "http" | "https") => Ok(Some(next.into())),
+        (_, other) => Err(refused(from, format!("to a {other}: URL"))),
+    }
+}
+
+fn refused(url: &str, reason: String) -> TransportError {
+    TransportError::Redirect {
+        operation: OPERATION,
+        url: super::redact_url(url),
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+
+    #[test]
+    fn a_redirect_is_followed_to_http_or_https_never_from_https_to_http() {
+        let hop = |from: &str, status: u16, to: Option<&str>| {
+            next_hop(from, StatusCode::from_u16(status).expect("a status"), to)
+        };
+        let from = "https://r.example/v2/a/blobs/sha256:1";
+        let s3 = "https://bucket.s3.example/x?X-Amz-Signature=f00d";
+        assert_eq!(
+            hop(from, 307, Some(s3)).expect("followed").as_deref(),
+            Some(s3)
+        );
+        assert_eq!(
+            hop(from, 302, Some("/elsewhere"))
+                .expect("followed")
+                .as_deref(),
+            Some("https://r.example/elsewhere")
+        );
+        assert_eq!(
+            hop("http://r/v2/", 301, Some("https://s/"))
+                .expect("followed")
+                .as_deref(),
+            Some("https://s/")
+        );
+        assert_eq!(hop(from, 200, Some(s3)).expect("not a redirect"), None);
+        assert_eq!(hop(from, 307, None).expect("nowhere to go"), None);
+        for refused in [
+            "http://bucket.s3.example/x?X-Amz-Signature=f00d",
+            "file:///etc/passwd",
+        ] {
+            let error = hop(from, 307, Some(refused))
+                .expect_err("refused")
+                .to_string();
+            assert!(!error.contains("f00d"), "{error}");
+            assert!(error.contains("redirect not followed"), "{error}");
+        }
     }
 }

@@ -1,0 +1,65 @@
+//! How large an answer each operation can need, from the service model's limits: a server
+//! that sends more is cut off ([`TransportError::TooLarge`](super::TransportError)) before
+//! its answer is held whole, so that an operation that cannot need much never costs much.
+//! `wire::MAX_BODY_BYTES` (801 MiB) is the bound of BatchGetImage alone.
+
+use crate::wire::{MAX_BODY_BYTES, Operation};
+
+/// The service model's largest manifest (`ImageManifest`, `max: 4194304` characters).
+const MANIFEST_CHARS: usize = 4_194_304;
+
+/// The envelope and every other member of an answer, as in `wire::MAX_BODY_BYTES`.
+const ENVELOPE_BYTES: usize = 1 << 20;
+
+/// An answer about one repository or one upload (CreateRepository, DeleteRepository,
+/// InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload, GetAuthorizationToken: at most
+/// 10 registries, `GetAuthorizationTokenRegistryIdList` `max: 10`), or about a batch of at
+/// most 100 ids or digests (BatchDeleteImage, `ImageIdentifierList` `max: 100`;
+/// BatchCheckLayerAvailability, `BatchedOperationLayerDigestList` `max: 100`), each entry a
+/// digest, a tag of at most 300 characters and a reason: well under 10 KiB an entry, so under
+/// 1 MiB in all.
+pub const SMALL_ANSWER_BYTES: usize = ENVELOPE_BYTES;
+
+/// PutImage's answer: the image pushed, its one manifest of at most 4,194,304 characters,
+/// each of which may double when JSON-escaped, and the envelope.
+pub const ONE_MANIFEST_ANSWER_BYTES: usize = MANIFEST_CHARS * 2 + ENVELOPE_BYTES;
+
+/// A page of DescribeRepositories, ListImages or DescribeImages: at most 1,000 entries
+/// (`MaxResults` `max: 1000`), each under 16 KiB (a repository's ARN and URI, an image id, or
+/// an image detail with its tags; the model bounds the page, not an image's tag list). `check`
+/// sends none of them.
+pub const PAGE_ANSWER_BYTES: usize = 1_000 * 16 * 1024;
+
+/// A registry API answer: a manifest of at most 4,194,304 bytes (sent raw, not escaped) and
+/// 1 MiB for anything else. The blobs `check` pulls are the ones it pushed, each under 1 KiB;
+/// a `tags/list` page holds one tag (`n=1`); an error envelope is a few hundred bytes.
+pub const REGISTRY_ANSWER_BYTES: usize = MANIFEST_CHARS + ENVELOPE_BYTES;
+
+/// The largest answer `operation` can need: over it, the answer is refused unread.
+pub fn answer_bound(operation: Operation) -> usize {
+    match operation {
+        Operation::BatchGetImage => MAX_BODY_BYTES,
+        Operation::PutImage => ONE_MANIFEST_ANSWER_BYTES,
+        Operation::DescribeRepositories | Operation::ListImages | Operation::DescribeImages => {
+            PAGE_ANSWER_BYTES
+        }
+        _ => SMALL_ANSWER_BYTES,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_batch_get_image_needs_the_decoders_whole_bound() {
+        for operation in Operation::ALL {
+            let bound = answer_bound(operation);
+            assert!(bound <= MAX_BODY_BYTES, "{operation:?}");
+            match operation {
+                Operation::BatchGetImage => assert_eq!(bound, MAX_BODY_BYTES),
+                _ => assert!(bound <= 16 << 20, "{operation:?}: {bound}"),
+            }
+        }
+    }
+}
