@@ -3,7 +3,7 @@
 //! its answer is held whole, so that an operation that cannot need much never costs much.
 //! `wire::MAX_BODY_BYTES` (801 MiB) is the bound of BatchGetImage alone.
 
-use crate::wire::{MAX_BODY_BYTES, Operation};
+use crate::wire::{self, BatchGetImageRequest, MAX_BODY_BYTES, Operation};
 
 /// The service model's largest manifest (`ImageManifest`, `max: 4194304` characters).
 const MANIFEST_CHARS: usize = 4_194_304;
@@ -47,9 +47,58 @@ pub fn answer_bound(operation: Operation) -> usize {
     }
 }
 
+/// The largest answer the request `body` of `operation` can need: for BatchGetImage, one
+/// manifest (escaped) per requested id, as ECR answers each id once (per repetition at
+/// most), and the envelope; [`answer_bound`] for any other operation, and for a request whose
+/// ids cannot be counted. A server that answers more images than ids breaks ID-ACCOUNTING,
+/// which then ends the run instead of being judged, only past this bound.
+pub fn request_bound(operation: Operation, body: &[u8]) -> usize {
+    let bound = answer_bound(operation);
+    if operation != Operation::BatchGetImage {
+        return bound;
+    }
+    let ids = wire::decode_body::<BatchGetImageRequest>(body)
+        .ok()
+        .and_then(|d| d.value.image_ids)
+        .map_or(0, |ids| ids.len());
+    match ids {
+        0 => bound,
+        n => n
+            .saturating_mul(MANIFEST_CHARS * 2)
+            .saturating_add(ENVELOPE_BYTES)
+            .min(bound),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_get_image_answer_needs_one_manifest_per_requested_id() {
+        let ids = |n: usize| {
+            let ids: Vec<String> = (0..n)
+                .map(|i| format!("{{\"imageTag\":\"t{i}\"}}"))
+                .collect();
+            format!(
+                "{{\"repositoryName\":\"a\",\"imageIds\":[{}]}}",
+                ids.join(",")
+            )
+        };
+        let bound = |body: &str| request_bound(Operation::BatchGetImage, body.as_bytes());
+        assert_eq!(bound(&ids(1)), ONE_MANIFEST_ANSWER_BYTES);
+        assert_eq!(bound(&ids(2)), 2 * MANIFEST_CHARS * 2 + ENVELOPE_BYTES);
+        assert_eq!(bound(&ids(100)), MAX_BODY_BYTES);
+        assert_eq!(bound(&ids(101)), MAX_BODY_BYTES);
+        for uncounted in ["{}", "{\"imageIds\":[]}", "not JSON", "{\"imageIds\":7}"] {
+            assert_eq!(bound(uncounted), MAX_BODY_BYTES, "{uncounted}");
+        }
+        let create = br#"{"repositoryName":"a"}"#;
+        assert_eq!(
+            request_bound(Operation::CreateRepository, create),
+            SMALL_ANSWER_BYTES
+        );
+    }
 
     #[test]
     fn only_batch_get_image_needs_the_decoders_whole_bound() {

@@ -15,7 +15,7 @@ use http::HeaderMap;
 pub use aws::{AwsConfig, AwsConfigError};
 pub use bounds::{
     ONE_MANIFEST_ANSWER_BYTES, PAGE_ANSWER_BYTES, REGISTRY_ANSWER_BYTES, SMALL_ANSWER_BYTES,
-    answer_bound,
+    answer_bound, request_bound,
 };
 pub use pace::{RateError, RateRule, Rates};
 pub use registry::{Fetched, MAX_REDIRECTS};
@@ -418,7 +418,7 @@ impl HttpTarget {
             .map_err(|e| http_error(operation.name(), &self.url, e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let limit = answer_bound(operation);
+        let limit = request_bound(operation, body);
         let answer = read_bounded(response, limit, operation.name(), &self.url).await?;
         Ok((status, headers, answer))
     }

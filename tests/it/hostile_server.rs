@@ -13,7 +13,8 @@ use ecr_contract::oracle::RuleId;
 use ecr_contract::report::to_text;
 use ecr_contract::serve::Endpoint;
 use ecr_contract::target::{
-    HttpTarget, MAX_REDIRECTS, REGISTRY_ANSWER_BYTES, SMALL_ANSWER_BYTES, TransportError,
+    HttpTarget, MAX_REDIRECTS, ONE_MANIFEST_ANSWER_BYTES, REGISTRY_ANSWER_BYTES,
+    SMALL_ANSWER_BYTES, TransportError,
 };
 use ecr_contract::wire::{self, Credentials, MAX_ISSUES, Operation};
 use http::HeaderMap;
@@ -308,6 +309,33 @@ async fn an_answer_over_its_operations_bound_is_refused_and_one_at_it_is_read() 
         let past = target.fetch("GET", &url, &[]).await.expect_err("past it");
         assert!(matches!(past, TransportError::TooLarge { .. }), "{past}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_get_image_answer_is_bounded_by_the_ids_it_asks_for() {
+    let size = Arc::new(AtomicUsize::new(0));
+    let s = Arc::clone(&size);
+    let server = Listener::start(None, move |_| {
+        Some(json(vec![b' '; s.load(Ordering::SeqCst)]))
+    })
+    .await;
+    let target = target(&server.url);
+    let one_id = br#"{"repositoryName":"a","imageIds":[{"imageTag":"v1"}]}"#.to_vec();
+    size.store(ONE_MANIFEST_ANSWER_BYTES, Ordering::SeqCst);
+    let at = target
+        .send(Operation::BatchGetImage, one_id.clone())
+        .await
+        .expect("one manifest's worth");
+    assert_eq!(at.body.len(), ONE_MANIFEST_ANSWER_BYTES);
+    size.store(ONE_MANIFEST_ANSWER_BYTES + 1, Ordering::SeqCst);
+    let past = target
+        .send(Operation::BatchGetImage, one_id)
+        .await
+        .expect_err("more than one id can need");
+    assert!(
+        matches!(past, TransportError::TooLarge { limit, .. } if limit == ONE_MANIFEST_ANSWER_BYTES),
+        "{past}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
