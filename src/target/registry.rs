@@ -7,8 +7,9 @@ use reqwest::Url;
 
 use super::{HttpTarget, REGISTRY_ANSWER_BYTES, TransportError, http_error, read_bounded};
 
-/// The most redirects one registry API request follows: Go's `net/http` client, which docker
-/// and containerd pull with, stops after 10.
+/// The most redirects one registry API request follows: the limit of Go's `net/http` client,
+/// which docker and containerd pull with (it stops at the tenth redirect); ECR itself
+/// redirects a blob once, to S3.
 pub const MAX_REDIRECTS: usize = 10;
 
 const OPERATION: &str = "registry API";
