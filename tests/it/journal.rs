@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use ecr_contract::check::{Entry, Journal};
+use ecr_contract::check::{Entry, HeldJournal, Journal};
 use ecr_contract::serve::{Fault, Server, always, spawn};
 use ecr_contract::wire::Operation;
 
@@ -144,9 +144,7 @@ fn journals_are_listed_from_the_state_directory_oldest_first() {
         repository: "ecr-contract-00000000/team/app".into(),
     };
     for name in ["journal-20-1-000000000.tsv", "journal-10-1-000000000.tsv"] {
-        Journal::new(dir.join(name))
-            .record(&entry, false)
-            .expect("written");
+        held(&dir.join(name)).record(&entry).expect("written");
     }
     std::fs::write(dir.join("notes.txt"), "not a journal").expect("written");
     let names: Vec<String> = Journal::left_in(&dir)
@@ -166,4 +164,12 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// The journal at `path`, held by this test.
+fn held(path: &Path) -> HeldJournal {
+    Journal::new(path)
+        .hold()
+        .expect("locked")
+        .expect("held by no one else")
 }
