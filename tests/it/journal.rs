@@ -78,6 +78,25 @@ async fn an_interrupted_check_names_its_journal_and_cleanup_without_arguments_re
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // While the run goes on, cleanup leaves its journal alone.
+    let dir = home.join(".local/state/ecr-contract");
+    let (during, cwd, state, home) = tokio::task::spawn_blocking(move || {
+        let mut command = binary_in(&cwd, &state, &home);
+        command.env_remove("XDG_STATE_HOME").arg("cleanup");
+        (command.output().expect("cleanup runs"), cwd, state, home)
+    })
+    .await
+    .expect("joins");
+    let during = String::from_utf8_lossy(&during.stdout);
+    let live = Journal::left_in(&dir).expect("listed");
+    assert_eq!(live.len(), 1, "{during}");
+    assert!(
+        during.contains(&format!(
+            "{}: skipped, held by a run still going",
+            live[0].path().display()
+        )) && !during.contains("deleted "),
+        "{during}"
+    );
     let interrupt = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -89,7 +108,6 @@ async fn an_interrupted_check_names_its_journal_and_cleanup_without_arguments_re
         .expect("check ends");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    let dir = home.join(".local/state/ecr-contract");
     let journals = Journal::left_in(&dir).expect("listed");
     assert_eq!(journals.len(), 1, "{stderr}");
     let left: Vec<Entry> = journals[0].entries().expect("entries");
