@@ -35,8 +35,9 @@ pub const REMOTE_JOBS: usize = 8;
 ///
 /// Defaults: region `us-east-1`, 200 random sequences, a random seed (in the report, and in
 /// the panic message of a failed assertion), a 30-second timeout per request, no settle time,
-/// created repositories deleted, the journal in a fresh file of the temporary directory
-/// (never in the working directory unless [`journal`](Self::journal) says so), TLS
+/// created repositories deleted, the journal in a file of the run's own where
+/// `ecr-contract cleanup` looks ([`Journal::for_this_run`]; never in the working directory
+/// unless [`journal`](Self::journal) says so), TLS
 /// certificates checked against the built-in roots. Credentials
 /// are only those given to [`credentials`](Self::credentials), never the environment's:
 /// without them, loopback endpoints get placeholder ones and other endpoints are refused.
@@ -151,8 +152,9 @@ impl Suite {
         self
     }
 
-    /// Journals created repositories at `path` (default: a fresh file in the temporary
-    /// directory, removed when the run has deleted everything it created).
+    /// Journals created repositories at `path` (default: a file of the run's own in the state
+    /// directory, [`Journal::for_this_run`], removed when the run has deleted everything it
+    /// created).
     pub fn journal(mut self, path: impl Into<PathBuf>) -> Self {
         self.journal = Some(path.into());
         self
@@ -203,19 +205,21 @@ impl Suite {
 
     async fn run_here(self) -> Result<Report, CheckError> {
         let target = self.target()?;
-        let journal = self.journal.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join(format!(
-                "ecr-contract-journal-{}-{:x}.tsv",
-                std::process::id(),
-                now_nanos()
-            ))
-        });
+        let journal = match &self.journal {
+            Some(path) => Journal::new(path),
+            None => Journal::for_this_run().ok_or_else(|| {
+                CheckError::Refused(
+                    "no directory for the journal: set XDG_STATE_HOME or HOME, or give Suite::journal"
+                        .into(),
+                )
+            })?,
+        };
         let options = Options {
             cases: self.cases,
             seed: self.seed.unwrap_or_else(now_nanos),
             settle: self.settle,
             keep: self.keep,
-            journal: Journal::new(journal),
+            journal,
             progress: self.progress,
             jobs: self
                 .jobs

@@ -12,5 +12,5 @@ mod session;
 mod suite;
 
 pub use builder::{REMOTE_JOBS, Suite};
-pub use journal::{Entry, Journal};
+pub use journal::{Entry, HeldJournal, Journal};
 pub use session::{CheckError, Deletion, delete_repository};

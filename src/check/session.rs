@@ -17,7 +17,7 @@ use crate::strategy::{Fixture, fixture, generated_blobs};
 use crate::target::{Exchange, HttpTarget, TransportError};
 use crate::wire::{self, Operation, Reply};
 
-use super::journal::{Entry, Journal};
+use super::journal::{Entry, HeldJournal};
 
 /// Why a run could not do its job.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +62,7 @@ const ERROR_RULES: [RuleId; 3] = [
 pub struct Session<'t> {
     pub(crate) target: &'t HttpTarget,
     pub(crate) prefix: String,
-    pub(crate) journal: Journal,
+    pub(crate) journal: Arc<HeldJournal>,
     pub(crate) fixture: Arc<Fixture>,
     pub(crate) account: Option<RegistryId>,
     pub(crate) layer_api: Option<bool>,
@@ -90,7 +90,12 @@ pub struct Session<'t> {
 
 impl<'t> Session<'t> {
     /// A session against `target`, creating repositories under `prefix`.
-    pub fn new(target: &'t HttpTarget, prefix: String, journal: Journal, settle: Duration) -> Self {
+    pub fn new(
+        target: &'t HttpTarget,
+        prefix: String,
+        journal: Arc<HeldJournal>,
+        settle: Duration,
+    ) -> Self {
         let fixture = fixture();
         Self::part_of(
             target,
@@ -106,7 +111,7 @@ impl<'t> Session<'t> {
     fn part_of(
         target: &'t HttpTarget,
         prefix: String,
-        journal: Journal,
+        journal: Arc<HeldJournal>,
         known_blobs: Arc<std::collections::HashMap<String, ContentBlob>>,
         fixture: Arc<Fixture>,
         settle: Duration,
@@ -147,7 +152,7 @@ impl<'t> Session<'t> {
             ..Self::part_of(
                 self.target,
                 self.prefix.clone(),
-                self.journal.clone(),
+                Arc::clone(&self.journal),
                 Arc::clone(&self.known_blobs),
                 Arc::clone(&self.fixture),
                 self.settle,
@@ -259,9 +264,8 @@ impl<'t> Session<'t> {
                 region: self.target.region().to_owned(),
                 repository: create.repository_name.clone().unwrap_or_default(),
             };
-            // Synced to disk only for an endpoint off this machine: on loopback (the embedded
-            // server, an emulator, mostly in memory) the sync took more than half of a run.
-            self.journal.record(&entry, !self.target.is_loopback())?;
+            // Before the call: without an answer (a crash, a timeout) it may have been created.
+            self.journal.record(&entry)?;
             self.created.push(entry);
         }
         // Blobs are uploaded unless the mirror knows the repository is absent: the push is
@@ -280,6 +284,9 @@ impl<'t> Session<'t> {
         }
         let exchange = self.send_call(&sent).await?;
         if exchange.status != 200 {
+            if let Call::CreateRepository(_) = &sent {
+                self.withdraw_created()?;
+            }
             let code = error_code(&exchange);
             if let (Call::PutImage(unpinned), Call::PutImage(pinned)) = (&call, &sent)
                 && self.put_digests == PutDigests::Named
@@ -579,6 +586,15 @@ every later PutImage names imageDigest, so that by-digest probes address the ima
             },
             reproduction,
         });
+    }
+
+    /// Forgets the repository journalled last: its CreateRepository was refused, so whatever
+    /// has that name (RepositoryAlreadyExistsException) is not this one's to delete.
+    fn withdraw_created(&mut self) -> Result<(), CheckError> {
+        if let Some(refused) = self.created.pop() {
+            self.journal.forget(std::slice::from_ref(&refused))?;
+        }
+        Ok(())
     }
 
     /// Deletes every repository this session created (force), and forgets them in the journal.

@@ -17,7 +17,7 @@ use crate::wire::{self, Operation};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use super::journal::Journal;
+use super::journal::{HeldJournal, Journal};
 use super::session::{CheckError, PutDigests, Session, SetupAnswer};
 
 /// What to run.
@@ -46,12 +46,8 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
     let started = Instant::now();
     let run_id = options.seed ^ u64::from(std::process::id()).rotate_left(32) ^ now_nanos();
     let prefix = format!("ecr-contract-{:08x}", run_id & 0xffff_ffff);
-    let mut session = Session::new(
-        target,
-        prefix.clone(),
-        options.journal.clone(),
-        options.settle,
-    );
+    let journal = hold(&options.journal, &prefix, target)?;
+    let mut session = Session::new(target, prefix.clone(), Arc::new(journal), options.settle);
     let outcome = phases(&mut session, options).await;
     let cleanup = if options.keep {
         Ok(())
@@ -93,6 +89,19 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         report.redact(&credentials.secrets());
     }
     Ok(report)
+}
+
+/// The run's journal, held for the run's life: only names under `prefix`, and synced to disk
+/// only for an endpoint off this machine (on loopback, the embedded server or an emulator
+/// mostly in memory, the syncs took more than half of a run).
+fn hold(journal: &Journal, prefix: &str, target: &HttpTarget) -> Result<HeldJournal, CheckError> {
+    let held = journal.hold()?.ok_or_else(|| {
+        CheckError::Refused(format!(
+            "the journal {} is held by another run or a cleanup",
+            journal.path().display()
+        ))
+    })?;
+    Ok(held.under_prefix(prefix).durable(!target.is_loopback()))
 }
 
 pub(super) fn now_nanos() -> u64 {

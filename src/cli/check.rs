@@ -218,9 +218,9 @@ impl RunArgs {
     fn journal(&self) -> anyhow::Result<Journal> {
         match &self.journal {
             Some(path) => Ok(Journal::new(path)),
-            None => Journal::state_dir()
-                .map(|dir| Journal::for_run(&dir))
-                .context("no directory for the journal: set XDG_STATE_HOME or HOME, or give --journal PATH"),
+            None => Journal::for_this_run().context(
+                "no directory for the journal: set XDG_STATE_HOME or HOME, or give --journal PATH",
+            ),
         }
     }
 

@@ -1,5 +1,6 @@
 //! `ecr-contract cleanup`: deletes the repositories a crashed or `--keep` run left, as listed in
-//! its journal, and nothing else.
+//! its journal, and nothing else. A journal whose lock is held (a run still going, or another
+//! cleanup) is skipped and named: its repositories are its owner's to delete.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use ecr_contract::check::{Deletion, Journal, delete_repository};
+use ecr_contract::check::{Deletion, HeldJournal, Journal, delete_repository};
 use ecr_contract::target::{HttpTarget, is_loopback};
 use ecr_contract::wire::Credentials;
 
@@ -26,7 +27,9 @@ pub struct Args {
 }
 
 /// Deletes every journalled repository (force) and forgets those that are gone; exit 1 when
-/// some could not be deleted.
+/// some could not be deleted. A held journal is skipped without changing the exit code: the
+/// run that holds it deletes what it created, so nothing is left undone that cleanup may do,
+/// and a script that repeats cleanup until it exits 0 does not spin on a live run.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let journals = match &args.journal {
         Some(path) => vec![Journal::new(path)],
@@ -48,7 +51,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     let mut complete = true;
     for journal in &journals {
-        complete &= runtime.block_on(clean(journal, &args.aws))?;
+        let path = journal.path().display();
+        match journal.hold().with_context(|| format!("locking {path}"))? {
+            Some(held) => complete &= runtime.block_on(clean(&held, &args.aws))?,
+            None => writeln!(
+                std::io::stdout().lock(),
+                "{path}: skipped, held by a run still going (or another cleanup)"
+            )?,
+        }
     }
     Ok(if complete {
         ExitCode::SUCCESS
@@ -58,7 +68,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Cleans what one journal lists; whether every repository is gone.
-async fn clean(journal: &Journal, aws: &AwsArgs) -> anyhow::Result<bool> {
+async fn clean(journal: &HeldJournal, aws: &AwsArgs) -> anyhow::Result<bool> {
     let entries = journal
         .entries()
         .with_context(|| format!("reading {}", journal.path().display()))?;
