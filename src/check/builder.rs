@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::report::Report;
+use crate::report::{Report, Secrets};
 use crate::target::{HttpTarget, Rates, Tls};
 use crate::wire::Credentials;
 
@@ -61,6 +61,7 @@ pub struct Suite {
     jobs: Option<usize>,
     rates: Option<Rates>,
     registry_url: Option<String>,
+    secrets: Secrets,
 }
 
 impl Suite {
@@ -84,7 +85,15 @@ impl Suite {
             jobs: None,
             rates: None,
             registry_url: None,
+            secrets: Secrets::default(),
         }
+    }
+
+    /// The secrets the run knows, shared with it: after a run, with what it learned (registry
+    /// passwords, pre-signed URLs), for redacting text the report does not hold, such as an
+    /// error.
+    pub fn secrets(&self) -> Secrets {
+        self.secrets.clone()
     }
 
     /// Requests per second per operation (default [`Rates::default_for`]: ECR's quotas off
@@ -202,6 +211,9 @@ impl Suite {
     }
 
     async fn run_here(self) -> Result<Report, CheckError> {
+        if let Some(credentials) = &self.credentials {
+            self.secrets.add_credentials(credentials);
+        }
         let target = self.target()?;
         let journal = self.journal.clone().unwrap_or_else(|| {
             std::env::temp_dir().join(format!(
@@ -221,6 +233,7 @@ impl Suite {
                 .jobs
                 .unwrap_or(if target.is_loopback() { 1 } else { REMOTE_JOBS }),
             registry_url: self.registry_url.clone(),
+            secrets: self.secrets.clone(),
         };
         run(&target, &options).await
     }

@@ -9,7 +9,7 @@ use futures_util::{StreamExt as _, stream};
 
 use crate::model::{Call, CallOutput, Registry};
 use crate::oracle::{Observed, RuleId, check_unsigned};
-use crate::report::{Report, SetupDivergence};
+use crate::report::{Report, Secrets, SetupDivergence};
 use crate::strategy::cases::{Case, files};
 use crate::strategy::{Scenario, arb_scenario};
 use crate::target::HttpTarget;
@@ -39,6 +39,8 @@ pub(crate) struct Options {
     pub(crate) jobs: usize,
     /// The registry API's base URL (default: derived from the endpoint, see `check::pull`).
     pub(crate) registry_url: Option<String>,
+    /// The run's secrets, shared with whoever built the run (see `Suite::secrets`).
+    pub(crate) secrets: Secrets,
 }
 
 /// Runs the whole suite against `target`.
@@ -51,6 +53,7 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         prefix.clone(),
         options.journal.clone(),
         options.settle,
+        options.secrets.clone(),
     );
     let outcome = phases(&mut session, options).await;
     let cleanup = if options.keep {
@@ -89,9 +92,7 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         notes: std::mem::take(&mut session.notes),
         ledger: None,
     };
-    if let Some(credentials) = target.credentials() {
-        report.redact(&credentials.secrets());
-    }
+    report.redact(&session.secrets);
     Ok(report)
 }
 
