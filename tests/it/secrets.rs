@@ -314,7 +314,27 @@ async fn no_secret_planted_by_a_server_reaches_any_report() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_body_cannot_leave_its_markdown_block() {
     let report = planted_report().await;
+    assert_server_text_stays_in_blocks(&to_markdown(&report, None));
+    let html = to_html(&report, None);
+    assert!(!html.contains("<script"), "HTML holds the server's markup");
+    let junit = to_junit(&report, Level::May);
+    assert!(
+        !junit.contains("<script"),
+        "JUnit holds the server's markup"
+    );
+}
+
+#[test]
+fn server_text_in_any_field_stays_out_of_the_markdown_markup() {
+    let report = report_holding(&format!("{INJECTION}[x](javascript:alert(1)) *y* <b>"));
     let markdown = to_markdown(&report, None);
+    assert_server_text_stays_in_blocks(&markdown);
+    assert!(markdown.contains("\\[x\\](javascript"), "{markdown}");
+}
+
+/// `markdown` shows the server's `<script>`, but only inside code blocks or spans, and no
+/// table row gains a cell.
+fn assert_server_text_stays_in_blocks(markdown: &str) {
     assert!(markdown.contains("<script>"), "the body is shown");
     let mut fence: Option<usize> = None;
     for line in markdown.lines() {
@@ -326,7 +346,10 @@ async fn a_server_body_cannot_leave_its_markdown_block() {
             None => {
                 let markup = outside_code_spans(line);
                 assert!(
-                    !markup.contains("<script") && !markup.starts_with("| a |"),
+                    ["<script", "<b>", "[x]("]
+                        .iter()
+                        .all(|m| !markup.contains(m))
+                        && !markup.starts_with("| a |"),
                     "server text outside a block: {line}"
                 );
                 if line.starts_with("| [") {
@@ -336,13 +359,6 @@ async fn a_server_body_cannot_leave_its_markdown_block() {
         }
     }
     assert_eq!(fence, None, "a block left open");
-    let html = to_html(&report, None);
-    assert!(!html.contains("<script"), "HTML holds the server's markup");
-    let junit = to_junit(&report, Level::May);
-    assert!(
-        !junit.contains("<script"),
-        "JUnit holds the server's markup"
-    );
 }
 
 /// `line` without its code spans (CommonMark: from a run of backticks to the next run of the
