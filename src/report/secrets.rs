@@ -141,7 +141,8 @@ impl Secrets {
         }
     }
 
-    /// Learns the credential values of every pre-signed URL in `text` (see [`SIGNED_QUERY`]).
+    /// Learns the credential values of every pre-signed URL in `text`: its `X-Amz-Signature`,
+    /// `X-Amz-Credential`, `X-Amz-Security-Token`, `Signature` and `sig` query values.
     pub fn learn_signed_urls(&self, text: &str) {
         for value in signed_query_values(text) {
             self.add("pre-signed URL credential", &value);
@@ -191,20 +192,17 @@ impl Secrets {
                 None => kinds.push((entry.kind, entry.count)),
             }
         }
-        let placeholders = known.placeholders.iter().filter(|p| !kinds.iter().any(|(k, _)| k == *p)).map(|kind| {
-            format!(
+        let placeholders = known
+            .placeholders
+            .iter()
+            .filter(|p| !kinds.iter().any(|(k, _)| k == *p))
+            .map(|kind| format!(
                 "not redacted: the {kind} is a placeholder (shorter than {MIN_SECRET_CHARS} characters, or a documented example), not a credential"
-            )
-        });
-        placeholders
-            .collect::<Vec<_>>()
-            .into_iter()
-            .chain(
-                kinds
-                    .into_iter()
-                    .map(|(kind, count)| format!("redacted: the {kind}, {count} times")),
-            )
-            .collect()
+            ));
+        let redacted = kinds
+            .iter()
+            .map(|(kind, count)| format!("redacted: the {kind}, {count} times"));
+        placeholders.chain(redacted).collect()
     }
 }
 
