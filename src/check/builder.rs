@@ -89,9 +89,9 @@ impl Suite {
         }
     }
 
-    /// The secrets the run knows, shared with it: after a run, with what it learned (registry
-    /// passwords, pre-signed URLs), for redacting text the report does not hold, such as an
-    /// error.
+    /// The secrets the run knows, shared with it (and with every clone of this suite): after
+    /// a run, with what it learned (registry passwords, pre-signed URLs), for redacting text
+    /// the report does not hold, such as an error.
     pub fn secrets(&self) -> Secrets {
         self.secrets.clone()
     }
