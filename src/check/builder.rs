@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::report::Report;
+use crate::report::{Report, Secrets};
 use crate::target::{HttpTarget, Rates, Tls};
 use crate::wire::Credentials;
 
@@ -62,6 +62,7 @@ pub struct Suite {
     jobs: Option<usize>,
     rates: Option<Rates>,
     registry_url: Option<String>,
+    secrets: Secrets,
 }
 
 impl Suite {
@@ -85,7 +86,15 @@ impl Suite {
             jobs: None,
             rates: None,
             registry_url: None,
+            secrets: Secrets::default(),
         }
+    }
+
+    /// The secrets the run knows, shared with it (and with every clone of this suite): after
+    /// a run, with what it learned (registry passwords, pre-signed URLs), for redacting text
+    /// the report does not hold, such as an error.
+    pub fn secrets(&self) -> Secrets {
+        self.secrets.clone()
     }
 
     /// Requests per second per operation (default [`Rates::default_for`]: ECR's quotas off
@@ -204,6 +213,9 @@ impl Suite {
     }
 
     async fn run_here(self) -> Result<Report, CheckError> {
+        if let Some(credentials) = &self.credentials {
+            self.secrets.add_credentials(credentials);
+        }
         let target = self.target()?;
         let journal = match &self.journal {
             Some(path) => Journal::new(path),
@@ -225,6 +237,7 @@ impl Suite {
                 .jobs
                 .unwrap_or(if target.is_loopback() { 1 } else { REMOTE_JOBS }),
             registry_url: self.registry_url.clone(),
+            secrets: self.secrets.clone(),
         };
         run(&target, &options).await
     }

@@ -92,11 +92,15 @@ async fn token(session: &mut Session<'_>) -> Result<Option<String>, CheckError> 
             wire::encode_request(&request).body,
         )
         .await?;
-    let data = wire::decode_body::<wire::GetAuthorizationTokenResponse>(&exchange.body)
+    let all = wire::decode_body::<wire::GetAuthorizationTokenResponse>(&exchange.body)
         .ok()
         .and_then(|d| d.value.authorization_data)
-        .and_then(|data| data.into_iter().next())
         .unwrap_or_default();
+    // Learned before anything of the answer becomes evidence.
+    for token in all.iter().filter_map(|d| d.authorization_token.as_deref()) {
+        session.secrets.learn_authorization_token(token);
+    }
+    let data = all.into_iter().next().unwrap_or_default();
     let token = data.authorization_token.clone();
     match (exchange.status, token) {
         (200, Some(token)) => {
@@ -421,7 +425,14 @@ async fn fetch(
     headers: &[(&str, String)],
 ) -> Result<Fetched, TransportError> {
     session.probes += 1;
-    session.target.fetch(method, url, headers).await
+    let fetched = session.target.fetch(method, url, headers).await?;
+    // A redirect not followed still names its pre-signed URL.
+    for location in fetched.headers.get_all("location") {
+        session
+            .secrets
+            .learn_signed_urls(&String::from_utf8_lossy(location.as_bytes()));
+    }
+    Ok(fetched)
 }
 
 fn observed(fetched: &Fetched) -> PullObserved {
@@ -443,18 +454,19 @@ fn judge(
     session.exercised.extend(rules.iter().copied());
     for violation in violations {
         session.exercised.insert(violation.rule);
-        let body =
-            String::from_utf8_lossy(&fetched.body[..fetched.body.len().min(4096)]).into_owned();
-        let url = fetched.request.split_once(' ').map_or("", |(_, u)| u);
+        let body = session.secrets.evidence(&fetched.body);
+        let request = session.secrets.redact(&fetched.request);
+        let url = request.split_once(' ').map_or("", |(_, u)| u);
         let curl = format!(
             "curl -sS -u \"AWS:$PASSWORD\" -X {} '{url}'",
-            fetched.request.split(' ').next().unwrap_or("GET")
+            request.split(' ').next().unwrap_or("GET")
         );
+        let violation = session.secrets.redact_violation(violation);
         session.findings.push(Finding {
             message: violation.to_string(),
             violation,
-            probe: probe.to_owned(),
-            request: fetched.request.clone(),
+            probe: session.secrets.redact(probe),
+            request,
             response: Response {
                 status: fetched.status,
                 body,

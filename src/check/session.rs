@@ -11,7 +11,7 @@ use crate::model::{
 use crate::oracle::{
     Observed, RuleId, Violation, check, check_in, check_put_digest, check_put_refusal,
 };
-use crate::report::{Finding, Reproduction, Response, SetupDivergence};
+use crate::report::{Finding, Reproduction, Response, Secrets, SetupDivergence};
 use crate::strategy::manifests::ContentBlob;
 use crate::strategy::{Fixture, fixture, generated_blobs};
 use crate::target::{Exchange, HttpTarget, TransportError};
@@ -86,6 +86,9 @@ pub struct Session<'t> {
     pub(crate) unjudged_by_digest: usize,
     /// The blobs the harness can upload, by digest (see [`known_blobs`]).
     known_blobs: Arc<std::collections::HashMap<String, ContentBlob>>,
+    /// Every secret the run knows, shared by every part of it: evidence is redacted with it
+    /// as it is captured.
+    pub(crate) secrets: Secrets,
 }
 
 impl<'t> Session<'t> {
@@ -95,16 +98,23 @@ impl<'t> Session<'t> {
         prefix: String,
         journal: Arc<HeldJournal>,
         settle: Duration,
+        secrets: Secrets,
     ) -> Self {
         let fixture = fixture();
-        Self::part_of(
-            target,
-            prefix,
-            journal,
-            Arc::new(known_blobs(&fixture)),
-            Arc::new(fixture),
-            settle,
-        )
+        if let Some(credentials) = target.credentials() {
+            secrets.add_credentials(credentials);
+        }
+        Session {
+            secrets,
+            ..Self::part_of(
+                target,
+                prefix,
+                journal,
+                Arc::new(known_blobs(&fixture)),
+                Arc::new(fixture),
+                settle,
+            )
+        }
     }
 
     /// A session that has learned nothing and gathered nothing yet.
@@ -137,6 +147,7 @@ impl<'t> Session<'t> {
             put_digests: PutDigests::Content,
             divergence: None,
             unjudged_by_digest: 0,
+            secrets: Secrets::default(),
         }
     }
 
@@ -149,6 +160,7 @@ impl<'t> Session<'t> {
             account: self.account.clone(),
             layer_api: self.layer_api,
             put_digests: self.put_digests,
+            secrets: self.secrets.clone(),
             ..Self::part_of(
                 self.target,
                 self.prefix.clone(),
@@ -566,19 +578,21 @@ every later PutImage names imageDigest, so that by-digest probes address the ima
 
     /// Records a finding with its exchange and reproduction.
     pub(crate) fn record(&mut self, violation: Violation, probe: &str, exchange: &Exchange) {
-        let request = String::from_utf8_lossy(&exchange.request_body).into_owned();
-        let body =
-            String::from_utf8_lossy(&exchange.body[..exchange.body.len().min(4096)]).into_owned();
+        let request = self
+            .secrets
+            .redact(&String::from_utf8_lossy(&exchange.request_body));
+        let body = self.secrets.evidence(&exchange.body);
         let reproduction = Reproduction::new(
             self.target.url(),
             self.target.region(),
             exchange.operation.name(),
             &request,
         );
+        let violation = self.secrets.redact_violation(violation);
         self.findings.push(Finding {
             message: violation.to_string(),
             violation,
-            probe: probe.to_owned(),
+            probe: self.secrets.redact(probe),
             request,
             response: Response {
                 status: exchange.status,

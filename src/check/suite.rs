@@ -9,7 +9,7 @@ use futures_util::{StreamExt as _, stream};
 
 use crate::model::{Call, CallOutput, Registry};
 use crate::oracle::{Observed, RuleId, check_unsigned};
-use crate::report::{Report, SetupDivergence};
+use crate::report::{Report, Secrets, SetupDivergence};
 use crate::strategy::cases::{Case, files};
 use crate::strategy::{Scenario, arb_scenario};
 use crate::target::HttpTarget;
@@ -39,6 +39,8 @@ pub(crate) struct Options {
     pub(crate) jobs: usize,
     /// The registry API's base URL (default: derived from the endpoint, see `check::pull`).
     pub(crate) registry_url: Option<String>,
+    /// The run's secrets, shared with whoever built the run (see `Suite::secrets`).
+    pub(crate) secrets: Secrets,
 }
 
 /// Runs the whole suite against `target`.
@@ -47,7 +49,13 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
     let run_id = options.seed ^ u64::from(std::process::id()).rotate_left(32) ^ now_nanos();
     let prefix = format!("ecr-contract-{:08x}", run_id & 0xffff_ffff);
     let journal = hold(&options.journal, &prefix, target)?;
-    let mut session = Session::new(target, prefix.clone(), Arc::new(journal), options.settle);
+    let mut session = Session::new(
+        target,
+        prefix.clone(),
+        Arc::new(journal),
+        options.settle,
+        options.secrets.clone(),
+    );
     let outcome = phases(&mut session, options).await;
     let cleanup = if options.keep {
         Ok(())
@@ -85,9 +93,7 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         notes: std::mem::take(&mut session.notes),
         ledger: None,
     };
-    if let Some(credentials) = target.credentials() {
-        report.redact(&credentials.secrets());
-    }
+    report.redact(&session.secrets);
     Ok(report)
 }
 

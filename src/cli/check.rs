@@ -311,6 +311,7 @@ pub(super) async fn report_for(
     if std::io::stderr().is_terminal() {
         suite = suite.progress(progress);
     }
+    let secrets = suite.secrets();
     // On a task of its own, so that Ctrl-C and --max-seconds are seen at once.
     let mut running = tokio::spawn(suite.run());
     let outcome = tokio::select! {
@@ -327,7 +328,11 @@ pub(super) async fn report_for(
     if let Some(bar) = BAR.get() {
         bar.finish_and_clear();
     }
-    let report = outcome.inspect_err(|_| tell_about(&journal))?;
+    // The error chain is printed: redacted with every secret the run knew, its credentials
+    // and what it learned, like the report.
+    let report = outcome
+        .inspect_err(|_| tell_about(&journal))
+        .map_err(|e| anyhow::anyhow!(secrets.redact(&format!("{e:#}"))))?;
     if let Some(server) = embedded {
         server.shutdown().await;
     }

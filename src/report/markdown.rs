@@ -12,12 +12,12 @@ pub fn to_markdown(report: &Report, ledger: Option<&Ledger>) -> String {
     let rows = rows(report);
     let server = ledger.map_or(report.endpoint.as_str(), |l| l.server.as_str());
     let mut out = String::new();
-    let _ = writeln!(out, "# BatchGetImage conformance: {server}\n");
+    let _ = writeln!(out, "# BatchGetImage conformance: {}\n", text(server));
     let _ = writeln!(
         out,
         "Checked by `ecr-contract check` against {} ({}). {}.\n",
-        report.endpoint,
-        report.region,
+        text(&report.endpoint),
+        text(&report.region),
         run_line(report, &rows)
     );
     by_section(&mut out, &rows);
@@ -63,11 +63,11 @@ fn by_rule(out: &mut String, rows: &[Row<'_>]) {
     for row in rows {
         let example = row.first.map_or(String::new(), |f| {
             format!(
-                "{} — request `{}` → HTTP {} `{}`",
-                cell(&f.message),
-                cell(&shorten(&f.request, 120)),
+                "{} — request {} → HTTP {} {}",
+                text(&f.message),
+                code_cell(&shorten(&f.request, 120)),
                 f.response.status,
-                cell(&shorten(&f.response.body, 120))
+                code_cell(&shorten(&f.response.body, 120))
             )
         });
         let _ = writeln!(
@@ -93,8 +93,8 @@ fn first_example(out: &mut String, row: &Row<'_>, f: &Finding, ledger: Option<&L
         row.rule.level,
         row.verdict.label(),
         row.rule.count,
-        f.probe,
-        f.message
+        text(&f.probe),
+        text(&f.message)
     );
     if let Some(d) = ledger.and_then(|l| l.divergence(row.rule.rule)) {
         let _ = writeln!(
@@ -105,19 +105,19 @@ fn first_example(out: &mut String, row: &Row<'_>, f: &Finding, ledger: Option<&L
     }
     let _ = writeln!(
         out,
-        "Request:\n\n```json\n{}\n```\n",
-        shorten(&f.request, 2000)
+        "Request:\n\n{}\n",
+        fenced("json", &shorten(&f.request, 2000))
     );
     let _ = writeln!(
         out,
-        "Answer (HTTP {}):\n\n```\n{}\n```\n",
+        "Answer (HTTP {}):\n\n{}\n",
         f.response.status,
-        shorten(&f.response.body, 2000)
+        fenced("", &shorten(&f.response.body, 2000))
     );
     let _ = writeln!(
         out,
-        "Reproduce:\n\n```sh\n{}\n```",
-        shorten(&f.reproduction.curl, 3000)
+        "Reproduce:\n\n{}",
+        fenced("sh", &shorten(&f.reproduction.curl, 3000))
     );
 }
 
@@ -126,14 +126,49 @@ fn list(out: &mut String, title: &str, items: &[impl std::fmt::Display]) {
     if !items.is_empty() {
         let _ = writeln!(out, "\n## {title}\n");
         for item in items {
-            let _ = writeln!(out, "- {item}");
+            let _ = writeln!(out, "- {}", text(&item.to_string()));
         }
     }
 }
 
-/// Text safe inside a table cell: no pipes, no line breaks, no backticks.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
-        .replace('`', "'")
+/// The longest run of backticks in `s`.
+fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// `s` in a fenced code block whose fence is longer than any run of backticks in it, so that
+/// no text can close the block (CommonMark: a closing fence is at least as long as the
+/// opening one).
+fn fenced(info: &str, s: &str) -> String {
+    let fence = "`".repeat((longest_backtick_run(s) + 1).max(3));
+    format!("{fence}{info}\n{s}\n{fence}")
+}
+
+/// `s` as a code span inside a table cell: delimited by more backticks than any run in it,
+/// pipes escaped (GitHub splits cells before it reads code spans), on one line.
+fn code_cell(s: &str) -> String {
+    let ticks = "`".repeat(longest_backtick_run(s) + 1);
+    let inner = s.replace('|', "\\|").replace(['\n', '\r'], " ");
+    format!("{ticks} {inner} {ticks}")
+}
+
+/// `s` as plain Markdown text (a paragraph, a list item or a table cell): every character
+/// that could start markup, HTML or a new cell or line escaped.
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '`' => out.push_str("&#96;"),
+            '\n' | '\r' => out.push(' '),
+            '|' | '\\' | '*' | '_' | '[' | ']' | '#' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }

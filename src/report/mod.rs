@@ -9,6 +9,7 @@ mod html;
 mod junit;
 mod ledger;
 mod markdown;
+mod secrets;
 mod text;
 
 use std::collections::BTreeSet;
@@ -110,7 +111,7 @@ pub struct Finding {
 pub struct Response {
     /// HTTP status.
     pub status: u16,
-    /// The body (its first 4 KiB).
+    /// The body: its first [`EVIDENCE_BYTES`], secrets redacted before the cut.
     pub body: String,
 }
 
@@ -243,63 +244,52 @@ impl Report {
         })
     }
 
-    /// Replaces every occurrence of each secret in the report's text by `** redacted **`, and
-    /// says in the notes what was redacted. A value that cannot be an AWS credential (see
-    /// [`is_credential`]) is left alone, so that evidence is never rewritten: with the secret
-    /// `test` that every emulator's documentation uses, `latest` stays `latest`.
-    pub fn redact(&mut self, secrets: &[(&str, &str)]) {
-        let mut said = Vec::new();
-        // The harness's own placeholder is no one's secret: nothing to say about it.
-        let given = |s: &&(&str, &str)| !s.1.is_empty() && s.1 != PLACEHOLDERS[0];
-        for (what, secret) in secrets.iter().filter(given) {
-            if !is_credential(secret) {
-                said.push(format!(
-                    "not redacted: the {what} is a placeholder (shorter than {MIN_SECRET_CHARS} characters, or a documented example), not a credential"
-                ));
-                continue;
+    /// Redacts, with the run's final set of `secrets`, every field of the report that holds
+    /// text, and says in the notes what was redacted. Evidence is redacted once already as it
+    /// is captured (before any cut, see [`Secrets::evidence`]); this pass catches what was
+    /// captured before the run learned a secret (a registry password comes late). A value
+    /// that cannot be a credential (see [`is_credential`]) is never a secret, so that evidence
+    /// is not rewritten: with the secret `test` that every emulator's documentation uses,
+    /// `latest` stays `latest`.
+    pub fn redact(&mut self, secrets: &Secrets) {
+        self.each_text(|s| secrets.learn_signed_urls(s));
+        self.each_text(|s| {
+            let clean = secrets.redact(s);
+            if clean != *s {
+                *s = clean;
             }
-            let mut count = 0;
-            self.each_text(|s| {
-                count += s.matches(secret).count();
-                if s.contains(secret) {
-                    *s = s.replace(secret, "** redacted **");
-                }
-            });
-            said.push(format!("redacted: the {what}, {count} times"));
-        }
-        self.notes.extend(said);
+        });
+        self.notes.extend(secrets.notes());
     }
 
-    fn each_text(&mut self, mut clean: impl FnMut(&mut String)) {
+    /// Calls `visit` on every field of the report that holds text.
+    fn each_text(&mut self, mut visit: impl FnMut(&mut String)) {
+        for s in [&mut self.endpoint, &mut self.region, &mut self.prefix] {
+            visit(s);
+        }
+        self.account.iter_mut().for_each(&mut visit);
         for f in &mut self.findings {
             for s in [
+                &mut f.message,
+                &mut f.probe,
                 &mut f.request,
                 &mut f.response.body,
                 &mut f.reproduction.curl,
-                &mut f.message,
+                &mut f.violation.path,
+                &mut f.violation.expected,
                 &mut f.violation.found,
             ] {
-                clean(s);
+                visit(s);
+            }
+            f.reproduction.aws.iter_mut().for_each(&mut visit);
+        }
+        for d in &mut self.setup_divergences {
+            for s in [&mut d.case, &mut d.call, &mut d.found, &mut d.expected] {
+                visit(s);
             }
         }
-        self.notes.iter_mut().for_each(clean);
+        self.notes.iter_mut().for_each(visit);
     }
-}
-
-/// Secrets shorter than this cannot be AWS credentials (a secret access key has 40
-/// characters, a session token hundreds).
-pub const MIN_SECRET_CHARS: usize = 16;
-
-/// Placeholders that are published, not secret: this harness's own and AWS's documentation
-/// example.
-const PLACEHOLDERS: [&str; 2] = [
-    "ecr-contract-placeholder-secret",
-    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-];
-
-/// Whether `secret` may be a real credential, and so must never appear in any output.
-pub fn is_credential(secret: &str) -> bool {
-    secret.chars().count() >= MIN_SECRET_CHARS && !PLACEHOLDERS.contains(&secret)
 }
 
 pub use compare::{RuleDiff, compare, comparison_to_text};
@@ -307,4 +297,5 @@ pub use html::to_html;
 pub use junit::to_junit;
 pub use ledger::{Divergence, KnownSetup, Ledger, LedgerError, LedgerVerdict};
 pub use markdown::to_markdown;
+pub use secrets::{EVIDENCE_BYTES, MIN_SECRET_CHARS, REDACTED, Secrets, is_credential};
 pub use text::to_text;

@@ -22,6 +22,7 @@ mod provision;
 mod pull;
 mod registry_rules;
 mod sdk;
+mod secrets;
 mod serve;
 mod signing;
 mod snapshots;
