@@ -22,6 +22,7 @@ mod pull;
 mod registry_rules;
 mod sdk;
 mod serve;
+mod serve_bounds;
 mod signing;
 mod snapshots;
 mod support;
