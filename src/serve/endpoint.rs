@@ -45,7 +45,6 @@ pub struct Endpoint {
     faults: Faults,
     blob_redirect: bool,
     key: TokenKey,
-    region: String,
 }
 
 fn system_clock() -> f64 {
@@ -60,7 +59,6 @@ impl Endpoint {
     /// be signed with them.
     pub fn new(registry: Registry, profile: Profile, credentials: Option<Credentials>) -> Self {
         Self {
-            region: registry.region.clone(),
             registry: RwLock::new(registry),
             profile,
             credentials,
@@ -191,7 +189,7 @@ impl Endpoint {
         if let Some(credentials) = &self.credentials {
             let time = std::time::Duration::try_from_secs_f64(now)
                 .map_or(std::time::UNIX_EPOCH, |d| std::time::UNIX_EPOCH + d);
-            verify(credentials, &self.region, time, method, uri, headers, body)?;
+            verify(credentials, time, method, uri, headers, body)?;
         }
         let request = wire::decode_request(headers, body).map_err(refusal)?;
         match request {

@@ -327,7 +327,7 @@ async fn signed_create(url: &str, region: &str, rewrite: impl Fn(&str) -> String
 type Rewrite = Box<dyn Fn(&str) -> String>;
 
 #[tokio::test]
-async fn a_credential_scope_must_name_the_day_the_region_ecr_and_aws4_request() {
+async fn a_credential_scope_must_name_the_day_ecr_and_aws4_request() {
     let config = Config {
         verify_signatures: Some(Credentials::placeholder()),
         ..Config::default()
@@ -338,9 +338,8 @@ async fn a_credential_scope_must_name_the_day_the_region_ecr_and_aws4_request() 
     let yesterday =
         format_amz_date(SystemTime::now() - std::time::Duration::from_secs(86_400))[..8].to_owned();
     let wrong_day = move |a: &str| a.replace(&format!("/{today}/"), &format!("/{yesterday}/"));
-    let refused: [(&str, Rewrite, &str); 4] = [
+    let refused: [(&str, Rewrite, &str); 3] = [
         ("us-east-1", Box::new(wrong_day), "Date in Credential scope"),
-        ("eu-west-1", Box::new(str::to_owned), "valid region"),
         (
             "us-east-1",
             Box::new(|a: &str| a.replace("/ecr/", "/s3/")),
@@ -362,7 +361,9 @@ async fn a_credential_scope_must_name_the_day_the_region_ecr_and_aws4_request() 
         let text = body["message"].as_str().unwrap_or_default();
         assert!(text.contains(message), "{text}");
     }
-    let (status, body) = signed_create(&url, "us-east-1", str::to_owned).await;
+    // A signature for another region, checked with that region's key, is accepted: clients
+    // of a mock sign with the region they are configured with.
+    let (status, body) = signed_create(&url, "eu-west-1", str::to_owned).await;
     assert_eq!(status, 200, "{body}");
 }
 
