@@ -199,8 +199,8 @@ impl Registry {
             ));
         }
         let all_but_last = &upload.parts[..upload.parts.len().saturating_sub(1)];
-        let small = all_but_last.iter().map(|p| p.bytes().len());
-        if let Some(small) = small.into_iter().find(|n| *n < MIN_PART_SIZE) {
+        let mut sizes = all_but_last.iter().map(|p| p.bytes().len());
+        if let Some(small) = sizes.find(|n| *n < MIN_PART_SIZE) {
             return Err(OpError::new(
                 "LayerPartTooSmallException",
                 format!(
