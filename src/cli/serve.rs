@@ -84,6 +84,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         registry: None,
         tls,
         blob_redirect: args.blob_redirect,
+        ..Config::default()
     };
     runtime
         .block_on(async {

@@ -168,16 +168,17 @@ pub fn endpoint(data: &[u8]) {
     assert_bounded(&endpoint.registry(), seen.part_bytes_sent);
 }
 
-/// The `Authorization` value of a token GetAuthorizationToken hands out now.
+/// The `Authorization` value of a token the endpoint's GetAuthorizationToken hands out now
+/// (signed with the endpoint's key, so asked of the endpoint itself).
 fn registry_token(endpoint: &Endpoint) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    let token = endpoint
-        .registry()
-        .get_authorization_token(&wire::GetAuthorizationTokenRequest::default(), now)
+    let mut headers = HeaderMap::new();
+    if let Ok(target) = HeaderValue::from_str(&Operation::GetAuthorizationToken.target()) {
+        headers.insert("x-amz-target", target);
+    }
+    let reply = endpoint.handle("POST", "/", &headers, b"{}");
+    let token = wire::decode_body::<wire::GetAuthorizationTokenResponse>(&reply.body)
         .ok()
-        .and_then(|r| r.authorization_data)
+        .and_then(|r| r.value.authorization_data)
         .and_then(|d| d.into_iter().next())
         .and_then(|d| d.authorization_token)
         .unwrap_or_default();
@@ -345,8 +346,8 @@ fn assert_bounded(registry: &Registry, part_bytes_sent: usize) {
         );
         for upload in repository.uploads.values() {
             assert!(upload.parts.len() <= MAX_PARTS);
-            assert!(upload.parts.iter().all(|n| *n as i64 <= PART_SIZE));
-            held += upload.bytes.len();
+            assert!(upload.parts.iter().all(|p| p.size() as i64 <= PART_SIZE));
+            held += upload.received();
         }
     }
     assert!(

@@ -17,6 +17,43 @@ use super::request::{check_image_ids, failure};
 /// The longest manifest, in characters.
 pub const MAX_MANIFEST_CHARS: usize = 4_194_304;
 
+/// What PutImage reads from its request alone (the manifest parsed, its digest and media
+/// type, the tag), so that a server can do it before taking a lock on the state. Its error,
+/// if any, is given only after the repository's own checks, in [`Registry::put_prepared_image`].
+#[derive(Debug, Clone)]
+pub struct PreparedImage(Result<(StoredManifest, Option<ImageTag>), OpError>);
+
+impl PreparedImage {
+    /// Reads `request`.
+    pub fn of(request: &wire::PutImageRequest) -> Self {
+        Self(prepare(request))
+    }
+}
+
+fn prepare(request: &wire::PutImageRequest) -> Result<(StoredManifest, Option<ImageTag>), OpError> {
+    let manifest = required(request.image_manifest.as_deref(), "imageManifest")?;
+    check_manifest_length(manifest)?;
+    let tag = request
+        .image_tag
+        .as_deref()
+        .map(parse_stored_tag)
+        .transpose()?;
+    let media_type = pushed_media_type(manifest, request.image_manifest_media_type.as_deref())?;
+    let stored = StoredManifest::new(manifest.to_owned(), media_type);
+    if let Some(given) = request.image_digest.as_deref()
+        && given != stored.digest.as_str()
+    {
+        return Err(OpError::new(
+            "ImageDigestDoesNotMatchException",
+            format!(
+                "Provided digest {given} does not match the digest of the manifest, {}",
+                stored.digest
+            ),
+        ));
+    }
+    Ok((stored, tag))
+}
+
 impl Registry {
     /// `PutImage` at time `now` (seconds since the epoch): stores the manifest under its
     /// digest and points the tag at it.
@@ -25,32 +62,31 @@ impl Registry {
         request: &wire::PutImageRequest,
         now: f64,
     ) -> Result<wire::PutImageResponse, OpError> {
+        self.put_prepared_image(request, PreparedImage::of(request), now)
+    }
+
+    /// `PutImage` of `request`, read beforehand as `prepared`. A new image past
+    /// [`Limits`](super::Limits) is `LimitExceededException`.
+    pub fn put_prepared_image(
+        &mut self,
+        request: &wire::PutImageRequest,
+        prepared: PreparedImage,
+        now: f64,
+    ) -> Result<wire::PutImageResponse, OpError> {
         let require_blobs = self.require_blobs;
-        let repository = self.target_mut(
+        let (registry_id, name) = (
             request.registry_id.as_deref(),
             request.repository_name.as_deref(),
-        )?;
-        let manifest = required(request.image_manifest.as_deref(), "imageManifest")?;
-        check_manifest_length(manifest)?;
-        let tag = request
-            .image_tag
-            .as_deref()
-            .map(parse_stored_tag)
-            .transpose()?;
-        let media_type = pushed_media_type(manifest, request.image_manifest_media_type.as_deref())?;
-        let stored = StoredManifest::new(manifest.to_owned(), media_type);
-        if let Some(given) = request.image_digest.as_deref()
-            && given != stored.digest.as_str()
-        {
-            return Err(OpError::new(
-                "ImageDigestDoesNotMatchException",
-                format!(
-                    "Provided digest {given} does not match the digest of the manifest, {}",
-                    stored.digest
-                ),
-            ));
-        }
+        );
+        self.target_mut(registry_id, name)?;
+        let (stored, tag) = prepared.0?;
+        let repository = self.target_mut(registry_id, name)?;
         check_references(repository, &stored, require_blobs)?;
+        if !repository.images.contains_key(&stored.digest) {
+            let images = repository.images.len();
+            self.check_new_image(images, stored.bytes.len() as u64)?;
+        }
+        let repository = self.target_mut(registry_id, name)?;
         store(repository, stored, tag, now)
     }
 
@@ -112,12 +148,24 @@ fn pushed_media_type(manifest: &str, given: Option<&str>) -> Result<MediaType, O
         )
     };
     let contents = Contents::parse(manifest).ok_or_else(invalid_json)?;
-    match (given, contents.media_type) {
-        (Some(given), _) => Ok(MediaType::new(given)),
-        (None, Some(inner)) => Ok(MediaType::new(inner)),
-        (None, None) => Err(invalid_json()),
+    let (member, media_type) = match (given, contents.media_type) {
+        (Some(given), _) => ("imageManifestMediaType", given.to_owned()),
+        (None, Some(inner)) => ("ImageManifest", inner),
+        (None, None) => return Err(invalid_json()),
+    };
+    if !MediaType::is_header_value(&media_type) {
+        return Err(OpError::invalid(format!(
+            "Invalid parameter at '{member}' failed to satisfy constraint: '{MEDIA_TYPE_CONSTRAINT}'"
+        )));
     }
+    Ok(MediaType::new(media_type))
 }
+
+/// The constraint a stored media type must meet: a registry GET answers it as `Content-Type`,
+/// so one that cannot be an HTTP field value is refused at the push, as ECR refuses a media
+/// type it does not take (`InvalidParameterException`, spec section 7 and the service model's
+/// PutImage errors), rather than stored and answered with a broken header.
+const MEDIA_TYPE_CONSTRAINT: &str = "Media type must be a valid HTTP header value";
 
 fn check_references(
     repository: &StoredRepository,

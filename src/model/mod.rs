@@ -16,6 +16,7 @@ mod call;
 mod error;
 mod expected;
 mod images;
+mod limits;
 mod lookup;
 pub mod manifest;
 mod names;
@@ -27,13 +28,14 @@ mod request;
 mod upload;
 
 pub use answer::{DigestTags, Profile};
-pub use authorization::{MAX_TOKEN_REGISTRIES, TOKEN_LIFETIME_SECONDS, TokenRefusal};
+pub use authorization::{MAX_TOKEN_REGISTRIES, TOKEN_LIFETIME_SECONDS, TokenKey, TokenRefusal};
 pub use batch_get::{batch_get_image, batch_get_image_body};
 pub use builder::{BuildError, ImageManifest, RegistryBuilder};
 pub use call::{Call, CallOutput};
 pub use error::OpError;
 pub use expected::*;
-pub use images::MAX_MANIFEST_CHARS;
+pub use images::{MAX_MANIFEST_CHARS, PreparedImage};
+pub use limits::{Limits, Usage};
 pub use lookup::{
     Agreement, REASON_INVALID_DIGEST, REASON_INVALID_TAG, REASON_MISMATCH, REASON_MISSING,
     REASON_NOT_FOUND,
@@ -45,4 +47,6 @@ pub use pull::{TagPage, manifest_request};
 pub use registry::{
     Encryption, Registry, StoredBlob, StoredImage, StoredRepository, TagMutability, Upload,
 };
-pub use upload::{MAX_PART_BLOB, MAX_PARTS, MAX_UPLOADS, MIN_PART_SIZE, PART_SIZE};
+pub use upload::{
+    JoinedUpload, MAX_PART_BLOB, MAX_PARTS, MAX_UPLOADS, MIN_PART_SIZE, PART_SIZE, PreparedPart,
+};

@@ -206,8 +206,19 @@ impl ImageDigest {
 }
 
 impl MediaType {
-    /// Wraps a media type; any string is one (the model has no constraint).
+    /// Wraps a media type; any string is one (the service model's `MediaType` has no
+    /// constraint). What PutImage stores is checked by [`MediaType::is_header_value`].
     pub fn new(s: impl Into<String>) -> Self {
         Self(s.into())
+    }
+
+    /// Whether `s` can be sent as an HTTP field value, as a registry GET sends the stored media
+    /// type in `Content-Type`: RFC 9110 section 5.5 (`field-value`) allows visible characters,
+    /// spaces and tabs between them, and obsolete non-ASCII text, and nothing else: no control
+    /// character, no leading or trailing space or tab.
+    pub fn is_header_value(s: &str) -> bool {
+        let blank = |c: char| c == ' ' || c == '\t';
+        let allowed = |c: char| c == '\t' || !c.is_ascii_control();
+        s.chars().all(allowed) && !s.starts_with(blank) && !s.ends_with(blank)
     }
 }

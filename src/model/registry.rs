@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::wire;
 
 use super::error::{OpError, required};
+use super::limits::{Limits, limit_exceeded};
 use super::manifest::StoredManifest;
 use super::names::{ImageDigest, ImageTag, RegistryId, RepositoryName};
 
@@ -175,12 +176,18 @@ pub struct StoredRepository {
 /// A layer upload in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Upload {
-    /// The bytes received so far.
-    pub bytes: Vec<u8>,
-    /// The size of each part received, in order.
-    pub parts: Vec<usize>,
+    /// The parts received so far, in order: kept apart, so that a part is added without
+    /// copying those before it.
+    pub parts: Vec<StoredBlob>,
     /// Which upload of the registry it was (from 1): the oldest is forgotten first.
     pub started: u64,
+}
+
+impl Upload {
+    /// How many bytes it has received.
+    pub fn received(&self) -> usize {
+        self.parts.iter().map(|p| p.bytes().len()).sum()
+    }
 }
 
 impl StoredRepository {
@@ -255,6 +262,8 @@ pub struct Registry {
     /// Whether PutImage requires the config and layer blobs to have been uploaded, as real
     /// ECR does (`LayersNotFoundException`). Servers without a layer API do not.
     pub require_blobs: bool,
+    /// How much state it may hold: ECR's quotas unless set lower.
+    pub limits: Limits,
     repositories: HashMap<RegistryId, HashMap<RepositoryName, StoredRepository>>,
     uploads_started: u64,
 }
@@ -266,6 +275,7 @@ impl Registry {
             account,
             region: region.into(),
             require_blobs: false,
+            limits: Limits::ECR,
             repositories: HashMap::default(),
             uploads_started: 0,
         }
@@ -326,8 +336,10 @@ impl Registry {
             .and_then(|c| c.scan_on_push)
             .unwrap_or(false);
         let encryption = Encryption::parse(request.encryption_configuration.as_ref())?;
-        let in_registry = self.repositories.entry(registry_id.clone()).or_default();
-        if in_registry.contains_key(name.as_str()) {
+        if self
+            .repository(registry_id.as_str(), name.as_str())
+            .is_some()
+        {
             return Err(OpError::new(
                 "RepositoryAlreadyExistsException",
                 format!(
@@ -335,6 +347,8 @@ impl Registry {
                 ),
             ));
         }
+        self.check_new_repository(&registry_id)?;
+        let in_registry = self.repositories.entry(registry_id.clone()).or_default();
         let repository = StoredRepository {
             registry_id,
             name: name.clone(),
@@ -378,10 +392,32 @@ impl Registry {
         let (registry, name) = (repository.registry_id.clone(), repository.name.clone());
         if let Some(in_registry) = self.repositories.get_mut(registry.as_str()) {
             in_registry.remove(name.as_str());
+            if in_registry.is_empty() {
+                self.repositories.remove(registry.as_str());
+            }
         }
         Ok(wire::DeleteRepositoryResponse {
             repository: Some(wire),
         })
+    }
+
+    /// `LimitExceededException` unless `registry` has room for one more repository, and, when
+    /// it has none yet, the registry for one more registry id.
+    fn check_new_repository(&self, registry: &RegistryId) -> Result<(), OpError> {
+        let limits = self.limits;
+        match self.repositories.get(registry.as_str()) {
+            Some(in_registry) if in_registry.len() >= limits.repositories_per_registry => {
+                Err(limit_exceeded(format!(
+                    "The registry with id '{registry}' already has the maximum of {} repositories",
+                    limits.repositories_per_registry
+                )))
+            }
+            None if self.repositories.len() >= limits.registries => Err(limit_exceeded(format!(
+                "The maximum of {} registries with repositories has been reached",
+                limits.registries
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// A fresh upload id, shaped like the service model's UUID pattern, and its sequence

@@ -79,10 +79,20 @@ impl Registry {
     }
 
     /// `UploadLayerPart`: parts must arrive in order, each starting where the last ended, and
-    /// be at most [`PART_SIZE`] bytes (`InvalidLayerPartException`).
+    /// be at most [`PART_SIZE`] bytes (`InvalidLayerPartException`); a part past the byte
+    /// budget of [`Limits`](super::Limits) is `LimitExceededException`.
     pub fn upload_layer_part(
         &mut self,
         request: &wire::UploadLayerPartRequest,
+    ) -> Result<wire::UploadLayerPartResponse, OpError> {
+        self.upload_prepared_part(request, PreparedPart::of(request))
+    }
+
+    /// `UploadLayerPart` of `request`, its bytes copied out of it beforehand as `prepared`.
+    pub fn upload_prepared_part(
+        &mut self,
+        request: &wire::UploadLayerPartRequest,
+        prepared: PreparedPart,
     ) -> Result<wire::UploadLayerPartResponse, OpError> {
         let repository = self.target_mut(
             request.registry_id.as_deref(),
@@ -92,6 +102,7 @@ impl Registry {
         let first = *required(request.part_first_byte.as_ref(), "partFirstByte")?;
         let last = *required(request.part_last_byte.as_ref(), "partLastByte")?;
         let blob = required(request.layer_part_blob.as_ref(), "layerPartBlob")?;
+        let part = prepared.0;
         for (member, value) in [("partFirstByte", first), ("partLastByte", last)] {
             if value < 0 {
                 return Err(OpError::invalid(format!(
@@ -111,11 +122,20 @@ impl Registry {
         );
         let upload = repository
             .uploads
-            .get_mut(upload_id)
+            .get(upload_id)
             .ok_or_else(|| upload_not_found(upload_id))?;
         check_part(upload, first, last, len)?;
-        upload.bytes.extend_from_slice(&blob.0);
-        upload.parts.push(len);
+        self.check_bytes(len as u64)?;
+        let repository = self.target_mut(
+            request.registry_id.as_deref(),
+            request.repository_name.as_deref(),
+        )?;
+        let upload = repository
+            .uploads
+            .get_mut(upload_id)
+            .ok_or_else(|| upload_not_found(upload_id))?;
+        let part = part.unwrap_or_else(|| StoredBlob::new(blob.0.as_slice()));
+        upload.parts.push(part);
         Ok(wire::UploadLayerPartResponse {
             registry_id: Some(registry_id),
             repository_name: Some(name),
@@ -129,6 +149,33 @@ impl Registry {
     pub fn complete_layer_upload(
         &mut self,
         request: &wire::CompleteLayerUploadRequest,
+    ) -> Result<wire::CompleteLayerUploadResponse, OpError> {
+        self.complete_joined_upload(request, None)
+    }
+
+    /// The parts of the upload `request` names, if it exists (shared, not copied): for
+    /// [`JoinedUpload::of`] outside a lock.
+    pub fn upload_parts(
+        &self,
+        request: &wire::CompleteLayerUploadRequest,
+    ) -> Option<Vec<StoredBlob>> {
+        let registry = self.resolve_registry(request.registry_id.as_deref()).ok()?;
+        let repository = self.repository(registry.as_str(), request.repository_name.as_deref()?)?;
+        Some(
+            repository
+                .uploads
+                .get(request.upload_id.as_deref()?)?
+                .parts
+                .clone(),
+        )
+    }
+
+    /// `CompleteLayerUpload`, with the upload's bytes joined and digested beforehand as
+    /// `joined` (used only if the upload still has exactly those parts).
+    pub fn complete_joined_upload(
+        &mut self,
+        request: &wire::CompleteLayerUploadRequest,
+        joined: Option<JoinedUpload>,
     ) -> Result<wire::CompleteLayerUploadResponse, OpError> {
         let repository = self.target_mut(
             request.registry_id.as_deref(),
@@ -145,14 +192,15 @@ impl Registry {
             .uploads
             .get(upload_id)
             .ok_or_else(|| upload_not_found(upload_id))?;
-        if upload.bytes.is_empty() {
+        if upload.received() == 0 {
             return Err(OpError::new(
                 "EmptyUploadException",
                 format!("The upload with id '{upload_id}' is empty"),
             ));
         }
         let all_but_last = &upload.parts[..upload.parts.len().saturating_sub(1)];
-        if let Some(small) = all_but_last.iter().find(|n| **n < MIN_PART_SIZE) {
+        let mut sizes = all_but_last.iter().map(|p| p.bytes().len());
+        if let Some(small) = sizes.find(|n| *n < MIN_PART_SIZE) {
             return Err(OpError::new(
                 "LayerPartTooSmallException",
                 format!(
@@ -160,7 +208,10 @@ impl Registry {
                 ),
             ));
         }
-        let digest = ImageDigest::of(&upload.bytes);
+        let joined = joined
+            .filter(|j| j.parts == upload.parts.len())
+            .unwrap_or_else(|| JoinedUpload::of(&upload.parts));
+        let digest = joined.digest;
         if digest.as_str() != given {
             return Err(OpError::new(
                 "InvalidLayerException",
@@ -169,18 +220,16 @@ impl Registry {
                 ),
             ));
         }
-        let Some(upload) = repository.uploads.remove(upload_id) else {
+        if repository.uploads.remove(upload_id).is_none() {
             return Err(upload_not_found(upload_id));
-        };
+        }
         if repository.blobs.contains_key(digest.as_str()) {
             return Err(OpError::new(
                 "LayerAlreadyExistsException",
                 format!("The layer {digest} already exists"),
             ));
         }
-        repository
-            .blobs
-            .insert(digest.to_string(), StoredBlob::new(upload.bytes));
+        repository.blobs.insert(digest.to_string(), joined.blob);
         Ok(wire::CompleteLayerUploadResponse {
             registry_id: Some(repository.registry_id.to_string()),
             repository_name: Some(repository.name.to_string()),
@@ -190,12 +239,52 @@ impl Registry {
     }
 }
 
+/// A part's bytes, copied out of its UploadLayerPart request (before taking a lock on the
+/// state, in a server); none when the request has none or too many.
+#[derive(Debug, Clone)]
+pub struct PreparedPart(Option<StoredBlob>);
+
+impl PreparedPart {
+    /// Copies the part of `request`.
+    pub fn of(request: &wire::UploadLayerPartRequest) -> Self {
+        let blob = request.layer_part_blob.as_ref();
+        Self(
+            blob.filter(|b| b.0.len() <= MAX_PART_BLOB)
+                .map(|b| StoredBlob::new(b.0.as_slice())),
+        )
+    }
+}
+
+/// An upload's parts joined into one blob, and its digest (before taking a lock on the state,
+/// in a server).
+#[derive(Debug, Clone)]
+pub struct JoinedUpload {
+    parts: usize,
+    digest: ImageDigest,
+    blob: StoredBlob,
+}
+
+impl JoinedUpload {
+    /// Joins and digests `parts`.
+    pub fn of(parts: &[StoredBlob]) -> Self {
+        let mut bytes = Vec::with_capacity(parts.iter().map(|p| p.bytes().len()).sum());
+        for part in parts {
+            bytes.extend_from_slice(part.bytes());
+        }
+        Self {
+            parts: parts.len(),
+            digest: ImageDigest::of(&bytes),
+            blob: StoredBlob::new(bytes),
+        }
+    }
+}
+
 /// A part of `len` bytes (at least one) from `first` to `last` must start where the upload
 /// ended, end at
 /// `first + len - 1`, be at most [`PART_SIZE`] bytes and not exceed [`MAX_PARTS`]. In `i128`,
 /// so that no `i64` the caller sends can overflow.
 fn check_part(upload: &Upload, first: i64, last: i64, len: usize) -> Result<(), OpError> {
-    let received = upload.bytes.len();
+    let received = upload.received();
     let expected_last = i128::from(first) + len as i128 - 1;
     if len == 0 {
         return Err(OpError::new(

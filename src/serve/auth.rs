@@ -6,18 +6,43 @@
 //! access key and the session token (`UnrecognizedClientException`), the signing time within
 //! five minutes of the server's clock (`InvalidSignatureException`, "Signature expired"), then
 //! the signature itself. The session token must be the configured one (none when none is
-//! configured), whether or not the client signed its header.
+//! configured), whether or not the client signed its header. The credential scope must be
+//! whole and right (`<key>/<day of X-Amz-Date>/<region>/ecr/aws4_request`), and the signature
+//! is compared in constant time.
+//!
+//! What the server signs itself (registry passwords, pre-signed blob URLs) is signed with
+//! [`process_key`], a secret drawn once per process.
 
 use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
+use subtle::ConstantTimeEq as _;
 
-use crate::model::OpError;
+use crate::model::{OpError, TokenKey};
 use crate::wire::Credentials;
 use crate::wire::{format_amz_date, parse_amz_date, sign_request};
 
 /// How far a request's `X-Amz-Date` may be from the server's clock: five minutes, as AWS.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
+
+/// The service a credential scope must name.
+const SERVICE: &str = "ecr";
+
+/// The last part of every SigV4 credential scope.
+const TERMINATOR: &str = "aws4_request";
+
+/// This process's key for registry passwords and pre-signed blob URLs: 32 bytes from the
+/// operating system's random source, drawn on first use.
+pub fn process_key() -> TokenKey {
+    static KEY: std::sync::OnceLock<TokenKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .unwrap_or_else(|e| panic!("the operating system has no random source: {e}"));
+        TokenKey::new(bytes)
+    })
+    .clone()
+}
 
 /// Checks the SigV4 signature of a request against `credentials`, at server time `now`.
 pub fn verify(
@@ -54,6 +79,7 @@ pub fn verify(
         ));
     }
     check_time(time, now)?;
+    check_scope(&parts, header("x-amz-date").unwrap_or(""))?;
     let token_signed = parts.signed_headers.contains(&"x-amz-security-token");
     let signer = match token_signed {
         true => credentials.clone(),
@@ -74,13 +100,37 @@ pub fn verify(
     let url = format!("http://{host}{uri}");
     let (_, expected) = sign_request(&signer, parts.region, method, &url, &signed, body, time)
         .map_err(|e| OpError::new("IncompleteSignatureException", e.to_string()))?;
-    if expected != parts.signature {
+    if !bool::from(expected.as_bytes().ct_eq(parts.signature.as_bytes())) {
         return Err(OpError::new(
             "InvalidSignatureException",
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
         ));
     }
     Ok(())
+}
+
+/// The credential scope names the day of `X-Amz-Date`, `ecr` and `aws4_request`, each refused
+/// with AWS's message when it does not. Its region is any: the signature is checked with the
+/// key of the region it names, and clients of a mock sign with the region they are configured
+/// with, whatever region the server writes in its ARNs.
+fn check_scope(parts: &Authorization<'_>, amz_date: &str) -> Result<(), OpError> {
+    let day = amz_date.get(..8).unwrap_or(amz_date);
+    let message = if parts.date != day {
+        format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{day}', from 'x-amz-date'.",
+            parts.date
+        )
+    } else if parts.service != SERVICE {
+        format!("Credential should be scoped to correct service: '{SERVICE}'. ")
+    } else if parts.terminator != TERMINATOR {
+        format!(
+            "Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{}'. ",
+            parts.terminator
+        )
+    } else {
+        return Ok(());
+    };
+    Err(OpError::new("InvalidSignatureException", message))
 }
 
 /// A signing time more than [`MAX_CLOCK_SKEW`] from `now` is refused with AWS's message,
@@ -114,7 +164,10 @@ fn check_time(time: SystemTime, now: SystemTime) -> Result<(), OpError> {
 /// SignedHeaders=a;b, Signature=hex`.
 struct Authorization<'a> {
     access_key_id: &'a str,
+    date: &'a str,
     region: &'a str,
+    service: &'a str,
+    terminator: &'a str,
     signed_headers: Vec<&'a str>,
     signature: &'a str,
 }
@@ -135,11 +188,22 @@ impl<'a> Authorization<'a> {
             }
         }
         let mut scope = credential?.split('/');
-        let access_key_id = scope.next()?;
-        let region = scope.nth(1)?;
+        let (access_key_id, date, region, service, terminator) = (
+            scope.next()?,
+            scope.next()?,
+            scope.next()?,
+            scope.next()?,
+            scope.next()?,
+        );
+        if scope.next().is_some() {
+            return None;
+        }
         Some(Self {
             access_key_id,
+            date,
             region,
+            service,
+            terminator,
             signed_headers: signed_headers?,
             signature: signature?,
         })

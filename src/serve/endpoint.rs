@@ -7,10 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use http::HeaderMap;
 use serde::Serialize;
 
-use crate::model::{OpError, Profile, Registry, batch_get_image};
+use crate::model::{
+    JoinedUpload, OpError, PreparedImage, PreparedPart, Profile, Registry, TokenKey,
+    batch_get_image,
+};
 use crate::wire::{self, Decoded, Operation, Request, RequestError};
 
-use super::auth::verify;
+use super::auth::{process_key, verify};
 use super::fault::{Fault, Faults, When};
 use super::registry_api::Pull;
 use crate::wire::Credentials;
@@ -41,6 +44,7 @@ pub struct Endpoint {
     requests: AtomicU64,
     faults: Faults,
     blob_redirect: bool,
+    key: TokenKey,
 }
 
 fn system_clock() -> f64 {
@@ -62,6 +66,7 @@ impl Endpoint {
             requests: AtomicU64::new(0),
             faults: Faults::default(),
             blob_redirect: false,
+            key: process_key(),
         }
     }
 
@@ -134,6 +139,7 @@ impl Endpoint {
                 profile: &self.profile,
                 blob_redirect: self.blob_redirect,
                 now: (self.clock)(),
+                key: &self.key,
             };
             let answer = pull.answer(method, uri, headers);
             return EndpointReply {
@@ -197,9 +203,25 @@ impl Endpoint {
             }
             Request::CreateRepository(r) => json(self.write().create_repository(&clean(r)?, now)),
             Request::InitiateLayerUpload(r) => json(self.write().initiate_layer_upload(&clean(r)?)),
-            Request::UploadLayerPart(r) => json(self.write().upload_layer_part(&clean(r)?)),
-            Request::CompleteLayerUpload(r) => json(self.write().complete_layer_upload(&clean(r)?)),
-            Request::PutImage(r) => json(self.write().put_image(&clean(r)?, now)),
+            // The heavy part of a write (copying a part, joining and digesting an upload,
+            // reading a manifest) is done before taking the lock, so that it does not stall
+            // every other request.
+            Request::UploadLayerPart(r) => {
+                let request = clean(r)?;
+                let part = PreparedPart::of(&request);
+                json(self.write().upload_prepared_part(&request, part))
+            }
+            Request::CompleteLayerUpload(r) => {
+                let request = clean(r)?;
+                let parts = self.read().upload_parts(&request);
+                let joined = parts.map(|p| JoinedUpload::of(&p));
+                json(self.write().complete_joined_upload(&request, joined))
+            }
+            Request::PutImage(r) => {
+                let request = clean(r)?;
+                let image = PreparedImage::of(&request);
+                json(self.write().put_prepared_image(&request, image, now))
+            }
             Request::BatchDeleteImage(r) => json(self.write().batch_delete_image(&clean(r)?)),
             Request::DeleteRepository(r) => json(self.write().delete_repository(&clean(r)?)),
             Request::DescribeRepositories(r) => json(self.read().describe_repositories(&clean(r)?)),
@@ -208,9 +230,11 @@ impl Endpoint {
             Request::BatchCheckLayerAvailability(r) => {
                 json(self.read().batch_check_layer_availability(&clean(r)?))
             }
-            Request::GetAuthorizationToken(r) => {
-                json(self.read().get_authorization_token(&clean(r)?, now))
-            }
+            Request::GetAuthorizationToken(r) => json(self.read().get_authorization_token(
+                &clean(r)?,
+                now,
+                &self.key,
+            )),
         }
     }
 

@@ -32,7 +32,7 @@ pub use profile::{PROFILE_HELP, parse_profile};
 pub use responder::Responder;
 pub use tls::TlsFiles;
 
-use crate::model::{Profile, Registry, RegistryId};
+use crate::model::{Limits, Profile, Registry, RegistryId};
 use crate::wire::Credentials;
 
 /// How to run the embedded server.
@@ -59,7 +59,23 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Answer registry-API blob requests with a `307` to a pre-signed URL, as ECR does.
     pub blob_redirect: bool,
+    /// How much state requests may build up: [`STATE_LIMITS`] unless set.
+    pub limits: Limits,
 }
+
+/// The state `serve` holds by default, in memory: ECR's quotas
+/// ([`Limits::ECR`]) where a mock can hold them, lower where it cannot. Up to 100 registry ids
+/// (ECR has no cap: one per account that shares with the caller), 1,000 repositories per
+/// registry (ECR: 100,000), 1,000 images per repository (ECR: 20,000), 10,000 images in all
+/// (ECR: none), and 1 GiB of blobs, uploads and manifests (ECR: none; 100 layers of ECR's
+/// 10 MiB parts, and every manifest at its 4 MiB maximum 250 times over).
+pub const STATE_LIMITS: Limits = Limits {
+    registries: 100,
+    repositories_per_registry: 1_000,
+    images_per_repository: 1_000,
+    images: 10_000,
+    stored_bytes: 1 << 30,
+};
 
 impl Default for Config {
     fn default() -> Self {
@@ -75,6 +91,7 @@ impl Default for Config {
             registry: None,
             tls: None,
             blob_redirect: false,
+            limits: STATE_LIMITS,
         }
     }
 }
@@ -110,6 +127,7 @@ impl Config {
             .clone()
             .unwrap_or_else(|| Registry::new(self.account_id.clone(), self.region.clone()));
         registry.require_blobs = self.require_blobs;
+        registry.limits = self.limits;
         Endpoint::new(
             registry,
             self.profile.clone(),

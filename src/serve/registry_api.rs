@@ -9,10 +9,10 @@
 //! is a 4xx with the distribution error envelope.
 
 use http::HeaderMap;
-use sha2::{Digest as _, Sha256};
 
 use crate::model::{
-    ImageDigest, OpError, Profile, Registry, TokenRefusal, batch_get_image, manifest_request,
+    ImageDigest, OpError, Profile, Registry, TokenKey, TokenRefusal, batch_get_image,
+    manifest_request,
 };
 use crate::wire::registry::{
     API_VERSION, API_VERSION_HEADER, DIGEST_HEADER, ErrorCode, Reference, Route, RouteError,
@@ -50,6 +50,24 @@ impl Answer {
         self.headers.push((name, value.into()));
         self
     }
+
+    /// This answer, if every header value can be sent; else a `500`, never an answer with a
+    /// header dropped (a stored value that is no HTTP field value, from a registry built in
+    /// code: PutImage refuses one).
+    fn sendable(self) -> Self {
+        let unsendable = self
+            .headers
+            .iter()
+            .find(|(_, value)| http::HeaderValue::from_str(value).is_err());
+        match unsendable {
+            None => self,
+            Some((name, _)) => Self::error(
+                500,
+                ErrorCode::Unsupported,
+                &format!("the stored {name} cannot be sent as an HTTP header value"),
+            ),
+        }
+    }
 }
 
 /// How the registry API answers: the endpoint's state and choices, for one request.
@@ -58,12 +76,13 @@ pub(super) struct Pull<'a> {
     pub profile: &'a Profile,
     pub blob_redirect: bool,
     pub now: f64,
+    pub key: &'a TokenKey,
 }
 
 impl Pull<'_> {
     /// Answers one request under `/v2/`; a `HEAD` gets the headers of the `GET`, no body.
     pub fn answer(&self, method: &str, uri: &str, headers: &HeaderMap) -> Answer {
-        let answer = self.answer_get(method, uri, headers);
+        let answer = self.answer_get(method, uri, headers).sendable();
         match method {
             "HEAD" => Answer {
                 body: Vec::new(),
@@ -93,7 +112,7 @@ impl Pull<'_> {
             }
         };
         if let Route::Blob { name, digest } = &route
-            && presigned(uri, name, digest)
+            && presigned(self.key, uri, name, digest, self.now)
         {
             return self.blob(name, digest, head, false);
         }
@@ -129,7 +148,7 @@ impl Pull<'_> {
         let refusal = match user.as_str() {
             "AWS" => self
                 .registry
-                .check_registry_password(&password, self.now)
+                .check_registry_password(&password, self.now, self.key)
                 .err(),
             _ => Some(TokenRefusal::Invalid),
         }?;
@@ -203,9 +222,10 @@ impl Pull<'_> {
             Err(e) => return op_error(&e),
         };
         if redirect && !head {
+            let expires = (self.now + BLOB_URL_LIFETIME_SECONDS).floor() as i64;
             let location = format!(
-                "/v2/{name}/blobs/{digest}?download={}",
-                signature(name, digest)
+                "/v2/{name}/blobs/{digest}?expires={expires}&download={}",
+                self.key.sign(&download_message(name, digest, expires))
             );
             return Answer::new(307, "text/plain; charset=utf-8", Vec::new())
                 .with("location", location);
@@ -278,14 +298,43 @@ fn op_error(e: &OpError) -> Answer {
     }
 }
 
-/// The `download` query of a pre-signed blob URL for `name` and `digest`.
-fn signature(name: &str, digest: &str) -> String {
-    let hash = Sha256::digest(format!("ecr-contract blob download\n{name}\n{digest}"));
-    hash.iter().take(16).map(|b| format!("{b:02x}")).collect()
+/// How long a pre-signed blob URL is valid: ECR's redirects are S3 pre-signed URLs whose
+/// lifetime it does not document, so the same as a registry token (12 hours,
+/// [`TOKEN_LIFETIME_SECONDS`](crate::model::TOKEN_LIFETIME_SECONDS)): a URL never outlives
+/// the login that obtained it by more than the login itself does.
+const BLOB_URL_LIFETIME_SECONDS: f64 = crate::model::TOKEN_LIFETIME_SECONDS;
+
+/// What a pre-signed blob URL's mac covers: the repository, the digest and the expiry.
+fn download_message(name: &str, digest: &str, expires: i64) -> String {
+    format!("ecr-contract blob download\n{name}\n{digest}\n{expires}")
 }
 
-/// Whether `uri` is the pre-signed download URL of `name` and `digest`.
-fn presigned(uri: &str, name: &str, digest: &str) -> bool {
+/// Whether `uri` is a pre-signed download URL of `name` and `digest` signed with `key`,
+/// unexpired at `now`.
+fn presigned(key: &TokenKey, uri: &str, name: &str, digest: &str, now: f64) -> bool {
     let query = uri.split_once('?').map_or("", |(_, q)| q);
-    query_value(query, "download").is_some_and(|s| s == signature(name, digest))
+    let expires = query_value(query, "expires").and_then(|e| e.parse::<i64>().ok());
+    let (Some(expires), Some(signature)) = (expires, query_value(query, "download")) else {
+        return false;
+    };
+    (expires as f64) > now && key.verify(&download_message(name, digest, expires), &signature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_with_a_header_that_cannot_be_sent_becomes_a_500_not_an_empty_200() {
+        let answer = Answer::new(200, "application/x\u{1}weird", b"{}".to_vec()).sendable();
+        assert_eq!(answer.status, 500);
+        assert!(
+            answer
+                .headers
+                .iter()
+                .all(|(_, v)| http::HeaderValue::from_str(v).is_ok())
+        );
+        let fine = Answer::new(200, JSON, b"{}".to_vec());
+        assert_eq!(fine.clone().sendable(), fine);
+    }
 }

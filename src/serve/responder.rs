@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use http::HeaderValue;
 use wiremock::{Request, Respond, ResponseTemplate};
 
 use crate::model::Registry;
@@ -84,16 +85,22 @@ impl Respond for Responder {
             &request.headers,
             &request.body,
         );
+        // The endpoint answers only values that are header values; wiremock panics on any
+        // other, so the filter keeps that promise local.
+        let sendable = |value: &String| HeaderValue::from_str(value).ok();
         let content_type = reply
             .headers
             .iter()
             .find(|(name, _)| *name == "content-type")
-            .map_or(wire::CONTENT_TYPE, |(_, value)| value.as_str());
+            .and_then(|(_, value)| sendable(value).map(|_| value.as_str()))
+            .unwrap_or(wire::CONTENT_TYPE);
         let mut template = ResponseTemplate::new(reply.status)
             .insert_header("x-amzn-requestid", reply.request_id.as_str())
             .set_body_raw(reply.body.clone(), content_type);
         for (name, value) in reply.headers.iter().filter(|(n, _)| *n != "content-type") {
-            template = template.insert_header(*name, value.as_str());
+            if let Some(value) = sendable(value) {
+                template = template.insert_header(*name, value);
+            }
         }
         match reply.delay {
             Some(delay) => template.set_delay(delay),

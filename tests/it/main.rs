@@ -24,6 +24,7 @@ mod registry_rules;
 mod sdk;
 mod secrets;
 mod serve;
+mod serve_bounds;
 mod signing;
 mod snapshots;
 mod support;

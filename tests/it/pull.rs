@@ -422,15 +422,16 @@ async fn check_passes_every_reg_rule_whichever_outcomes_the_server_chooses() {
 #[test]
 fn a_registry_password_is_valid_until_its_token_expires_and_only_for_its_registry() {
     use base64::Engine as _;
-    use ecr_contract::model::{Registry, TOKEN_LIFETIME_SECONDS, TokenRefusal};
+    use ecr_contract::model::{Registry, TOKEN_LIFETIME_SECONDS, TokenKey, TokenRefusal};
     use ecr_contract::wire::GetAuthorizationTokenRequest;
     let registry = Registry::builder()
         .repository(REPO)
         .build()
         .expect("a registry");
     let now = 1_700_000_000.0;
+    let key = TokenKey::new([7; 32]);
     let answer = registry
-        .get_authorization_token(&GetAuthorizationTokenRequest::default(), now)
+        .get_authorization_token(&GetAuthorizationTokenRequest::default(), now, &key)
         .expect("a token");
     let token = answer.authorization_data.expect("data")[0]
         .authorization_token
@@ -441,22 +442,25 @@ fn a_registry_password_is_valid_until_its_token_expires_and_only_for_its_registr
         .expect("base64");
     let text = String::from_utf8(decoded).expect("text");
     let password = text.strip_prefix("AWS:").expect("AWS:<password>");
-    assert_eq!(registry.check_registry_password(password, now), Ok(()));
+    assert_eq!(
+        registry.check_registry_password(password, now, &key),
+        Ok(())
+    );
     // Good until its `expiresAt`, expired from that second on.
     let expires_at = now + TOKEN_LIFETIME_SECONDS;
     assert_eq!(
-        registry.check_registry_password(password, expires_at - 1.0),
+        registry.check_registry_password(password, expires_at - 1.0, &key),
         Ok(())
     );
     for later in [expires_at, expires_at + 1.0] {
         assert_eq!(
-            registry.check_registry_password(password, later),
+            registry.check_registry_password(password, later, &key),
             Err(TokenRefusal::Expired)
         );
     }
     let tampered = format!("{password}x");
     assert_eq!(
-        registry.check_registry_password(&tampered, now),
+        registry.check_registry_password(&tampered, now, &key),
         Err(TokenRefusal::Invalid)
     );
     let other = Registry::builder()
@@ -465,7 +469,7 @@ fn a_registry_password_is_valid_until_its_token_expires_and_only_for_its_registr
         .build()
         .expect("another registry");
     assert_eq!(
-        other.check_registry_password(password, now),
+        other.check_registry_password(password, now, &key),
         Err(TokenRefusal::Invalid)
     );
 }

@@ -289,6 +289,7 @@ fn answers_of_the_read_operations_have_a_fixed_wire_form() {
         let token = registry.get_authorization_token(
             &wire::GetAuthorizationTokenRequest::default(),
             1_700_000_000.0,
+            &ecr_contract::model::TokenKey::new([7; 32]),
         );
         insta::assert_snapshot!("answer-get-authorization-token", answer_form(&token));
     });

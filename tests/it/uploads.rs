@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use ecr_contract::model::{
     ImageDigest, MAX_PART_BLOB, MAX_UPLOADS, MIN_PART_SIZE, OpError, PART_SIZE, Registry,
-    TOKEN_LIFETIME_SECONDS,
+    TOKEN_LIFETIME_SECONDS, TokenKey,
 };
 use ecr_contract::wire::{
     Blob, CompleteLayerUploadRequest, GetAuthorizationTokenRequest, InitiateLayerUploadRequest,
@@ -190,8 +190,9 @@ fn uploads_in_progress_are_bounded_and_the_oldest_is_forgotten() {
 fn get_authorization_token_is_aws_and_a_password_for_twelve_hours() {
     let registry = registry();
     let now = 1_700_000_000.0;
+    let key = TokenKey::new([7; 32]);
     let answer = registry
-        .get_authorization_token(&GetAuthorizationTokenRequest::default(), now)
+        .get_authorization_token(&GetAuthorizationTokenRequest::default(), now, &key)
         .expect("a token");
     let data = answer.authorization_data.expect("data");
     assert_eq!(data.len(), 1);
@@ -213,6 +214,7 @@ fn get_authorization_token_is_aws_and_a_password_for_twelve_hours() {
                 registry_ids: Some(vec!["123456789012".into(), "210987654321".into()]),
             },
             now,
+            &key,
         )
         .expect("tokens");
     let endpoints: Vec<String> = two
@@ -235,6 +237,7 @@ fn get_authorization_token_is_aws_and_a_password_for_twelve_hours() {
                 registry_ids: Some(vec!["123456789012".into(); 10]),
             },
             now,
+            &key,
         )
         .expect("ten tokens");
     assert_eq!(ten.authorization_data.map(|d| d.len()), Some(10));
@@ -248,6 +251,7 @@ fn get_authorization_token_is_aws_and_a_password_for_twelve_hours() {
                 registry_ids: Some(ids.clone()),
             },
             now,
+            &key,
         );
         assert_eq!(code(answer), "InvalidParameterException", "{ids:?}");
     }
