@@ -14,7 +14,9 @@
 //! # Ok(()) }
 //! ```
 
+mod activity;
 mod auth;
+mod connection;
 mod endpoint;
 pub mod fault;
 mod http_server;
@@ -24,9 +26,14 @@ mod registry_api;
 mod responder;
 mod tls;
 
+pub use connection::{
+    ConnectionLimits, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_HEAD_BYTES,
+    MAX_HEADERS, SHUTDOWN_DEADLINE,
+};
 pub use endpoint::{Endpoint, EndpointReply};
 pub use fault::{Fault, When, always, every, first, nth};
-pub use http_server::{Server, run, spawn};
+pub(crate) use http_server::router;
+pub use http_server::{BODY_TIMEOUT, Server, run, spawn};
 pub use profile::{PROFILE_HELP, parse_profile};
 #[cfg(feature = "wiremock")]
 pub use responder::Responder;
@@ -59,6 +66,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Answer registry-API blob requests with a `307` to a pre-signed URL, as ECR does.
     pub blob_redirect: bool,
+    /// Bounds on connections: timeouts, the cap on open ones, the shutdown deadline.
+    pub connection: ConnectionLimits,
 }
 
 impl Default for Config {
@@ -75,6 +84,7 @@ impl Default for Config {
             registry: None,
             tls: None,
             blob_redirect: false,
+            connection: ConnectionLimits::default(),
         }
     }
 }

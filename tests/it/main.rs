@@ -10,6 +10,7 @@ mod contract;
 mod decoder;
 mod deletes;
 mod fuzzing;
+mod hostile_client;
 mod journal;
 mod model;
 mod pacing;
