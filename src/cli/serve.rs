@@ -52,9 +52,18 @@ pub struct Args {
     blob_redirect: bool,
 }
 
-/// Serves until Ctrl-C.
+/// Serves until Ctrl-C (SIGINT) or SIGTERM.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    if !args.verify_signatures && reachable_from_afar(&args.host) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "ecr-contract serve: warning: --host {} is not loopback and signatures are not verified: \
+             anyone who can reach the port can read and change the registry's state, and registry \
+             tokens are only as strong as what serve checks (--verify-signatures)",
+            args.host
+        );
+    }
     let verify_signatures = match args.verify_signatures {
         false => None,
         true => match runtime.block_on(AwsConfig::load(None, true))?.credentials {
@@ -88,16 +97,16 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     runtime
         .block_on(async {
-            // The handler is in place before the URL is printed: a Ctrl-C right after it
-            // stops the server cleanly instead of killing the process.
-            let interrupted = interrupt().context("listening for Ctrl-C")?;
+            // The handlers are in place before the URL is printed: a Ctrl-C or SIGTERM right
+            // after it stops the server cleanly instead of killing the process.
+            let interrupted = stop_signal().context("listening for Ctrl-C and SIGTERM")?;
             run_server(
                 config,
                 |url| {
                     let mut out = std::io::stdout().lock();
                     let _ = writeln!(
                         out,
-                        "ecr-contract serve: listening on {url} (Ctrl-C to stop)"
+                        "ecr-contract serve: listening on {url} (Ctrl-C or SIGTERM to stop)"
                     );
                     let _ = out.flush();
                 },
@@ -110,18 +119,33 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A future that completes on Ctrl-C (SIGINT), with its handler registered now.
+/// Whether `host` names an address other machines may reach: not loopback, or unresolvable
+/// (then assumed reachable).
+fn reachable_from_afar(host: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    (host, 0)
+        .to_socket_addrs()
+        .map_or(true, |mut addrs| addrs.any(|a| !a.ip().is_loopback()))
+}
+
+/// A future that completes on Ctrl-C (SIGINT) or SIGTERM (what `docker stop`, systemd and CI
+/// runners send), with its handlers registered now.
 #[cfg(unix)]
-fn interrupt() -> std::io::Result<impl std::future::Future<Output = ()>> {
-    let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
     Ok(async move {
-        signal.recv().await;
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
     })
 }
 
 /// A future that completes on Ctrl-C.
 #[cfg(not(unix))]
-fn interrupt() -> std::io::Result<impl std::future::Future<Output = ()>> {
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -211,21 +211,26 @@ fn scenario_seeds() -> Vec<Vec<u8>> {
 }
 
 /// Deterministic byte strings of several lengths: `Arbitrary` reads any bytes as a sequence of
-/// requests, so each is a different sequence.
+/// requests, so each is a different sequence. Some open with `0xff` four times, which picks the
+/// last kind of request, one through the HTTP adapter, first.
 fn endpoint_seeds() -> Vec<Vec<u8>> {
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    [16usize, 64, 256, 1024, 4096]
+    let lengths = [16usize, 64, 256, 1024, 4096];
+    let random = lengths
         .iter()
-        .flat_map(|len| std::iter::repeat_n(*len, 4))
-        .map(|len| {
-            (0..len)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    state.to_le_bytes()[0]
-                })
-                .collect()
+        .flat_map(|len| std::iter::repeat_n((*len, false), 4));
+    let http_first = lengths.iter().map(|len| (*len, true));
+    random
+        .chain(http_first)
+        .map(|(len, http)| {
+            let prefix = if http { &[0xff; 4][..] } else { &[] };
+            let bytes = (prefix.len()..len).map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state.to_le_bytes()[0]
+            });
+            prefix.iter().copied().chain(bytes).collect()
         })
         .collect()
 }

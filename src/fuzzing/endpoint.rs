@@ -3,7 +3,9 @@
 //! wire shape), steered towards the state it built (repository names from a pool, upload ids,
 //! digests and tokens from earlier answers), with extreme integers and part sizes.
 //!
-//! Registry API requests (`/v2/...`) are among the steps, checked by [`registry`](super::registry).
+//! Registry API requests (`/v2/...`) are among the steps, checked by [`registry`](super::registry),
+//! and so are requests of any method, path, headers and body through the HTTP adapter, checked
+//! by [`http`](super::http).
 //!
 //! It asserts that the endpoint never panics, that every answer is a well-formed AWS JSON 1.1
 //! answer the decoder accepts (a clean success body for 200, an `__type`/`message` envelope
@@ -11,7 +13,7 @@
 //! [`MAX_UPLOADS`] uploads per repository, each within ECR's part limits and never holding
 //! more bytes than were sent.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use arbitrary::{Arbitrary, Unstructured};
 use http::{HeaderMap, HeaderValue};
@@ -72,6 +74,8 @@ enum AnyRequest {
     Raw(Option<u8>, Vec<u8>),
     /// A registry API request (`/v2/...`), checked by [`super::registry`].
     Registry(super::registry::RegistryRequest),
+    /// Any request through the HTTP adapter, checked by [`super::http`].
+    Http(super::http::HttpRequest),
 }
 
 /// One step: a request and how to steer it towards the state built so far.
@@ -136,7 +140,7 @@ pub fn endpoint(data: &[u8]) {
     let registry = START
         .get_or_init(|| build_registry(&fixture().calls()))
         .clone();
-    let endpoint = Endpoint::from_registry(registry);
+    let endpoint = Arc::new(Endpoint::from_registry(registry));
     let token = registry_token(&endpoint);
     let mut u = Unstructured::new(data);
     let mut seen = Seen::default();
@@ -146,6 +150,10 @@ pub fn endpoint(data: &[u8]) {
         };
         if let AnyRequest::Registry(request) = &step.request {
             super::registry::send(&endpoint, request, &token, &NAMES);
+            continue;
+        }
+        if let AnyRequest::Http(request) = &step.request {
+            super::http::send(&endpoint, request);
             continue;
         }
         let (operation, body) = encode(&step, &mut seen);
@@ -208,7 +216,7 @@ fn encode(step: &Step, seen: &mut Seen) -> (Option<Operation>, Vec<u8>) {
         AnyRequest::DescribeImages(r) => value(r),
         AnyRequest::BatchCheckLayerAvailability(r) => value(r),
         AnyRequest::GetAuthorizationToken(r) => value(r),
-        AnyRequest::Registry(_) => return (None, Vec::new()),
+        AnyRequest::Registry(_) | AnyRequest::Http(_) => return (None, Vec::new()),
         AnyRequest::Raw(op, bytes) => {
             let op = op.and_then(|i| Operation::ALL.get(usize::from(i)).copied());
             return (op, bytes.clone());
@@ -273,7 +281,7 @@ fn steered(choice: u8, len: usize) -> Option<usize> {
 }
 
 /// Panics unless `reply` is an AWS JSON 1.1 answer of `operation` the decoder accepts.
-fn assert_well_formed(operation: Option<Operation>, reply: &EndpointReply) {
+pub(super) fn assert_well_formed(operation: Option<Operation>, reply: &EndpointReply) {
     macro_rules! decode {
         ($($op:ident => $output:ty,)*) => {
             match operation {

@@ -6,6 +6,7 @@
 
 mod corpus;
 mod endpoint;
+mod http;
 pub mod input;
 #[doc(hidden)]
 pub mod mutate;

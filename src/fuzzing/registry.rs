@@ -70,7 +70,9 @@ pub(super) fn send(endpoint: &Endpoint, request: &RegistryRequest, token: &str, 
     assert_registry_answer(method, &uri, &reply);
 }
 
-fn assert_registry_answer(method: &str, uri: &str, reply: &EndpointReply) {
+/// Panics unless `reply` is a well-formed registry answer to `method` on `uri` (any answer,
+/// outside `/v2/`).
+pub(super) fn assert_registry_answer(method: &str, uri: &str, reply: &EndpointReply) {
     if !crate::wire::registry::is_registry_path(uri) {
         return;
     }

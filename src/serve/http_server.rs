@@ -1,5 +1,5 @@
-//! The HTTP side: axum on tokio (and rustls for `https://`), bodies bounded, graceful
-//! shutdown.
+//! The HTTP side: an axum router over the [`Endpoint`] on tokio (and rustls for `https://`),
+//! bodies bounded in size and time; connections are [`connection`](super::connection)'s.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,12 +11,19 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
 
 use crate::model::OpError;
 use crate::wire::{self, MAX_REQUEST_BYTES};
 
-use super::{Config, Endpoint, TlsFiles};
-use axum_server::tls_rustls::RustlsConfig;
+use super::connection::{ConnectionLimits, accept_loop};
+use super::{Config, Endpoint, EndpointReply, TlsFiles};
+
+/// How long a request body may take to arrive, from the end of its head; a body trickled
+/// longer is answered with an error and the connection closed. A body is at most
+/// [`MAX_REQUEST_BYTES`] (28 MB, a 20 MiB layer part in base64): a minute is 3.7 Mbit/s,
+/// and nginx's `client_body_timeout` default is a minute too.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A running server.
 #[derive(Debug)]
@@ -25,7 +32,7 @@ pub struct Server {
     scheme: &'static str,
     endpoint: Arc<Endpoint>,
     stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
@@ -45,7 +52,8 @@ impl Server {
         &self.endpoint
     }
 
-    /// Stops accepting requests and waits for those in flight.
+    /// Stops accepting connections, lets requests in flight finish, and closes every
+    /// connection left after the configured shutdown deadline.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -62,9 +70,15 @@ pub async fn spawn(config: Config) -> std::io::Result<Server> {
     let endpoint = Arc::new(config.endpoint());
     let (stop, stopped) = oneshot::channel::<()>();
     let scheme = scheme(tls.as_ref());
-    let task = tokio::spawn(serve(listener, Arc::clone(&endpoint), tls, async move {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(serve(
+        listener,
+        Arc::clone(&endpoint),
+        tls,
+        config.connection,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     Ok(Server {
         addr,
         scheme,
@@ -74,7 +88,8 @@ pub async fn spawn(config: Config) -> std::io::Result<Server> {
     })
 }
 
-/// Runs a server until `shutdown` completes, calling `ready` with its URL once it listens.
+/// Runs a server until `shutdown` completes, calling `ready` with its URL once it listens;
+/// returns once requests in flight are answered, or the shutdown deadline has passed.
 pub async fn run(
     config: Config,
     ready: impl FnOnce(&str),
@@ -87,10 +102,12 @@ pub async fn run(
         scheme(tls.as_ref()),
         listener.local_addr()?
     ));
-    serve(listener, Arc::new(config.endpoint()), tls, shutdown).await
+    let endpoint = Arc::new(config.endpoint());
+    serve(listener, endpoint, tls, config.connection, shutdown).await;
+    Ok(())
 }
 
-fn scheme(tls: Option<&RustlsConfig>) -> &'static str {
+fn scheme(tls: Option<&TlsAcceptor>) -> &'static str {
     match tls {
         Some(_) => "https",
         None => "http",
@@ -100,49 +117,54 @@ fn scheme(tls: Option<&RustlsConfig>) -> &'static str {
 async fn serve(
     listener: TcpListener,
     endpoint: Arc<Endpoint>,
-    tls: Option<RustlsConfig>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = axum::Router::new().fallback(handle).with_state(endpoint);
-    let Some(tls) = tls else {
-        return axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
-    };
-    let handle = axum_server::Handle::new();
-    let stopper = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        stopper.graceful_shutdown(Some(Duration::from_secs(10)));
-    });
-    axum_server::from_tcp_rustls(listener.into_std()?, tls)?
-        .handle(handle)
-        .serve(app.into_make_service())
-        .await
+    tls: Option<TlsAcceptor>,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let app = router(endpoint, limits.body_timeout);
+    accept_loop(listener, tls, app, limits, shutdown).await;
 }
 
-async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Request) -> Response {
+/// What every request is answered with: the endpoint, and how long its body may take.
+#[derive(Debug)]
+struct Routed {
+    endpoint: Arc<Endpoint>,
+    body_timeout: Duration,
+}
+
+/// The router every connection is served by: each request, bounded in size and time, into
+/// `endpoint`.
+pub(crate) fn router(endpoint: Arc<Endpoint>, body_timeout: Duration) -> axum::Router {
+    let routed = Routed {
+        endpoint,
+        body_timeout,
+    };
+    axum::Router::new()
+        .fallback(handle)
+        .with_state(Arc::new(routed))
+}
+
+async fn handle(State(routed): State<Arc<Routed>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let uri = parts
         .uri
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
-    let reply = match to_bytes(body, MAX_REQUEST_BYTES).await {
-        Ok(bytes) => endpoint.handle(parts.method.as_str(), &uri, &parts.headers, &bytes),
-        Err(e) => {
-            let error = OpError::new(
-                "SerializationException",
-                format!("request body unreadable or over {MAX_REQUEST_BYTES} bytes: {e}"),
-            );
-            super::EndpointReply {
-                status: error.status(),
-                headers: vec![("content-type", wire::CONTENT_TYPE.to_owned())],
-                body: wire::encode_error(error.code, &error.message),
-                request_id: String::new(),
-                delay: None,
-            }
+    let read = tokio::time::timeout(routed.body_timeout, to_bytes(body, MAX_REQUEST_BYTES));
+    let reply = match read.await {
+        Ok(Ok(bytes)) => {
+            routed
+                .endpoint
+                .handle(parts.method.as_str(), &uri, &parts.headers, &bytes)
         }
+        Ok(Err(e)) => unreadable(format!(
+            "request body unreadable or over {MAX_REQUEST_BYTES} bytes: {e}"
+        )),
+        Err(_) => unreadable(format!(
+            "request body not received within {} s",
+            routed.body_timeout.as_secs_f64()
+        )),
     };
     if let Some(delay) = reply.delay {
         tokio::time::sleep(delay).await;
@@ -155,4 +177,20 @@ async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Request) -> Resp
         .header("x-amzn-requestid", reply.request_id)
         .body(Body::from(reply.body))
         .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// The answer to a request whose body could not be read whole; the connection is closed
+/// after it, since the rest of the body may still be on its way.
+fn unreadable(message: String) -> EndpointReply {
+    let error = OpError::new("SerializationException", message);
+    EndpointReply {
+        status: error.status(),
+        headers: vec![
+            ("content-type", wire::CONTENT_TYPE.to_owned()),
+            ("connection", "close".to_owned()),
+        ],
+        body: wire::encode_error(error.code, &error.message),
+        request_id: String::new(),
+        delay: None,
+    }
 }

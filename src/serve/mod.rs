@@ -14,7 +14,9 @@
 //! # Ok(()) }
 //! ```
 
+mod activity;
 mod auth;
+mod connection;
 mod endpoint;
 pub mod fault;
 mod http_server;
@@ -24,9 +26,14 @@ mod registry_api;
 mod responder;
 mod tls;
 
+pub use connection::{
+    ConnectionLimits, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_HEAD_BYTES,
+    MAX_HEADERS, SHUTDOWN_DEADLINE,
+};
 pub use endpoint::{Endpoint, EndpointReply};
 pub use fault::{Fault, When, always, every, first, nth};
-pub use http_server::{Server, run, spawn};
+pub(crate) use http_server::router;
+pub use http_server::{BODY_TIMEOUT, Server, run, spawn};
 pub use profile::{PROFILE_HELP, parse_profile};
 #[cfg(feature = "wiremock")]
 pub use responder::Responder;
@@ -61,6 +68,8 @@ pub struct Config {
     pub blob_redirect: bool,
     /// How much state requests may build up: [`STATE_LIMITS`] unless set.
     pub limits: Limits,
+    /// Bounds on connections: timeouts, the cap on open ones, the shutdown deadline.
+    pub connection: ConnectionLimits,
 }
 
 /// The state `serve` holds by default, in memory: ECR's quotas
@@ -92,6 +101,7 @@ impl Default for Config {
             tls: None,
             blob_redirect: false,
             limits: STATE_LIMITS,
+            connection: ConnectionLimits::default(),
         }
     }
 }

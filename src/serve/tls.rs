@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum_server::tls_rustls::RustlsConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::TlsAcceptor;
 
 /// The PEM files of the certificate chain (leaf first) and private key to serve `https://`
 /// with.
@@ -19,8 +19,8 @@ pub struct TlsFiles {
 }
 
 impl TlsFiles {
-    /// The rustls configuration these files make.
-    pub(super) fn config(&self) -> std::io::Result<RustlsConfig> {
+    /// The TLS acceptor these files make.
+    pub(super) fn config(&self) -> std::io::Result<TlsAcceptor> {
         let certs = CertificateDer::pem_file_iter(&self.cert)
             .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
             .map_err(|e| invalid(&self.cert, &e))?;
@@ -36,7 +36,7 @@ impl TlsFiles {
             .with_single_cert(certs, key)
             .map_err(|e| invalid(&self.key, &e))?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(RustlsConfig::from_config(Arc::new(config)))
+        Ok(TlsAcceptor::from(Arc::new(config)))
     }
 }
 

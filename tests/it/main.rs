@@ -10,6 +10,7 @@ mod contract;
 mod decoder;
 mod deletes;
 mod fuzzing;
+mod hostile_client;
 mod hostile_server;
 mod journal;
 mod model;
