@@ -2,7 +2,10 @@
 //! 9, `registry-api.md` section 7, read from the repository's copy in `docs/contract/`): ids,
 //! levels and statements; and every rule links to a section of the contract that exists.
 
-use ecr_contract::oracle::{Document, Level, RULES, RuleId, anchors};
+use ecr_contract::oracle::{CONTRACT_VERSION, Document, Level, RULES, RuleId, anchors};
+use ecr_contract::report::{Report, to_html, to_junit, to_markdown, to_text};
+
+use crate::support::binary;
 
 /// The contract as the repository holds it, read as files, not through the library.
 const CONTRACT: [(&str, &str); 2] = [
@@ -185,4 +188,82 @@ fn may_rules_never_fail_a_run() {
     );
     let v = ecr_contract::oracle::Violation::new(RuleId::WireUnknownMember, "x", "a", "b");
     assert!(!v.fails_at(Level::Should) && !v.fails_at(Level::Must));
+}
+
+#[test]
+fn rules_with_an_id_shows_the_row_and_the_section_of_the_contract_it_comes_from() {
+    let out = binary()
+        .args(["rules", "ID-MISMATCH-CODE"])
+        .output()
+        .expect("ecr-contract runs");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    let rule = RuleId::IdMismatchCode.rule();
+    for part in [
+        rule.statement,
+        rule.source,
+        "ID-MISMATCH-CODE (should)",
+        "docs/contract/batch-get-image.md#4-resolving-each-image-id",
+        "| ID-MISMATCH-CODE | should |",
+        "## 4. Resolving each image id",
+        "| `T` and `D` | `T` exists, points elsewhere | failure `ImageTagDoesNotMatchDigest`",
+    ] {
+        assert!(text.contains(part), "{part:?} missing from:\n{text}");
+    }
+    assert!(!text.contains("## 5."), "only its own section");
+    let unknown = binary()
+        .args(["rules", "NO-SUCH-RULE"])
+        .output()
+        .expect("runs");
+    assert_eq!(unknown.status.code(), Some(2));
+}
+
+#[test]
+fn version_names_the_crate_and_the_contract() {
+    let out = binary()
+        .arg("--version")
+        .output()
+        .expect("ecr-contract runs");
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    assert_eq!(
+        text.trim(),
+        format!(
+            "ecr-contract {} (contract {CONTRACT_VERSION})",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
+#[test]
+fn every_report_records_the_versions_and_links_every_rule_to_its_section() {
+    let report = Report::default();
+    let json = serde_json::to_value(&report).expect("JSON");
+    assert_eq!(json["tool_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["contract_version"], CONTRACT_VERSION);
+    let versions = format!(
+        "ecr-contract {}, contract {CONTRACT_VERSION}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let junit = to_junit(&report, Level::Should);
+    assert!(junit.contains(&format!(
+        r#"<property name="contract_version" value="{CONTRACT_VERSION}"/>"#
+    )));
+    for (format, text) in [
+        ("text", to_text(&report)),
+        ("Markdown", to_markdown(&report, None)),
+        ("HTML", to_html(&report, None)),
+    ] {
+        assert!(text.contains(&versions), "{format} names no versions");
+    }
+    for rule in RULES {
+        let link = rule.id.contract_link();
+        for (format, text) in [
+            ("text", to_text(&report)),
+            ("Markdown", to_markdown(&report, None)),
+            ("HTML", to_html(&report, None)),
+            ("JUnit", junit.clone()),
+        ] {
+            assert!(text.contains(&link), "{format} has no link for {}", rule.id);
+        }
+    }
 }
