@@ -72,7 +72,7 @@ impl Section {
     pub fn text(self) -> Option<&'static str> {
         let text = self.document.text();
         let (start, level) = heading_lines(text)
-            .find(|(_, level, title)| *title == self.heading && *level > 0)
+            .find(|(_, _, title)| *title == self.heading)
             .map(|(start, level, _)| (start, level))?;
         let end = heading_lines(&text[start..])
             .skip(1)
@@ -82,12 +82,18 @@ impl Section {
     }
 }
 
-/// The `(offset, level, title)` of every ATX heading of `text`.
+/// The `(offset, level, title)` of every ATX heading of `text`, outside fenced code blocks.
 fn heading_lines(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
-    let mut offset = 0;
+    let (mut offset, mut fenced) = (0, false);
     text.split_inclusive('\n').filter_map(move |line| {
         let here = offset;
         offset += line.len();
+        if line.starts_with("```") {
+            fenced = !fenced;
+        }
+        if fenced {
+            return None;
+        }
         let level = line.bytes().take_while(|b| *b == b'#').count();
         let title = line[level..].strip_prefix(' ')?.trim_end();
         (level > 0).then_some((here, level, title))

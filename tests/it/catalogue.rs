@@ -140,7 +140,7 @@ fn every_rule_links_to_an_anchor_of_its_document() {
 
 #[test]
 fn anchors_are_computed_as_github_computes_them() {
-    let text = "# A title\n## 1. Wire protocol (AWS JSON 1.1)\n### Media-type negotiation (`acceptedMediaTypes`)\n## Notes\n## Notes\n";
+    let text = "# A title\n```sh\n# a comment, not a heading\n```\n## 1. Wire protocol (AWS JSON 1.1)\n### Media-type negotiation (`acceptedMediaTypes`)\n## Notes\n## Notes\n";
     assert_eq!(
         anchors(text),
         [
