@@ -92,6 +92,7 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         setup_divergences: std::mem::take(&mut session.setup_divergences),
         notes: std::mem::take(&mut session.notes),
         ledger: None,
+        versions: Default::default(),
     };
     report.redact(&session.secrets);
     Ok(report)

@@ -16,10 +16,22 @@ mod serve;
 
 /// Checks that a server behaves like Amazon ECR's BatchGetImage.
 #[derive(Debug, Parser)]
-#[command(name = "ecr-contract", version, about, long_about = None)]
+#[command(name = "ecr-contract", version = version(), about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--version`: the crate's version and the contract's, which a CI history pins.
+fn version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        format!(
+            "{} (contract {})",
+            env!("CARGO_PKG_VERSION"),
+            ecr_contract::oracle::CONTRACT_VERSION
+        )
+    })
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@
 
 mod calls;
 mod check;
+mod contract;
 mod ids;
 mod index;
 mod manifest;
@@ -16,6 +17,7 @@ mod violation;
 
 pub use calls::{check_put_digest, check_put_refusal, check_unsigned};
 pub use check::{Observed, check, check_in};
+pub use contract::{CONTRACT_VERSION, Document, Section, anchor, anchors};
 pub use pull::{
     PullObserved, check_blob, check_blob_unknown, check_challenge, check_denied,
     check_gone_after_delete, check_head, check_manifest, check_ping, check_tags, check_token,

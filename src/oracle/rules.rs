@@ -1,4 +1,5 @@
-//! The rule catalogue of spec section 9, as data. Ids and levels are the spec's, exactly.
+//! The rule catalogue of the contract (`docs/contract/batch-get-image.md` section 9,
+//! `docs/contract/registry-api.md` section 7), as data. Ids and levels are the spec's, exactly.
 
 use std::fmt;
 

@@ -25,9 +25,10 @@ pub fn to_html(report: &Report, ledger: Option<&Ledger>) -> String {
     );
     let _ = writeln!(
         out,
-        "<p>Checked by <code>ecr-contract check</code> against {} ({}). {}.</p>",
+        "<p>Checked by <code>ecr-contract check</code> against {} ({}), {}. {}.</p>",
         escape(&report.endpoint),
         escape(&report.region),
+        escape(&report.versions.to_string()),
         escape(&run_line(report, &rows))
     );
     let _ = writeln!(
@@ -75,12 +76,13 @@ pub fn to_html(report: &Report, ledger: Option<&Ledger>) -> String {
         });
         let _ = writeln!(
             out,
-            "<tr class=\"{class}\"><td id=\"{id}\"><b>{id}</b><br><small>{}</small><td>{}<td>{}<td>{}<td>{example}</tr>",
+            "<tr class=\"{class}\"><td id=\"{id}\"><b>{id}</b> <a href=\"{link}\">contract</a><br><small>{}</small><td>{}<td>{}<td>{}<td>{example}</tr>",
             escape(row.rule.statement),
             row.rule.level,
             row.verdict.label(),
             row.rule.count,
             id = row.rule.rule,
+            link = escape(&row.rule.rule.contract_link()),
         );
     }
     let _ = writeln!(out, "</table>");

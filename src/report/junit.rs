@@ -10,6 +10,8 @@ use super::{Report, Status};
 /// are failures, `may` violations pass with their findings in the output.
 pub fn to_junit(report: &Report, fail_on: Level) -> String {
     let mut suite = TestSuite::new("ecr-contract");
+    suite.add_property(("tool_version", report.versions.tool_version));
+    suite.add_property(("contract_version", report.versions.contract_version));
     for rule in report.rules() {
         let findings: Vec<&super::Finding> = report
             .findings
@@ -42,6 +44,7 @@ pub fn to_junit(report: &Report, fail_on: Level) -> String {
         };
         let mut case = TestCase::new(format!("{} ({})", rule.rule, rule.level), status);
         case.set_classname("rules");
+        case.add_property(("contract", rule.rule.contract_link().as_str()));
         if !findings.is_empty() && !fails {
             case.set_system_out(
                 findings

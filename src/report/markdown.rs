@@ -15,9 +15,11 @@ pub fn to_markdown(report: &Report, ledger: Option<&Ledger>) -> String {
     let _ = writeln!(out, "# BatchGetImage conformance: {}\n", text(server));
     let _ = writeln!(
         out,
-        "Checked by `ecr-contract check` against {} ({}). {}.\n",
+        "Checked by `ecr-contract check` against {} ({}), {}. {}.
+",
         text(&report.endpoint),
         text(&report.region),
+        report.versions,
         run_line(report, &rows)
     );
     by_section(&mut out, &rows);
@@ -72,12 +74,13 @@ fn by_rule(out: &mut String, rows: &[Row<'_>]) {
         });
         let _ = writeln!(
             out,
-            "| [{id}](#{anchor}) | {} | {} | {} | {example} |",
+            "| [{id}](#{anchor}) ([contract]({link})) | {} | {} | {} | {example} |",
             row.rule.level,
             row.verdict.label(),
             row.rule.count,
             id = row.rule.rule,
-            anchor = row.rule.rule.as_str().to_lowercase()
+            anchor = row.rule.rule.as_str().to_lowercase(),
+            link = row.rule.rule.contract_link()
         );
     }
 }
@@ -87,10 +90,11 @@ fn by_rule(out: &mut String, rows: &[Row<'_>]) {
 fn first_example(out: &mut String, row: &Row<'_>, f: &Finding, ledger: Option<&Ledger>) {
     let _ = writeln!(
         out,
-        "\n### {}\n\n{} ({}, {}). Broken {} times; first in {}: {}\n",
+        "\n### {}\n\n{} ({}, [contract]({}), {}). Broken {} times; first in {}: {}\n",
         row.rule.rule,
         row.rule.statement,
         row.rule.level,
+        row.rule.rule.contract_link(),
         row.verdict.label(),
         row.rule.count,
         text(&f.probe),

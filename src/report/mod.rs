@@ -52,6 +52,39 @@ pub struct Report {
     pub notes: Vec<String>,
     /// The run compared with a divergence ledger, when one was given.
     pub ledger: Option<LedgerVerdict>,
+    /// The versions of the tool and of the contract that judged the run.
+    #[serde(flatten)]
+    pub versions: Versions,
+}
+
+/// What judged a run: the tool's version and the contract's (the rule catalogue's), so that a
+/// verdict that changed because the contract did can be told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Versions {
+    /// The crate's version.
+    pub tool_version: &'static str,
+    /// [`crate::oracle::CONTRACT_VERSION`].
+    pub contract_version: &'static str,
+}
+
+impl Default for Versions {
+    /// The versions of this build.
+    fn default() -> Self {
+        Versions {
+            tool_version: env!("CARGO_PKG_VERSION"),
+            contract_version: crate::oracle::CONTRACT_VERSION,
+        }
+    }
+}
+
+impl std::fmt::Display for Versions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ecr-contract {}, contract {}",
+            self.tool_version, self.contract_version
+        )
+    }
 }
 
 /// A setup call of a contract case that the server answered otherwise than ECR does (spec

@@ -13,8 +13,8 @@ pub fn to_text(report: &Report) -> String {
     let count = |s: Status| rows.iter().filter(|r| r.rule.status == s).count();
     let _ = writeln!(
         out,
-        "ecr-contract check of {} ({})",
-        report.endpoint, report.region
+        "ecr-contract check of {} ({}); {}",
+        report.endpoint, report.region, report.versions
     );
     let _ = writeln!(
         out,
@@ -36,8 +36,12 @@ pub fn to_text(report: &Report) -> String {
         );
         let _ = writeln!(
             out,
-            "\n{head} {} ({}) x{}: {}",
-            rule.rule, rule.level, rule.count, rule.statement
+            "\n{head} {} ({}) x{}: {}\n  contract: {}",
+            rule.rule,
+            rule.level,
+            rule.count,
+            rule.statement,
+            rule.rule.contract_link()
         );
         if let Some(f) = row.first {
             let _ = writeln!(out, "  first: {} [{}]", f.message, f.probe);
@@ -64,10 +68,11 @@ pub fn to_text(report: &Report) -> String {
         };
         let _ = writeln!(
             out,
-            "  {mark:<5} {:<30} {:<6} {}",
+            "  {mark:<5} {:<30} {:<6} {:<5} {}",
             row.rule.rule.as_str(),
             row.rule.level.as_str(),
-            row.rule.count
+            row.rule.count,
+            row.rule.rule.contract_link()
         );
     }
     for divergence in &report.setup_divergences {

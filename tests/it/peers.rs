@@ -132,7 +132,9 @@ fn moto_breaks_exactly_the_rules_its_ledger_lists() {
     }
     let markdown = std::fs::read_to_string(dir.join("report.md")).expect("markdown");
     assert!(markdown.starts_with("# BatchGetImage conformance: moto 5.2.1"));
-    assert!(markdown.contains("| [ID-BY-TAG](#id-by-tag) | must | known divergence |"));
+    assert!(markdown.contains(
+        "| [ID-BY-TAG](#id-by-tag) ([contract](docs/contract/batch-get-image.md#4-resolving-each-image-id)) | must | known divergence |"
+    ));
     assert!(markdown.contains("| Request validation (section 2) | 6 | 0 | 0 | 6 | 0 |"));
     // Each known divergence is explained from the ledger.
     let explained = ledger.divergence(RuleId::IdByTag).expect("listed");
