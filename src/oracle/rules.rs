@@ -237,7 +237,7 @@ catalogue! {
         r#"unknown repository: `404`, `NAME_UNKNOWN`"#,
         "real ECR answers quoted in aws-actions/amazon-ecr-login#166";
     RegErrorEnvelope = "REG-ERROR-ENVELOPE", Should,
-        r#"errors other than the 401 use `{"errors":[{"code","message"}]}` with a distribution code"#,
+        r#"errors other than the 401 that carry a body use `{"errors":[{"code","message"}]}` with a distribution code"#,
         "distribution spec (error codes); real ECR answers in public issues";
     RegBlobBytes = "REG-BLOB-BYTES", Must,
         r#"a blob fetched (directly or through a redirect) hashes to its digest"#,
