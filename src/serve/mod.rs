@@ -32,6 +32,7 @@ pub use connection::{
 };
 pub use endpoint::{Endpoint, EndpointReply};
 pub use fault::{Fault, When, always, every, first, nth};
+#[cfg(feature = "arbitrary")]
 pub(crate) use http_server::router;
 pub use http_server::{BODY_TIMEOUT, Server, run, spawn};
 pub use profile::{PROFILE_HELP, parse_profile};

@@ -31,7 +31,7 @@ const ENVELOPE_BYTES: usize = 1 << 20;
 pub const SMALL_ANSWER_BYTES: usize = ENVELOPE_BYTES;
 
 /// PutImage's answer: the image pushed, its one manifest of at most 4,194,304 characters,
-/// each escaped at most into [`ESCAPED_BYTES_PER_CHAR`] bytes, and the envelope (49 MiB).
+/// each escaped into at most 12 bytes (`ESCAPED_BYTES_PER_CHAR`), and the envelope (49 MiB).
 pub const ONE_MANIFEST_ANSWER_BYTES: usize = ESCAPED_MANIFEST_BYTES + ENVELOPE_BYTES;
 
 /// A page of DescribeRepositories, ListImages or DescribeImages: at most 1,000 entries
