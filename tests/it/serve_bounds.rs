@@ -18,22 +18,13 @@ use ecr_contract::wire::{
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::support::pull::{push, registry_credentials};
+use crate::support::pull::{answer, push, registry_credentials};
 
 const REPO: &str = "team/app";
 
 /// Sends one AWS JSON call; the status and the error code (`None` on success).
 async fn send(url: &str, operation: Operation, body: Value) -> (u16, Option<String>) {
-    let response = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amz-target", operation.target())
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("serve answers");
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.expect("a JSON body");
+    let (status, body) = answer(url, operation, body).await;
     (status, body["__type"].as_str().map(str::to_owned))
 }
 

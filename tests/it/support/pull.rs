@@ -6,8 +6,8 @@ use ecr_contract::strategy::manifests::ContentBlob;
 use ecr_contract::wire::Operation;
 use serde_json::{Value, json};
 
-/// Sends one AWS JSON call; panics unless it is answered 200.
-pub async fn call(url: &str, operation: Operation, body: Value) -> Value {
+/// Sends one AWS JSON call; its status and its JSON body, whatever the status.
+pub async fn answer(url: &str, operation: Operation, body: Value) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/x-amz-json-1.1")
@@ -18,8 +18,16 @@ pub async fn call(url: &str, operation: Operation, body: Value) -> Value {
         .expect("serve answers");
     let status = response.status().as_u16();
     let text = response.text().await.expect("a body");
-    assert_eq!(status, 200, "{operation:?} answered {text}");
-    serde_json::from_str(&text).expect("a JSON answer")
+    let value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{operation:?} answered {status} {text}: {e}"));
+    (status, value)
+}
+
+/// Sends one AWS JSON call; panics unless it is answered 200.
+pub async fn call(url: &str, operation: Operation, body: Value) -> Value {
+    let (status, value) = answer(url, operation, body).await;
+    assert_eq!(status, 200, "{operation:?} answered {value}");
+    value
 }
 
 /// Uploads `blob` into `repository` (InitiateLayerUpload, one part, CompleteLayerUpload).
