@@ -11,13 +11,14 @@ use ecr_contract::oracle::{Observed, RuleId, check};
 use ecr_contract::serve::{Config, Endpoint, Fault, Responder, Server, every, first, nth, spawn};
 use ecr_contract::strategy::manifests::{ContentBlob, Layout, oci, schema2};
 use ecr_contract::strategy::{arb_answer, arb_batch_get_image_request, arb_registry, fixture};
-use ecr_contract::target::HttpTarget;
 use ecr_contract::wire::{self, BatchGetImageRequest, ImageIdentifier, Operation};
 use ecr_contract::{Report, Suite};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer};
+
+use crate::support::signed_target;
 
 /// The panic message of `f`, if it panics.
 fn panic_message(f: impl FnOnce()) -> Option<String> {
@@ -251,17 +252,6 @@ fn registry() -> (Registry, String) {
     (registry, docker)
 }
 
-/// The crate's own client: signed, retrying throttling, with a short timeout.
-fn client(url: &str, timeout: Duration) -> HttpTarget {
-    HttpTarget::new(
-        url,
-        "us-east-1",
-        Some(wire::Credentials::placeholder()),
-        timeout,
-    )
-    .expect("a target")
-}
-
 /// Both forms of the mocked ECR over the same registry: the in-process server and a wiremock
 /// `MockServer`, with a handle on each one's endpoint for faults.
 struct Mocked {
@@ -302,7 +292,7 @@ async fn both_forms_answer_batch_get_image_from_the_registry() {
     let (registry, manifest) = registry();
     let mocked = Mocked::start(registry).await;
     for (url, _) in mocked.forms() {
-        let exchange = client(&url, Duration::from_secs(5))
+        let exchange = signed_target(&url, Duration::from_secs(5))
             .send(Operation::BatchGetImage, request("v1"))
             .await
             .expect("an answer");
@@ -316,12 +306,12 @@ async fn both_forms_answer_batch_get_image_from_the_registry() {
         // The setup operations work too: a push, then a read of it.
         let put =
             json!({"repositoryName": "team/app", "imageManifest": manifest, "imageTag": "v2"});
-        let pushed = client(&url, Duration::from_secs(5))
+        let pushed = signed_target(&url, Duration::from_secs(5))
             .send(Operation::PutImage, serde_json::to_vec(&put).expect("JSON"))
             .await
             .expect("an answer");
         assert_eq!(pushed.status, 200, "{url}");
-        let read = client(&url, Duration::from_secs(5))
+        let read = signed_target(&url, Duration::from_secs(5))
             .send(Operation::BatchGetImage, request("v2"))
             .await
             .expect("an answer");
@@ -338,7 +328,7 @@ async fn throttling_is_retried_by_a_retrying_client() {
     let mocked = Mocked::start(registry).await;
     for (url, endpoint) in mocked.forms() {
         endpoint.fault_on(Operation::BatchGetImage, first(2), Fault::Throttle);
-        let exchange = client(&url, Duration::from_secs(5))
+        let exchange = signed_target(&url, Duration::from_secs(5))
             .send(Operation::BatchGetImage, request("v1"))
             .await
             .expect("an answer");
@@ -389,7 +379,7 @@ async fn slow_answers_trip_client_timeouts() {
             Fault::Delay(Duration::from_secs(3)),
         );
         let started = Instant::now();
-        let error = client(&url, Duration::from_millis(300))
+        let error = signed_target(&url, Duration::from_millis(300))
             .send(Operation::BatchGetImage, request("v1"))
             .await
             .expect_err("the client times out");
@@ -400,7 +390,7 @@ async fn slow_answers_trip_client_timeouts() {
             Fault::Delay(Duration::from_millis(400)),
         );
         let started = Instant::now();
-        let exchange = client(&url, Duration::from_secs(5))
+        let exchange = signed_target(&url, Duration::from_secs(5))
             .send(Operation::BatchGetImage, request("v1"))
             .await
             .expect("a slow answer");
@@ -414,7 +404,7 @@ async fn truncated_bodies_keep_the_status_and_break_the_json() {
     let (registry, _) = registry();
     let mocked = Mocked::start(registry).await;
     for (url, endpoint) in mocked.forms() {
-        let target = client(&url, Duration::from_secs(5));
+        let target = signed_target(&url, Duration::from_secs(5));
         let whole = target
             .send(Operation::BatchGetImage, request("v1"))
             .await

@@ -9,12 +9,11 @@ use ecr_contract::check::Journal;
 use ecr_contract::oracle::{Level, RULES, RuleId};
 use ecr_contract::report::{Status, to_junit, to_text};
 use ecr_contract::serve::spawn;
-use ecr_contract::target::HttpTarget;
 use ecr_contract::wire::Credentials;
 
 use crate::support::broken::{Fault, broken_server, reference_config};
 use crate::support::registry_broken::REGISTRY_BROKEN;
-use crate::support::{binary, check_url, suite, tempdir};
+use crate::support::{binary, check_url, signed_target, suite, tempdir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_correct_server_passes_every_rule() {
@@ -432,13 +431,7 @@ async fn exit_codes_are_1_for_violations_and_2_when_the_harness_cannot_work() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_leaves_journalled_repositories_that_cleanup_removes_and_nothing_else() {
     let server = spawn(reference_config()).await.expect("serve starts");
-    let target = HttpTarget::new(
-        &server.url(),
-        "us-east-1",
-        Some(Credentials::placeholder()),
-        Duration::from_secs(10),
-    )
-    .expect("a target");
+    let target = signed_target(&server.url(), Duration::from_secs(10));
     // A repository the harness did not create.
     let body =
         serde_json::to_vec(&serde_json::json!({"repositoryName": "someone/else"})).expect("JSON");

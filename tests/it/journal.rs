@@ -10,13 +10,12 @@ use std::time::{Duration, Instant};
 use ecr_contract::Suite;
 use ecr_contract::check::{Entry, HeldJournal, Journal};
 use ecr_contract::serve::{Fault, Responder, Server, always, spawn};
-use ecr_contract::target::HttpTarget;
 use ecr_contract::wire::{Credentials, Operation};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::broken::reference_config;
-use crate::support::{binary, binary_in, files_in, suite, tempdir};
+use crate::support::{binary, binary_in, files_in, signed_target, suite, tempdir};
 
 fn repositories(server: &Server) -> usize {
     server.endpoint().registry().repositories().count()
@@ -203,13 +202,7 @@ const LIVE: &str = "ecr-contract-0000live/team/app";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cleanup_skips_the_journal_of_a_live_run_and_leaves_its_repositories() {
     let server = spawn(reference_config()).await.expect("serve starts");
-    let target = HttpTarget::new(
-        &server.url(),
-        "us-east-1",
-        Some(Credentials::placeholder()),
-        Duration::from_secs(10),
-    )
-    .expect("a target");
+    let target = signed_target(&server.url(), Duration::from_secs(10));
     let world = tempdir().join("live");
     let _ = std::fs::remove_dir_all(&world);
     let (cwd, state, home) = (world.join("cwd"), world.join("state"), world.join("home"));
