@@ -21,7 +21,7 @@ use ecr_contract::Suite;
 use ecr_contract::check::REMOTE_JOBS;
 use ecr_contract::serve::{Fault, always, spawn};
 use ecr_contract::strategy::REGION;
-use ecr_contract::target::Rates;
+use ecr_contract::remote::Rates;
 use ecr_contract::wire::Credentials;
 use ecr_contract::wire::Operation;
 

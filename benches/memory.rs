@@ -1,5 +1,5 @@
 //! `check`'s peak memory on the largest answer each operation allows (its
-//! `target::answer_bound`), against the answer's size: a counting global allocator measures
+//! `remote::answer_bound`), against the answer's size: a counting global allocator measures
 //! the bytes held at once while the answer is decoded as `check` decodes it (and judged by the
 //! oracle, for BatchGetImage), the answer itself included, so a ratio of 1.0 is the body alone.
 //!
@@ -16,7 +16,7 @@ use std::hint::black_box;
 use ecr_contract::model::batch_get_image;
 use ecr_contract::oracle::{Observed, check};
 use ecr_contract::strategy::{build_registry, fixture};
-use ecr_contract::target::answer_bound;
+use ecr_contract::remote::answer_bound;
 use ecr_contract::wire::{self, BatchGetImageRequest, ImageIdentifier, Operation};
 use http::HeaderMap;
 use peak_alloc::PeakAlloc;

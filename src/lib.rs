@@ -57,7 +57,7 @@ pub mod oracle;
 pub mod report;
 pub mod serve;
 pub mod strategy;
-pub mod target;
+pub mod remote;
 pub mod wire;
 
 pub use check::Suite;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::report::{Report, Secrets};
-use crate::target::{HttpTarget, Rates, Tls};
+use crate::remote::{HttpTarget, Rates, Tls};
 use crate::wire::Credentials;
 
 use super::suite::now_nanos;

@@ -16,7 +16,7 @@ use crate::oracle::{
     check_visible_after_put, has_registry_api,
 };
 use crate::report::{Finding, Reproduction, Response};
-use crate::target::{Fetched, TransportError};
+use crate::remote::{Fetched, TransportError};
 use crate::wire::registry::{Reference, next_link};
 use crate::wire::{self, Operation};
 

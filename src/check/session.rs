@@ -14,7 +14,7 @@ use crate::oracle::{
 use crate::report::{Finding, Reproduction, Response, Secrets, SetupDivergence};
 use crate::strategy::manifests::ContentBlob;
 use crate::strategy::{Fixture, fixture, generated_blobs};
-use crate::target::{Exchange, HttpTarget, TransportError};
+use crate::remote::{Exchange, HttpTarget, TransportError};
 use crate::wire::{self, Operation, Reply};
 
 use super::journal::{Entry, HeldJournal};

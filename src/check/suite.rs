@@ -12,7 +12,7 @@ use crate::oracle::{Observed, RuleId, check_unsigned};
 use crate::report::{Report, Secrets, SetupDivergence};
 use crate::strategy::cases::{Case, files};
 use crate::strategy::{Scenario, arb_scenario};
-use crate::target::HttpTarget;
+use crate::remote::HttpTarget;
 use crate::wire::{self, Operation};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};

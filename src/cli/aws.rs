@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use ecr_contract::target::{AwsConfig, Tls};
+use ecr_contract::remote::{AwsConfig, Tls};
 
 /// Credentials and TLS, the AWS way.
 #[derive(Debug, Clone, clap::Args)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use ecr_contract::check::{Deletion, HeldJournal, Journal, delete_repository};
-use ecr_contract::target::{HttpTarget, is_loopback};
+use ecr_contract::remote::{HttpTarget, is_loopback};
 use ecr_contract::wire::Credentials;
 
 use super::aws::AwsArgs;

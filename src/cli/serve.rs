@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 
 use ecr_contract::model::RegistryId;
 use ecr_contract::serve::{Config, PROFILE_HELP, TlsFiles, parse_profile, run as run_server};
-use ecr_contract::target::AwsConfig;
+use ecr_contract::remote::AwsConfig;
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]

@@ -12,7 +12,7 @@ use axum::response::Response;
 use ecr_contract::oracle::RuleId;
 use ecr_contract::report::to_text;
 use ecr_contract::serve::Endpoint;
-use ecr_contract::target::{
+use ecr_contract::remote::{
     HttpTarget, MAX_REDIRECTS, ONE_MANIFEST_ANSWER_BYTES, REGISTRY_ANSWER_BYTES,
     SMALL_ANSWER_BYTES, TransportError,
 };

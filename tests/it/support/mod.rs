@@ -51,8 +51,8 @@ pub fn all_profiles() -> Vec<Profile> {
 
 /// The crate's own client of `url`: signed with the placeholder credentials, retrying
 /// throttling, with `timeout`.
-pub fn signed_target(url: &str, timeout: std::time::Duration) -> ecr_contract::target::HttpTarget {
-    ecr_contract::target::HttpTarget::new(
+pub fn signed_target(url: &str, timeout: std::time::Duration) -> ecr_contract::remote::HttpTarget {
+    ecr_contract::remote::HttpTarget::new(
         url,
         "us-east-1",
         Some(ecr_contract::wire::Credentials::placeholder()),
