@@ -100,6 +100,8 @@ pub struct Descriptor {
 /// What the model needs to know of a stored manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Contents {
+    /// The top-level `schemaVersion`, if it is a number.
+    pub schema_version: Option<u64>,
     /// The top-level `mediaType`, if any.
     pub media_type: Option<String>,
     /// `config`, for schema 2 and OCI manifests.
@@ -142,6 +144,7 @@ impl Contents {
             size: None,
         }));
         Some(Contents {
+            schema_version: object.get("schemaVersion").and_then(Value::as_u64),
             media_type: object
                 .get("mediaType")
                 .and_then(Value::as_str)
@@ -164,9 +167,70 @@ impl Contents {
     }
 }
 
+/// How a translation lists the stored layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LayerOrder {
+    /// The same layers (digests and sizes) in the same order, under `layers`.
+    Same,
+    /// The same layer blobs in reverse order, as `fsLayers[].blobSum`.
+    Reversed,
+}
+
+/// What section 5's translation table says a manifest translated to `to` holds: written once,
+/// for the model (which builds translations from it) and the oracle (which compares every
+/// member it names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Translation {
+    /// The format translated to.
+    pub to: Format,
+    /// The translated manifest's `schemaVersion`.
+    pub schema_version: u64,
+    /// The values its top-level `mediaType` may have, `None` for absent; the first is what
+    /// the model writes.
+    pub media_types: &'static [Option<&'static str>],
+    /// Whether it names the stored config (digest and size).
+    pub keeps_config: bool,
+    /// How it lists the stored layers.
+    pub layers: LayerOrder,
+}
+
+/// The rows of section 5's translation table, by the format translated to. Docker schema 2
+/// requires its `mediaType`; OCI's is optional; schema 1 has none (its own type is tolerated).
+pub const TRANSLATIONS: [Translation; 3] = [
+    Translation {
+        to: Format::S1,
+        schema_version: 1,
+        media_types: &[None, Some(S1), Some(S1_SIGNED)],
+        keeps_config: false,
+        layers: LayerOrder::Reversed,
+    },
+    Translation {
+        to: Format::S2,
+        schema_version: 2,
+        media_types: &[Some(S2)],
+        keeps_config: true,
+        layers: LayerOrder::Same,
+    },
+    Translation {
+        to: Format::Oci,
+        schema_version: 2,
+        media_types: &[Some(OCI), None],
+        keeps_config: true,
+        layers: LayerOrder::Same,
+    },
+];
+
+impl Translation {
+    /// The row for a translation to `to`, if the table has one.
+    pub fn to(to: Format) -> Option<&'static Translation> {
+        TRANSLATIONS.iter().find(|t| t.to == to)
+    }
+}
+
 /// Translates a stored manifest of format `from` into `to`, as ECR does for a tag request
-/// whose accepted media types do not include the stored one. `None` when the table has no
-/// translation for the pair.
+/// whose accepted media types do not include the stored one, following [`TRANSLATIONS`].
+/// `None` when the table has no translation for the pair.
 pub fn translate(
     contents: &Contents,
     from: Format,
@@ -174,29 +238,32 @@ pub fn translate(
     name: &str,
     tag: &str,
 ) -> Option<String> {
-    let value = match (from, to) {
-        (Format::S2, Format::Oci) => {
-            image_manifest(contents, OCI, OCI_CONFIG, |t| swap_layer_type(t, true))
+    if !matches!(from, Format::S2 | Format::Oci) || from == to {
+        return None;
+    }
+    let row = Translation::to(to)?;
+    let value = match (row.layers, to) {
+        (LayerOrder::Reversed, _) => schema1(row, contents, name, tag),
+        (LayerOrder::Same, Format::Oci) => {
+            image_manifest(row, contents, OCI_CONFIG, |t| swap_layer_type(t, true))
         }
-        (Format::Oci, Format::S2) => {
-            image_manifest(contents, S2, DOCKER_CONFIG, |t| swap_layer_type(t, false))
+        (LayerOrder::Same, _) => {
+            image_manifest(row, contents, DOCKER_CONFIG, |t| swap_layer_type(t, false))
         }
-        (Format::S2 | Format::Oci, Format::S1) => schema1(contents, name, tag),
-        _ => return None,
     };
     serde_json::to_string_pretty(&value).ok()
 }
 
 fn image_manifest(
+    row: &Translation,
     contents: &Contents,
-    media_type: &str,
     config_type: &str,
     layer_type: impl Fn(&str) -> String,
 ) -> Value {
     let config = contents.config.as_ref();
     json!({
-        "schemaVersion": 2,
-        "mediaType": media_type,
+        "schemaVersion": row.schema_version,
+        "mediaType": row.media_types.first().copied().flatten(),
         "config": {
             "mediaType": config_type,
             "size": config.and_then(|c| c.size).unwrap_or(0),
@@ -223,10 +290,10 @@ fn swap_layer_type(media_type: &str, to_oci: bool) -> String {
 }
 
 /// Schema 1 lists layers newest first; history entries are minimal, one per layer.
-fn schema1(contents: &Contents, name: &str, tag: &str) -> Value {
+fn schema1(row: &Translation, contents: &Contents, name: &str, tag: &str) -> Value {
     let layers: Vec<&Descriptor> = contents.layers.iter().rev().collect();
     json!({
-        "schemaVersion": 1,
+        "schemaVersion": row.schema_version,
         "name": name,
         "tag": tag,
         "architecture": "amd64",

@@ -7,11 +7,11 @@ use std::fmt;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::model::{
-    ExpectedBatch, ExpectedFailure, ExpectedImage, FailureCause, IdAnswer, IdExpectation,
-    Resolution, TagRule,
+    ExpectedBatch, ExpectedFailure, ExpectedImage, IdAnswer, IdExpectation, Resolution, TagRule,
 };
 use crate::wire::{BatchGetImageResponse, Image, ImageFailure, ImageIdentifier};
 
+use super::attribution::{Deviation, rules_of};
 use super::index::Index;
 use super::manifest::check_manifest;
 use super::normalize::digest_matches;
@@ -37,6 +37,7 @@ pub(crate) fn check_batch(
     let strays = attribute_failures(&mut slots, &by_id, failures, out);
     attribute_images(batch, &mut slots, images, out);
     pair_strays(&mut slots, failures, strays, out);
+    adopt_digest_echoes(&mut slots, images);
     for slot in &slots {
         check_slot(batch, slot, images, failures, out);
     }
@@ -295,6 +296,39 @@ fn pair_strays(
     }
 }
 
+/// An id that must fail, sent with a digest, and answered by nothing else takes every entry
+/// that carries its digest, even one another id took too: a server that lets the digest win
+/// over a disagreeing tag answers it with an image of that digest under some tag, and that
+/// entry is then judged for every rule it breaks (ID-TAG-AND-DIGEST, ID-MISMATCH-CODE), not
+/// only as an id left unanswered.
+fn adopt_digest_echoes(slots: &mut [Slot<'_>], images: &[Image]) {
+    let orphan = |s: &Slot<'_>| {
+        s.entries.is_empty()
+            && s.failures.is_empty()
+            && matches!(s.expectation.answer, IdAnswer::Fails(_))
+            && s.expectation.requested.image_digest.is_some()
+    };
+    if !slots.iter().any(orphan) {
+        return;
+    }
+    let mut by_digest: HashMap<&str, Vec<usize>> = HashMap::default();
+    for (i, image) in images.iter().enumerate() {
+        if let Some(d) = image
+            .image_id
+            .as_ref()
+            .and_then(|id| id.image_digest.as_deref())
+        {
+            by_digest.entry(d).or_default().push(i);
+        }
+    }
+    for slot in slots.iter_mut().filter(|s| orphan(s)) {
+        let digest = slot.expectation.requested.image_digest.as_deref();
+        if let Some(entries) = digest.and_then(|d| by_digest.get(d)) {
+            slot.entries.clone_from(entries);
+        }
+    }
+}
+
 /// Whether `found` echoes `requested` but for dropped members and `"null"` placeholders.
 fn mangled_echo(requested: &ImageIdentifier, found: &ImageIdentifier) -> bool {
     let fits = |sent: &Option<String>, echoed: &Option<String>| {
@@ -350,7 +384,7 @@ fn check_slot(
     match &slot.expectation.answer {
         IdAnswer::Fails(f) => {
             for &i in &slot.entries {
-                for rule in rules_if_image(f.cause) {
+                for rule in rules_of(Deviation::ImageForFailure(f.cause)) {
                     out.push(Violation::new(
                         *rule,
                         format!("images[{i}]"),
@@ -359,15 +393,23 @@ fn check_slot(
                     ));
                 }
             }
+            let deviation = Deviation::WrongCode {
+                cause: f.cause,
+                tag_sent: requested.image_tag.is_some(),
+            };
             for &j in &slot.failures {
-                check_failure_code(f, &failures[j], j, rule_of_code(f.cause), out);
+                check_failure_code(f, &failures[j], j, deviation, out);
             }
         }
         IdAnswer::Found(e) => {
             for &j in &slot.failures {
                 match &e.or_fails {
                     Some(alt) => {
-                        check_failure_code(alt, &failures[j], j, rule_of_found(e.resolution), out)
+                        let deviation = Deviation::WrongCode {
+                            cause: alt.cause,
+                            tag_sent: requested.image_tag.is_some(),
+                        };
+                        check_failure_code(alt, &failures[j], j, deviation, out)
                     }
                     None => {
                         let found = failures[j]
@@ -375,12 +417,14 @@ fn check_slot(
                             .clone()
                             .unwrap_or_else(|| "a failure".into());
                         let expected = format!("the image for {}", shown());
-                        out.push(Violation::new(
-                            rule_of_found(e.resolution),
-                            format!("failures[{j}]"),
-                            expected,
-                            found,
-                        ));
+                        for rule in rules_of(Deviation::FailureForImage(e.resolution)) {
+                            out.push(Violation::new(
+                                *rule,
+                                format!("failures[{j}]"),
+                                expected.clone(),
+                                found.clone(),
+                            ));
+                        }
                     }
                 }
             }
@@ -395,7 +439,7 @@ fn check_failure_code(
     f: &ExpectedFailure,
     failure: &ImageFailure,
     j: usize,
-    rule: RuleId,
+    deviation: Deviation,
     out: &mut Vec<Violation>,
 ) {
     // An absent or unmodelled code is ID-FAILURE-CODE's, reported once elsewhere.
@@ -403,12 +447,14 @@ fn check_failure_code(
         && !f.codes.contains(&code)
         && crate::model::FAILURE_CODES.contains(&code)
     {
-        out.push(Violation::new(
-            rule,
-            format!("failures[{j}].failureCode"),
-            one_of(&f.codes),
-            code,
-        ));
+        for rule in rules_of(deviation) {
+            out.push(Violation::new(
+                *rule,
+                format!("failures[{j}].failureCode"),
+                one_of(&f.codes),
+                code,
+            ));
+        }
     }
 }
 
@@ -446,12 +492,9 @@ fn check_entry(
     match &e.tags {
         TagRule::Exactly(tag) if answered_tag != Some(tag) => {
             let found = answered_tag.map_or("no tag", String::as_str);
-            out.push(Violation::new(
-                rule_of_found(e.resolution),
-                tag_path(),
-                tag.clone(),
-                found,
-            ));
+            for rule in rules_of(Deviation::WrongTag(e.resolution)) {
+                out.push(Violation::new(*rule, tag_path(), tag.clone(), found));
+            }
         }
         TagRule::AbsentOrAnyOf(tags) => {
             if let Some(t) = answered_tag
@@ -462,46 +505,14 @@ fn check_entry(
                     "no tag, or one of the image's tags {:?}",
                     tags.iter().map(|t| t.as_str()).collect::<Vec<_>>()
                 );
-                out.push(Violation::new(RuleId::IdByDigest, tag_path(), expected, t));
+                for rule in rules_of(Deviation::WrongTag(Resolution::ByDigest)) {
+                    out.push(Violation::new(*rule, tag_path(), expected.clone(), t));
+                }
             }
         }
         TagRule::Exactly(_) => {}
     }
     check_manifest(requested, e, image, path, out);
-}
-
-/// The rules broken when an id that must fail is answered with an image. A disagreeing tag
-/// and digest answered with an image breaks two: no image may come back (ID-TAG-AND-DIGEST),
-/// and the id did not fail with ImageTagDoesNotMatchDigest (ID-MISMATCH-CODE).
-fn rules_if_image(cause: FailureCause) -> &'static [RuleId] {
-    match cause {
-        FailureCause::MissingDigestAndTag => &[RuleId::IdMissingBoth],
-        FailureCause::InvalidDigest => &[RuleId::IdInvalidDigest],
-        FailureCause::UnusualTag => &[RuleId::IdInvalidTag],
-        FailureCause::TagCase => &[RuleId::IdCase],
-        FailureCause::TagDigestMismatch => &[RuleId::IdTagAndDigest, RuleId::IdMismatchCode],
-        _ => &[RuleId::IdNotFound],
-    }
-}
-
-/// The rule broken when an id fails with a code other than the expected ones.
-fn rule_of_code(cause: FailureCause) -> RuleId {
-    match cause {
-        FailureCause::MissingDigestAndTag => RuleId::IdMissingBoth,
-        FailureCause::InvalidDigest => RuleId::IdInvalidDigest,
-        FailureCause::UnusualTag => RuleId::IdInvalidTag,
-        FailureCause::TagDigestMismatch => RuleId::IdMismatchCode,
-        _ => RuleId::IdNotFound,
-    }
-}
-
-/// The rule broken when an id that names an image is not answered with it.
-fn rule_of_found(resolution: Resolution) -> RuleId {
-    match resolution {
-        Resolution::ByTag => RuleId::IdByTag,
-        Resolution::ByDigest => RuleId::IdByDigest,
-        Resolution::TagAndDigest => RuleId::IdTagAndDigest,
-    }
 }
 
 /// The JSON path of entry `i` of `images`, rendered only when a violation names it.

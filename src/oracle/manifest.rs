@@ -2,7 +2,7 @@
 
 use std::fmt::Display;
 
-use crate::model::manifest::Contents;
+use crate::model::manifest::{Contents, LayerOrder, Translation};
 use crate::model::{ExpectedImage, Format, ManifestCause, StoredManifest};
 use crate::wire::{Image, ImageIdentifier};
 
@@ -190,8 +190,9 @@ fn check_media_type(
     }
 }
 
-/// A translation names the same config and layers in the same order (S2 <-> OCI), or the
-/// same layer blobs in reverse order (S1).
+/// A translation holds every member its row of the translation table names (`Translation`,
+/// shared with the model): `schemaVersion`, the top-level `mediaType`, the stored config, and
+/// the stored layers in the same order (S2 <-> OCI) or their blobs reversed (S1).
 fn check_translation(
     stored: &StoredManifest,
     to: Format,
@@ -200,6 +201,9 @@ fn check_translation(
     out: &mut Vec<Violation>,
 ) {
     let path = format!("{path}.imageManifest");
+    let Some(row) = Translation::to(to) else {
+        return;
+    };
     let Some(translated) = Contents::parse(bytes) else {
         out.push(Violation::new(
             RuleId::ManTranslation,
@@ -209,48 +213,80 @@ fn check_translation(
         ));
         return;
     };
-    let blobs = |c: &Contents| {
-        c.layers
-            .iter()
-            .map(|l| (l.digest.clone(), l.size))
-            .collect::<Vec<_>>()
-    };
-    let problem = match to {
-        Format::S1 => {
-            let want: Vec<&str> = stored
-                .contents
-                .layers
-                .iter()
-                .rev()
-                .map(|l| l.digest.as_str())
-                .collect();
-            let got: Vec<&str> = translated
-                .layers
-                .iter()
-                .map(|l| l.digest.as_str())
-                .collect();
-            (want != got)
-                .then(|| format!("fsLayers {got:?}, not the stored layers reversed {want:?}"))
-        }
-        _ => {
-            let config = |c: &Contents| c.config.as_ref().map(|d| (d.digest.clone(), d.size));
-            if config(&translated) != config(&stored.contents) {
-                Some("another config".to_owned())
-            } else if blobs(&translated) != blobs(&stored.contents) {
-                Some("other layers".to_owned())
-            } else {
-                None
-            }
-        }
-    };
-    if let Some(found) = problem {
+    for (member, expected, found) in translation_differences(row, &stored.contents, &translated) {
         out.push(Violation::new(
             RuleId::ManTranslation,
-            path,
-            "the stored config and layers",
+            format!("{path}.{member}"),
+            expected,
             found,
         ));
     }
+}
+
+/// The members of `translated` that differ from what `row` says a translation of `stored`
+/// holds: (member, expected, found).
+fn translation_differences(
+    row: &Translation,
+    stored: &Contents,
+    translated: &Contents,
+) -> Vec<(&'static str, String, String)> {
+    let mut out = Vec::new();
+    if translated.schema_version != Some(row.schema_version) {
+        let found = translated
+            .schema_version
+            .map_or_else(|| "none".to_owned(), |v| v.to_string());
+        out.push(("schemaVersion", row.schema_version.to_string(), found));
+    }
+    if !row.media_types.contains(&translated.media_type.as_deref()) {
+        let allowed: Vec<&str> = row
+            .media_types
+            .iter()
+            .map(|t| t.unwrap_or("absent"))
+            .collect();
+        let found = translated.media_type.as_deref().unwrap_or("absent");
+        out.push(("mediaType", format!("one of {allowed:?}"), found.to_owned()));
+    }
+    let config = |c: &Contents| c.config.as_ref().map(|d| (d.digest.clone(), d.size));
+    if row.keeps_config && config(translated) != config(stored) {
+        out.push((
+            "config",
+            "the stored config".to_owned(),
+            "another config".to_owned(),
+        ));
+    }
+    let blobs = |c: &Contents, sizes: bool| -> Vec<(String, Option<i64>)> {
+        let size = |l: &crate::model::manifest::Descriptor| if sizes { l.size } else { None };
+        c.layers
+            .iter()
+            .map(|l| (l.digest.clone(), size(l)))
+            .collect()
+    };
+    match row.layers {
+        LayerOrder::Same if blobs(translated, true) != blobs(stored, true) => {
+            out.push((
+                "layers",
+                "the stored layers".to_owned(),
+                "other layers".to_owned(),
+            ));
+        }
+        LayerOrder::Reversed => {
+            let mut want = blobs(stored, false);
+            want.reverse();
+            let got = blobs(translated, false);
+            if want != got {
+                let digests = |v: &[(String, Option<i64>)]| {
+                    v.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>()
+                };
+                out.push((
+                    "fsLayers",
+                    format!("the stored layers reversed {:?}", digests(&want)),
+                    format!("{:?}", digests(&got)),
+                ));
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// Says how two manifests differ, briefly: length, and the first differing byte.

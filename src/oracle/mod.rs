@@ -4,6 +4,7 @@
 //! and returns every [`Violation`], not the first. No I/O, no clock, nothing `async`. A
 //! malformed body is reported as a `WIRE-STATUS` violation here, never as an `Err`.
 
+mod attribution;
 mod calls;
 mod check;
 mod contract;
@@ -15,6 +16,7 @@ mod pull;
 mod rules;
 mod violation;
 
+pub use attribution::{Deviation, rules_of};
 pub use calls::{check_put_digest, check_put_refusal, check_unsigned};
 pub use check::{Observed, check, check_in};
 pub use contract::{CONTRACT_VERSION, Document, Section, anchor, anchors};

@@ -736,3 +736,143 @@ fn an_answers_format_comes_from_its_type_else_from_the_manifest_itself() {
         ["MAN-BYTES", "MAN-DIGEST"]
     );
 }
+
+/// An emulator that lets the digest win over a disagreeing tag and echoes another tag of the
+/// image (moto): its entry carries the requested digest, so it is the disagreeing id's answer
+/// and judged for every rule it breaks, even when another id (the digest alone) takes the
+/// same entry; not merely an id left unanswered.
+#[test]
+fn an_entry_echoing_the_requested_digest_under_another_tag_is_judged_for_every_rule_it_breaks() {
+    let (fixture, _) = fixture_registry();
+    let oci = fixture.image("oci").expect("oci").digest.clone();
+    let ids = vec![
+        v1_with_the_oci_digest(&fixture),
+        ImageIdentifier::digest(oci),
+    ];
+    let answer = only_entry("oci", "oci");
+    assert_eq!(
+        reported(ids, answer),
+        ["ID-TAG-AND-DIGEST images[0]", "ID-MISMATCH-CODE images[0]"]
+    );
+}
+
+/// A wrong failure code for a tag whose digest differs from the stored one only in hex case
+/// (which may match or not: when it does not, the tag points elsewhere) is ID-MISMATCH-CODE,
+/// a should, never ID-TAG-AND-DIGEST; by digest alone, it is ID-NOT-FOUND.
+#[test]
+fn a_wrong_code_for_a_hex_case_digest_is_filed_under_a_should_rule() {
+    let (fixture, _) = fixture_registry();
+    let s2 = fixture.image("s2").expect("s2").digest.clone();
+    let upper = format!("sha256:{}", s2[7..].to_uppercase());
+    for (id, rule) in [
+        (
+            ImageIdentifier::tag_and_digest("v1", upper.clone()),
+            "ID-MISMATCH-CODE",
+        ),
+        (ImageIdentifier::digest(upper), "ID-NOT-FOUND"),
+    ] {
+        let answer = BatchGetImageResponse {
+            images: Some(vec![]),
+            failures: Some(vec![failure(&id, "InvalidImageDigest")]),
+        };
+        assert_eq!(
+            reported(vec![id], answer),
+            [format!("{rule} failures[0].failureCode")]
+        );
+    }
+}
+
+/// A modelled failure code no row allows for the id, in place of the one a conforming server
+/// chose: a deviation of a should (or may) rule.
+fn with_wrong_codes(expected: &ecr_contract::model::Expected, answer: &mut BatchGetImageResponse) {
+    use ecr_contract::model::{FAILURE_CODES, IdAnswer};
+    let Some(batch) = &expected.success else {
+        return;
+    };
+    for failure in answer.failures.iter_mut().flatten() {
+        let allowed = batch.ids.iter().find_map(|e| {
+            (Some(&e.requested) == failure.image_id.as_ref()).then(|| match &e.answer {
+                IdAnswer::Fails(f) => f.codes.clone(),
+                IdAnswer::Found(image) => image
+                    .or_fails
+                    .as_ref()
+                    .map(|f| f.codes.clone())
+                    .unwrap_or_default(),
+            })
+        });
+        if let Some(code) =
+            allowed.and_then(|allowed| FAILURE_CODES.iter().find(|c| !allowed.contains(c)))
+        {
+            failure.failure_code = Some((*code).to_owned());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: super::properties::cases(300), ..ProptestConfig::default() })]
+
+    /// A server that deviates only from should-level rules (a wrong but modelled failure code
+    /// for ids a conforming server fails, the codes being should for every row) is never
+    /// reported at must level, whatever the state and the request; and the deviation is
+    /// reported.
+    #[test]
+    fn a_wrong_failure_code_is_never_filed_under_a_must_rule(
+        scenario in arb_scenario(),
+        profile in ecr_contract::strategy::arb_profile(),
+    ) {
+        let registry = scenario.registry();
+        let expected = batch_get_image(&registry, &scenario.request);
+        let Ok(mut answer) = expected.answer(&profile) else {
+            return Ok(());
+        };
+        let before = answer.clone();
+        with_wrong_codes(&expected, &mut answer);
+        let violations = check(&expected, &RawAnswer::of(&Ok(answer.clone())).observe());
+        let raw = RawAnswer::of(&Ok(answer.clone()));
+        prop_assert!(
+            violations.iter().all(|v| v.level != ecr_contract::oracle::Level::Must),
+            "{}", show(&scenario.request, &raw, &violations)
+        );
+        if answer != before {
+            prop_assert!(!violations.is_empty(), "{}", show(&scenario.request, &raw, &violations));
+        }
+    }
+}
+
+/// A translation is compared on every member the translation table defines: one that keeps
+/// the stored manifest's own `mediaType` (or `schemaVersion`) breaks MAN-TRANSLATION, though
+/// config and layers are right.
+#[test]
+fn a_translation_that_keeps_the_stored_inner_media_type_breaks_man_translation() {
+    let (_, registry) = fixture_registry();
+    let ids = vec![ImageIdentifier::tag("v2")];
+    let request = request(ids, Some(vec![OCI.to_owned()]));
+    let expected = batch_get_image(&registry, &request);
+    let answer = expected.answer(&Default::default()).expect("an answer");
+    let translated = answer.images.as_ref().expect("images")[0].clone();
+    assert_eq!(translated.image_manifest_media_type.as_deref(), Some(OCI));
+    assert!(judge(&registry, &request, &RawAnswer::of(&Ok(answer.clone()))).is_empty());
+    for (member, value) in [
+        ("mediaType", serde_json::json!(S2)),
+        ("schemaVersion", serde_json::json!(1)),
+    ] {
+        let mut manifest: serde_json::Value =
+            serde_json::from_str(translated.image_manifest.as_deref().expect("a manifest"))
+                .expect("JSON");
+        manifest[member] = value;
+        let mut changed = answer.clone();
+        let image = &mut changed.images.as_mut().expect("images")[0];
+        let bytes = serde_json::to_string_pretty(&manifest).expect("JSON");
+        image.image_id.as_mut().expect("an id").image_digest =
+            Some(ecr_contract::model::ImageDigest::of(bytes.as_bytes()).to_string());
+        image.image_manifest = Some(bytes);
+        let found: Vec<String> = judge(&registry, &request, &RawAnswer::of(&Ok(changed)))
+            .iter()
+            .map(|v| format!("{} {}", v.rule, v.path))
+            .collect();
+        assert_eq!(
+            found,
+            [format!("MAN-TRANSLATION images[0].imageManifest.{member}")]
+        );
+    }
+}

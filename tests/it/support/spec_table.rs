@@ -318,7 +318,16 @@ impl Entry<'_> {
         // digest's hex case is what may fail; else the stored manifest with one byte more.
         let (rule, unlisted) = match (may_fail, manifest_may_fail) {
             (false, false) => (rule, Answer::Fails("ImageNotFound")),
-            (true, _) => (rule, Answer::Fails("MissingDigestAndTag")),
+            // A hex-case digest that does not match falls to the row of a digest that is not
+            // there: "T exists, points elsewhere" (should for the code), or "D absent"
+            // (should). A wrong code there is that row's, never the must of a found image.
+            (true, _) => {
+                let rule = match via {
+                    Via::TagAndDigest(_) => "ID-MISMATCH-CODE",
+                    _ => "ID-NOT-FOUND",
+                };
+                (rule, Answer::Fails("MissingDigestAndTag"))
+            }
             (false, true) => {
                 let (bytes, media_type, echoes) = &manifests[0];
                 let changed = format!("{bytes}\n");
