@@ -11,20 +11,39 @@ use base64::Engine as _;
 use crate::model::manifest::{OCI, S1, S2};
 use crate::model::{Call, ImageDigest, Registry, batch_get_image, manifest_request};
 use crate::oracle::{
-    PullObserved, RuleId, Violation, check_blob, check_blob_unknown, check_challenge, check_denied,
-    check_gone_after_delete, check_head, check_manifest, check_ping, check_tags, check_token,
-    check_visible_after_put, has_registry_api,
+    PullObserved, RuleId, TAGS_MAX_N, Violation, check_blob, check_blob_head, check_blob_unknown,
+    check_challenge, check_denied, check_gone_after_delete, check_head, check_manifest, check_ping,
+    check_tags, check_tags_limit, check_token, check_visible_after_put, has_registry_api,
 };
-use crate::report::{Finding, Reproduction, Response};
 use crate::remote::{Fetched, TransportError};
-use crate::wire::registry::{Reference, next_link};
+use crate::report::{Finding, Reproduction, Response};
+use crate::wire::registry::{Reference, accepted_media_types, next_link};
 use crate::wire::{self, Operation};
 
 use super::session::{CheckError, PutDigests, Session};
 
-/// The Accept lists every manifest is fetched with: each format alone, several lines, and a
-/// comma list.
-const ACCEPTS: [&[&str]; 4] = [&[S2], &[OCI], &[S1], &[OCI, S2]];
+/// The `Accept` lines every manifest is fetched with: each format alone, several lines, one
+/// line with several types joined by commas, `q=` values (which do not reorder ECR's choice),
+/// a type refused with `q=0`, and no `Accept` at all (spec `registry-api.md` section 2).
+const ACCEPTS: [&[&str]; 8] = [
+    &[S2],
+    &[OCI],
+    &[S1],
+    &[OCI, S2],
+    &[concat!(
+        "application/vnd.oci.image.manifest.v1+json, ",
+        "application/vnd.docker.distribution.manifest.v2+json"
+    )],
+    &[concat!(
+        "application/vnd.docker.distribution.manifest.v2+json;q=0.5, ",
+        "application/vnd.oci.image.manifest.v1+json;q=0.9"
+    )],
+    &[concat!(
+        "application/vnd.docker.distribution.manifest.v2+json;q=0, ",
+        "application/vnd.oci.image.manifest.v1+json"
+    )],
+    &[],
+];
 
 /// The most `tags/list` pages followed.
 const MAX_PAGES: usize = 1000;
@@ -64,7 +83,7 @@ pub(super) async fn probe_registry(
         session,
         "registry ping without credentials",
         &ping,
-        check_challenge(&observed(&ping), &account),
+        check_challenge(&observed(&ping), &account, &url),
         &[RuleId::RegAuthChallenge],
     );
     let Some(authorization) = token(session).await? else {
@@ -183,6 +202,8 @@ async fn manifests(
             }
         }
         references.push((name.clone(), Reference::Tag("no-such-tag".into())));
+        // A malformed digest: 400 with a distribution code, or 404 (may).
+        references.push((name.clone(), Reference::Digest("sha256:bad".into())));
     }
     if let Some(first) = base.repositories().next() {
         references.push((
@@ -193,13 +214,12 @@ async fn manifests(
     let mut headed = false;
     for (name, reference) in &references {
         for accept in ACCEPTS {
-            let accepted: Vec<String> = accept.iter().map(|s| (*s).to_owned()).collect();
-            let request = manifest_request(name, reference, &accepted);
-            let expected = batch_get_image(base, &request);
             let url = format!("{}/v2/{name}/manifests/{}", puller.base, reference.as_str());
             let mut headers = vec![("authorization", puller.authorization.clone())];
             headers.extend(accept.iter().map(|t| ("accept", (*t).to_owned())));
             let get = fetch(session, "GET", &url, &headers).await?;
+            let request = manifest_request(name, reference, &judged_accept(accept, &get));
+            let expected = batch_get_image(base, &request);
             let mut rules = vec![RuleId::RegManifestAsBatchgetimage, RuleId::RegDigestHeader];
             rules.push(match reference {
                 Reference::Tag(_) => RuleId::RegAcceptNegotiation,
@@ -238,6 +258,28 @@ async fn manifests(
         }
     }
     Ok(())
+}
+
+/// The media types a GET with `accept` lines stands for, as the registry API reads them
+/// (every line and comma entry, `q=0` refused). Without `Accept`, a schema 1 translation is
+/// as acceptable as the stored manifest (section 2, a legacy client): one answered as S1 is
+/// judged as the BatchGetImage that accepts S1 alone.
+fn judged_accept(accept: &[&str], get: &Fetched) -> Vec<String> {
+    let mut headers = http::HeaderMap::new();
+    for line in accept {
+        if let Ok(value) = http::HeaderValue::from_str(line) {
+            headers.append(http::header::ACCEPT, value);
+        }
+    }
+    let answered = get
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(crate::model::Format::of);
+    match (accept.is_empty(), answered) {
+        (true, Some(crate::model::Format::S1)) => vec![S1.to_owned()],
+        _ => accepted_media_types(&headers).unwrap_or_default(),
+    }
 }
 
 /// Whether a manifest GET exercised `rule`: the error rules only for the error they are about.
@@ -283,6 +325,14 @@ async fn blobs(
                 check_blob(digest, &observed(&blob)),
                 &[RuleId::RegBlobBytes],
             );
+            let head = fetch(session, "HEAD", &url, &auth).await?;
+            judge(
+                session,
+                "registry HEAD of a blob",
+                &head,
+                check_blob_head(digest, &observed(&head)),
+                &[RuleId::RegBlobHead],
+            );
         }
         any.get_or_insert_with(|| repository.name.to_string());
     }
@@ -301,7 +351,8 @@ async fn blobs(
     Ok(())
 }
 
-/// `tags/list` of every repository, one tag a page, following `Link`.
+/// `tags/list` of every repository, following `Link`: one tag a page, and without `n`; each
+/// page within its size (REG-TAGS-LIMITS); and an `n` over the limit, once.
 async fn tags(
     session: &mut Session<'_>,
     puller: &Puller,
@@ -311,35 +362,64 @@ async fn tags(
     for repository in base.repositories() {
         let name = repository.name.to_string();
         let want: BTreeSet<String> = repository.tags.keys().map(ToString::to_string).collect();
-        let mut url = format!("{}/v2/{name}/tags/list?n=1", puller.base);
-        let mut pages = Vec::new();
-        let mut last = None;
-        while pages.len() < MAX_PAGES {
-            let page = fetch(session, "GET", &url, &auth).await?;
-            let next = page
-                .headers
-                .get("link")
-                .and_then(|v| v.to_str().ok())
-                .and_then(next_link)
-                .map(|link| absolute(&puller.base, link));
-            pages.push(observed(&page));
-            last = Some(page);
-            match next {
-                Some(next) if pages.last().is_some_and(|p| p.status == 200) => url = next,
-                _ => break,
-            }
-        }
-        if let Some(last) = last {
+        for n in [Some(1), None] {
+            let size = n.map(|n| format!("?n={n}")).unwrap_or_default();
+            let url = format!("{}/v2/{name}/tags/list{size}", puller.base);
+            let (pages, last) = tag_pages(session, puller, url).await?;
+            let Some(last) = last else { continue };
+            let probe = format!("registry tags/list{size} of {name}");
             judge(
                 session,
-                &format!("registry tags/list of {name}"),
+                &probe,
                 &last,
                 check_tags(&name, &want, &pages),
                 &[RuleId::RegTagsList],
             );
+            let limits = pages.iter().flat_map(|p| check_tags_limit(n, p)).collect();
+            judge(session, &probe, &last, limits, &[RuleId::RegTagsLimits]);
         }
     }
+    if let Some(repository) = base.repositories().next() {
+        let n = TAGS_MAX_N + 1;
+        let url = format!("{}/v2/{}/tags/list?n={n}", puller.base, repository.name);
+        let over = fetch(session, "GET", &url, &auth).await?;
+        judge(
+            session,
+            &format!("registry tags/list?n={n}"),
+            &over,
+            check_tags_limit(Some(n), &observed(&over)),
+            &[RuleId::RegTagsLimits],
+        );
+    }
     Ok(())
+}
+
+/// The pages of `tags/list` from `url` on, following `Link rel="next"` (at most
+/// [`MAX_PAGES`]), and the last exchange.
+async fn tag_pages(
+    session: &mut Session<'_>,
+    puller: &Puller,
+    mut url: String,
+) -> Result<(Vec<PullObserved>, Option<Fetched>), CheckError> {
+    let auth = [("authorization", puller.authorization.clone())];
+    let mut pages = Vec::new();
+    let mut last = None;
+    while pages.len() < MAX_PAGES {
+        let page = fetch(session, "GET", &url, &auth).await?;
+        let next = page
+            .headers
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .and_then(next_link)
+            .map(|link| absolute(&puller.base, link));
+        pages.push(observed(&page));
+        last = Some(page);
+        match next {
+            Some(next) if pages.last().is_some_and(|p| p.status == 200) => url = next,
+            _ => break,
+        }
+    }
+    Ok((pages, last))
 }
 
 /// A `Link` target, relative to the registry's base URL or absolute.
@@ -355,24 +435,109 @@ fn absolute(base: &str, link: &str) -> String {
     }
 }
 
-/// REG-SAME-STATE: a tag added with PutImage is pulled at once, and gone at once after
-/// BatchDeleteImage (the image keeps its other tags: the mirror still holds).
+/// REG-SAME-STATE, read before and after each write: a tag absent before PutImage is pulled
+/// at once after it; moved with PutImage to another image, it is pulled as that image at
+/// once; deleted with BatchDeleteImage, it is `404` at once, while the image it last named is
+/// still pulled by its digest (its other tags keep it: the mirror still holds).
 async fn same_state(
     session: &mut Session<'_>,
     puller: &Puller,
     base: &Registry,
 ) -> Result<(), CheckError> {
-    let Some((name, image)) = base.repositories().find_map(|r| {
+    let tagged = |r: &crate::model::StoredRepository| -> Vec<crate::model::StoredImage> {
         r.images
             .values()
-            .find(|i| !i.tags.is_empty())
-            .map(|i| (r.name.to_string(), i.clone()))
-    }) else {
+            .filter(|i| !i.tags.is_empty())
+            .cloned()
+            .collect()
+    };
+    let Some((name, images)) = base
+        .repositories()
+        .map(|r| (r.name.to_string(), tagged(r)))
+        .find(|(_, images)| !images.is_empty())
+    else {
         return Ok(());
     };
     let tag = "ecr-contract-pull";
-    let put = Call::PutImage(wire::PutImageRequest {
+    let url = format!("{}/v2/{name}/manifests/{tag}", puller.base);
+    let auth = ("authorization", puller.authorization.clone());
+    let before = fetch(session, "GET", &url, std::slice::from_ref(&auth)).await?;
+    judge(
+        session,
+        "registry GET of a tag before PutImage",
+        &before,
+        check_gone_after_delete(&observed(&before)),
+        &[RuleId::RegSameState],
+    );
+    // The first image, then (a move) another one, when the repository has two.
+    let targets = images.iter().take(2).collect::<Vec<_>>();
+    for (step, image) in targets.iter().enumerate() {
+        if !put_tag(session, &name, tag, image).await? {
+            return Ok(());
+        }
+        let headers = [
+            auth.clone(),
+            ("accept", image.manifest.media_type.to_string()),
+        ];
+        let after = fetch(session, "GET", &url, &headers).await?;
+        let probe = match step {
+            0 => "registry GET right after PutImage",
+            _ => "registry GET right after a tag move",
+        };
+        judge(
+            session,
+            probe,
+            &after,
+            check_visible_after_put(&image.manifest.bytes, &observed(&after)),
+            &[RuleId::RegSameState],
+        );
+    }
+    let delete = Call::BatchDeleteImage(wire::BatchDeleteImageRequest {
         repository_name: Some(name.clone()),
+        image_ids: Some(vec![wire::ImageIdentifier::tag(tag)]),
+        ..Default::default()
+    });
+    let exchange = session.send_call(&delete).await?;
+    if exchange.status != 200 {
+        return Ok(());
+    }
+    let after_delete = fetch(session, "GET", &url, std::slice::from_ref(&auth)).await?;
+    judge(
+        session,
+        "registry GET right after BatchDeleteImage",
+        &after_delete,
+        check_gone_after_delete(&observed(&after_delete)),
+        &[RuleId::RegSameState],
+    );
+    if let Some(last) = targets.last()
+        && session.put_digests == PutDigests::Content
+    {
+        let by_digest = format!(
+            "{}/v2/{name}/manifests/{}",
+            puller.base, last.manifest.digest
+        );
+        let headers = [auth, ("accept", last.manifest.media_type.to_string())];
+        let kept = fetch(session, "GET", &by_digest, &headers).await?;
+        judge(
+            session,
+            "registry GET by digest of an image whose tag was deleted",
+            &kept,
+            check_visible_after_put(&last.manifest.bytes, &observed(&kept)),
+            &[RuleId::RegSameState],
+        );
+    }
+    Ok(())
+}
+
+/// Puts `image`'s manifest under `tag`; `false` (with a note) when the server refuses.
+async fn put_tag(
+    session: &mut Session<'_>,
+    name: &str,
+    tag: &str,
+    image: &crate::model::StoredImage,
+) -> Result<bool, CheckError> {
+    let put = Call::PutImage(wire::PutImageRequest {
+        repository_name: Some(name.to_owned()),
         image_tag: Some(tag.to_owned()),
         image_manifest: Some(image.manifest.bytes.to_string()),
         image_manifest_media_type: Some(image.manifest.media_type.to_string()),
@@ -381,41 +546,11 @@ async fn same_state(
     let exchange = session.send_call(&put).await?;
     if exchange.status != 200 {
         session.notes.push(format!(
-            "REG-SAME-STATE not exercised: PutImage of a new tag answered HTTP {}",
+            "REG-SAME-STATE partly exercised: PutImage of tag {tag} answered HTTP {}",
             exchange.status
         ));
-        return Ok(());
     }
-    let url = format!("{}/v2/{name}/manifests/{tag}", puller.base);
-    let headers = [
-        ("authorization", puller.authorization.clone()),
-        ("accept", image.manifest.media_type.to_string()),
-    ];
-    let after_put = fetch(session, "GET", &url, &headers).await?;
-    judge(
-        session,
-        "registry GET right after PutImage",
-        &after_put,
-        check_visible_after_put(&image.manifest.bytes, &observed(&after_put)),
-        &[RuleId::RegSameState],
-    );
-    let delete = Call::BatchDeleteImage(wire::BatchDeleteImageRequest {
-        repository_name: Some(name.clone()),
-        image_ids: Some(vec![wire::ImageIdentifier::tag(tag)]),
-        ..Default::default()
-    });
-    let exchange = session.send_call(&delete).await?;
-    if exchange.status == 200 {
-        let after_delete = fetch(session, "GET", &url, &headers).await?;
-        judge(
-            session,
-            "registry GET right after BatchDeleteImage",
-            &after_delete,
-            check_gone_after_delete(&observed(&after_delete)),
-            &[RuleId::RegSameState],
-        );
-    }
-    Ok(())
+    Ok(exchange.status == 200)
 }
 
 async fn fetch(

@@ -167,8 +167,8 @@ fn registry_heading(id: &str) -> &'static str {
         "REG-PING" | "REG-AUTH-CHALLENGE" | "REG-AUTH-TOKEN" | "REG-AUTH-DENIED" => {
             "1. Authentication"
         }
-        "REG-BLOB-BYTES" | "REG-BLOB-UNKNOWN" => "3. Blobs",
-        "REG-TAGS-LIST" => "4. Listing",
+        "REG-BLOB-BYTES" | "REG-BLOB-UNKNOWN" | "REG-BLOB-HEAD" => "3. Blobs",
+        "REG-TAGS-LIST" | "REG-TAGS-LIMITS" => "4. Listing",
         "REG-SAME-STATE" => "5. Consistency between the two APIs",
         _ => "2. Manifests",
     }

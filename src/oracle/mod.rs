@@ -21,9 +21,9 @@ pub use calls::{check_put_digest, check_put_refusal, check_unsigned};
 pub use check::{Observed, check, check_in};
 pub use contract::{CONTRACT_VERSION, Document, Section, anchor, anchors};
 pub use pull::{
-    PullObserved, check_blob, check_blob_unknown, check_challenge, check_denied,
-    check_gone_after_delete, check_head, check_manifest, check_ping, check_tags, check_token,
-    check_visible_after_put, has_registry_api,
+    PullObserved, TAGS_DEFAULT_PAGE, TAGS_MAX_N, check_blob, check_blob_head, check_blob_unknown,
+    check_challenge, check_denied, check_gone_after_delete, check_head, check_manifest, check_ping,
+    check_tags, check_tags_limit, check_token, check_visible_after_put, has_registry_api,
 };
 pub use rules::{Level, RULES, Rule, RuleId};
 pub use violation::Violation;

@@ -68,18 +68,25 @@ fn violation(
 }
 
 /// REG-AUTH-CHALLENGE: no credentials, `401` with ECR's Basic challenge and the version
-/// header: `realm="https://<account>.dkr.ecr.<region>.amazonaws.com/"` (the region is the
-/// server's, which need not be the one the harness signs for) and
-/// `service="ecr.amazonaws.com"`.
-pub fn check_challenge(observed: &PullObserved, account: &str) -> Vec<Violation> {
+/// header: `service="ecr.amazonaws.com"` and the registry's own URL as realm, which is
+/// `https://<account>.dkr.ecr.<region>.amazonaws.com/` on ECR (the region is the server's,
+/// which need not be the one the harness signs for); a server reached at `registry_url`, an
+/// emulator or a proxy, may name that URL instead (section 1: a checker accepts either).
+pub fn check_challenge(
+    observed: &PullObserved,
+    account: &str,
+    registry_url: &str,
+) -> Vec<Violation> {
     let found = observed.header("www-authenticate").unwrap_or("none");
     let version = observed.header(API_VERSION_HEADER) == Some(API_VERSION);
-    match (observed.status, is_ecr_challenge(found, account), version) {
+    let challenge = is_ecr_challenge(found, account, registry_url);
+    match (observed.status, challenge, version) {
         (401, true, true) => vec![],
         (status, _, _) => violation(
             RuleId::RegAuthChallenge,
             format!(
-                "HTTP 401, WWW-Authenticate: Basic realm=\"https://{account}.dkr.ecr.<region>.amazonaws.com/\",service=\"ecr.amazonaws.com\", {API_VERSION_HEADER}: {API_VERSION}"
+                "HTTP 401, WWW-Authenticate: Basic realm=\"https://{account}.dkr.ecr.<region>.amazonaws.com/\" (or \"{}/\"),service=\"ecr.amazonaws.com\", {API_VERSION_HEADER}: {API_VERSION}",
+                registry_url.trim_end_matches('/')
             ),
             format!(
                 "HTTP {status}, WWW-Authenticate: {found}, {API_VERSION_HEADER}: {}",
@@ -89,9 +96,9 @@ pub fn check_challenge(observed: &PullObserved, account: &str) -> Vec<Violation>
     }
 }
 
-/// Whether `value` is ECR's Basic challenge for `account`, whatever the order and spacing of
-/// its parameters.
-fn is_ecr_challenge(value: &str, account: &str) -> bool {
+/// Whether `value` is ECR's Basic challenge for `account`, or one naming the registry's own
+/// URL as realm, whatever the order and spacing of its parameters.
+fn is_ecr_challenge(value: &str, account: &str, registry_url: &str) -> bool {
     let Some((scheme, params)) = value.trim().split_once(' ') else {
         return false;
     };
@@ -113,8 +120,10 @@ fn is_ecr_challenge(value: &str, account: &str) -> bool {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && domain.starts_with("amazonaws.com")
     });
+    let own = !registry_url.is_empty()
+        && realm.trim_end_matches('/') == registry_url.trim_end_matches('/');
     scheme.eq_ignore_ascii_case("basic")
-        && region_ok
+        && (region_ok || own)
         && param("service").as_deref() == Some("ecr.amazonaws.com")
 }
 
@@ -264,12 +273,17 @@ fn check_manifest_body(
     });
     let translated_by_digest = requested.image_tag.is_none()
         && stored_format.is_some_and(|f| observed.media_type().map(Format::of) != Some(f));
+    // Without Accept, the stored manifest is a should row of its own (section 2): a format
+    // other than the stored one keeps the should rule of BatchGetImage without
+    // acceptedMediaTypes, never REG-ACCEPT-NEGOTIATION's must.
+    let no_accept = request.accepted_media_types.is_none();
     check(expected, &Observed::from_answer(&Ok(answer)))
         .into_iter()
         .map(|v| {
             let rule = match v.rule {
                 RuleId::ManNoTranslationByDigest => RuleId::RegAcceptByDigest,
                 _ if translated_by_digest => RuleId::RegAcceptByDigest,
+                RuleId::ManTranslation if no_accept => RuleId::ManTranslation,
                 RuleId::ManAcceptedStored | RuleId::ManTranslation => RuleId::RegAcceptNegotiation,
                 _ => RuleId::RegManifestAsBatchgetimage,
             };
@@ -452,6 +466,57 @@ pub fn check_blob_unknown(observed: &PullObserved) -> Vec<Violation> {
     out
 }
 
+/// REG-BLOB-HEAD: HEAD of an uploaded blob is `200` with `Docker-Content-Digest: <digest>`.
+pub fn check_blob_head(digest: &str, observed: &PullObserved) -> Vec<Violation> {
+    let found = observed.header(DIGEST_HEADER);
+    match (observed.status, found == Some(digest)) {
+        (200, true) => vec![],
+        (status, _) => violation(
+            RuleId::RegBlobHead,
+            format!("HTTP 200 with {DIGEST_HEADER}: {digest}"),
+            format!(
+                "HTTP {status} with {DIGEST_HEADER}: {}",
+                found.unwrap_or("none")
+            ),
+        ),
+    }
+}
+
+/// How many tags a page of `tags/list` holds without `n` (section 4).
+pub const TAGS_DEFAULT_PAGE: usize = 100;
+
+/// The largest `n` of `tags/list` (section 4): above it, a 4xx.
+pub const TAGS_MAX_N: usize = 1000;
+
+/// REG-TAGS-LIMITS: a `tags/list` page asked for with `n` (`None`: without) holds at most `n`
+/// tags, or [`TAGS_DEFAULT_PAGE`] without; an `n` over [`TAGS_MAX_N`] is refused with a 4xx.
+/// A page that is no tag list is REG-TAGS-LIST's.
+pub fn check_tags_limit(n: Option<usize>, observed: &PullObserved) -> Vec<Violation> {
+    if n.is_some_and(|n| n > TAGS_MAX_N) {
+        return match (400..500).contains(&observed.status) {
+            true => vec![],
+            false => violation(
+                RuleId::RegTagsLimits,
+                format!("a 4xx for n above {TAGS_MAX_N}"),
+                format!("HTTP {}", observed.status),
+            ),
+        };
+    }
+    let list: Option<wire::registry::TagList> = serde_json::from_slice(&observed.body).ok();
+    let Some(list) = list.filter(|_| observed.status == 200) else {
+        return vec![];
+    };
+    let most = n.unwrap_or(TAGS_DEFAULT_PAGE);
+    match list.tags().len() <= most {
+        true => vec![],
+        false => violation(
+            RuleId::RegTagsLimits,
+            format!("at most {most} tags a page"),
+            format!("{} tags", list.tags().len()),
+        ),
+    }
+}
+
 /// REG-TAGS-LIST: every page is `200` `{"name","tags"}` for `name`, and the pages (followed
 /// by their `Link rel="next"`) hold exactly `tags`.
 pub fn check_tags(name: &str, tags: &BTreeSet<String>, pages: &[PullObserved]) -> Vec<Violation> {
@@ -481,8 +546,8 @@ pub fn check_tags(name: &str, tags: &BTreeSet<String>, pages: &[PullObserved]) -
     }
 }
 
-/// REG-SAME-STATE: right after a PutImage of `manifest`, the registry API answers it by tag;
-/// `observed` is that GET.
+/// REG-SAME-STATE: right after a PutImage of `manifest` (a new tag, or a tag moved to it),
+/// the registry API answers it by tag; `observed` is that GET.
 pub fn check_visible_after_put(manifest: &str, observed: &PullObserved) -> Vec<Violation> {
     match observed.status == 200 && observed.body == manifest.as_bytes() {
         true => vec![],
@@ -498,7 +563,8 @@ pub fn check_visible_after_put(manifest: &str, observed: &PullObserved) -> Vec<V
     }
 }
 
-/// REG-SAME-STATE: right after BatchDeleteImage, the registry API no longer answers it.
+/// REG-SAME-STATE: right after BatchDeleteImage (by tag or by digest), the registry API no
+/// longer answers the tag or digest deleted.
 pub fn check_gone_after_delete(observed: &PullObserved) -> Vec<Violation> {
     match observed.status {
         404 => vec![],

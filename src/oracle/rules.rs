@@ -245,8 +245,14 @@ catalogue! {
     RegBlobUnknown = "REG-BLOB-UNKNOWN", Must,
         r#"unknown blob: `404`"#,
         "distribution spec; real ECR answers";
+    RegBlobHead = "REG-BLOB-HEAD", Should,
+        r#"HEAD of a blob: `200` with `Docker-Content-Digest` equal to the digest"#,
+        "real ECR answers (weak evidence); distribution spec";
     RegTagsList = "REG-TAGS-LIST", Must,
         r#"tags/list body `{"name","tags"}`, every tag reachable by following `Link` `rel="next"`"#,
+        "Amazon ECR User Guide (curl example); deitch/docker_registry2#34; google/go-containerregistry#681";
+    RegTagsLimits = "REG-TAGS-LIMITS", Should,
+        r#"tags/list pages hold at most 100 tags without `n`, and `n` above 1000 is refused with a 4xx"#,
         "Amazon ECR User Guide (curl example); deitch/docker_registry2#34; google/go-containerregistry#681";
     RegSameState = "REG-SAME-STATE", Must,
         r#"writes through either API are visible through both, at once"#,

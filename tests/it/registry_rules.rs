@@ -9,9 +9,9 @@ use base64::Engine as _;
 use ecr_contract::model::manifest::{OCI, S1, S2};
 use ecr_contract::model::{ImageDigest, Registry, batch_get_image, manifest_request};
 use ecr_contract::oracle::{
-    PullObserved, Violation, check_blob, check_blob_unknown, check_challenge, check_denied,
-    check_gone_after_delete, check_head, check_manifest, check_ping, check_tags, check_token,
-    check_visible_after_put, has_registry_api,
+    PullObserved, Violation, check_blob, check_blob_head, check_blob_unknown, check_challenge,
+    check_denied, check_gone_after_delete, check_head, check_manifest, check_ping, check_tags,
+    check_tags_limit, check_token, check_visible_after_put, has_registry_api,
 };
 use ecr_contract::strategy::Fixture;
 use ecr_contract::wire::registry::{ErrorCode, Reference, encode_registry_error};
@@ -20,6 +20,8 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use super::support::fixture_registry;
 
 const ACCOUNT: &str = "123456789012";
+/// Where the harness reached the registry API: an emulator's own address.
+const REGISTRY: &str = "http://127.0.0.1:5000";
 const VERSION: (&str, &str) = ("docker-distribution-api-version", "registry/2.0");
 const CHALLENGE: &str = r#"Basic realm="https://123456789012.dkr.ecr.us-east-1.amazonaws.com/",service="ecr.amazonaws.com""#;
 
@@ -97,10 +99,13 @@ fn the_challenge_is_ecrs_basic_one_whatever_the_order_spacing_case_and_region() 
         r#"Basic service="ecr.amazonaws.com", realm="https://123456789012.dkr.ecr.us-west-2.amazonaws.com/""#,
         r#"BASIC realm="https://123456789012.dkr.ecr.eu-west-3.amazonaws.com/" , Service="ecr.amazonaws.com""#,
         r#"basic realm="https://123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/",service="ecr.amazonaws.com""#,
+        // A server not at ECR's host may name its own URL (section 1).
+        r#"Basic realm="http://127.0.0.1:5000/",service="ecr.amazonaws.com""#,
+        r#"Basic realm="http://127.0.0.1:5000",service="ecr.amazonaws.com""#,
     ];
     for challenge in accepted {
         let ping = answer(401, &[("www-authenticate", challenge), VERSION], b"");
-        assert_eq!(rules(&check_challenge(&ping, ACCOUNT)), PASS, "{challenge}");
+        assert_eq!(rules(&check_challenge(&ping, ACCOUNT, REGISTRY)), PASS, "{challenge}");
     }
     let refused = [
         // Another scheme, account, region spelling, domain or service; a realm cut short.
@@ -112,12 +117,13 @@ fn the_challenge_is_ecrs_basic_one_whatever_the_order_spacing_case_and_region() 
         r#"Basic realm="https://123456789012.dkr.ecr.us-east-1.amazonaws.com",service="ecr.amazonaws.com""#,
         r#"Basic realm="https://123456789012.dkr.ecr.us-east-1.amazonaws.com/",service="registry""#,
         r#"Basic realm="https://123456789012.dkr.ecr.us-east-1.amazonaws.com/""#,
+        r#"Basic realm="http://127.0.0.1:5001/",service="ecr.amazonaws.com""#,
         r#"Basic"#,
     ];
     for challenge in refused {
         let ping = answer(401, &[("www-authenticate", challenge), VERSION], b"");
         assert_eq!(
-            rules(&check_challenge(&ping, ACCOUNT)),
+            rules(&check_challenge(&ping, ACCOUNT, REGISTRY)),
             ["REG-AUTH-CHALLENGE"],
             "{challenge}"
         );
@@ -127,7 +133,7 @@ fn the_challenge_is_ecrs_basic_one_whatever_the_order_spacing_case_and_region() 
     let no_challenge = answer(401, &[VERSION], b"");
     for ping in [without_version, forbidden, no_challenge] {
         assert_eq!(
-            rules(&check_challenge(&ping, ACCOUNT)),
+            rules(&check_challenge(&ping, ACCOUNT, REGISTRY)),
             ["REG-AUTH-CHALLENGE"],
             "{ping:?}"
         );
@@ -672,5 +678,48 @@ fn a_translation_answered_by_digest_is_reg_accept_by_digest() {
             "REG-ACCEPT-BY-DIGEST (must) via ID-ACCOUNTING",
             "REG-ACCEPT-BY-DIGEST (must) via ID-ACCOUNTING"
         ]
+    );
+}
+
+#[test]
+fn a_blob_head_is_200_with_the_digest_and_anything_else_breaks_reg_blob_head() {
+    let digest = ImageDigest::of(b"layer").to_string();
+    let ok = answer(200, &[("docker-content-digest", &digest)], b"");
+    assert_eq!(rules(&check_blob_head(&digest, &ok)), PASS);
+    let other = ImageDigest::of(b"other").to_string();
+    for head in [
+        answer(200, &[], b""),
+        answer(200, &[("docker-content-digest", &other)], b""),
+        answer(404, &[("docker-content-digest", &digest)], b""),
+    ] {
+        assert_eq!(
+            rules(&check_blob_head(&digest, &head)),
+            ["REG-BLOB-HEAD"],
+            "{head:?}"
+        );
+    }
+}
+
+#[test]
+fn tag_pages_stay_within_n_or_a_hundred_and_an_n_over_a_thousand_is_a_4xx() {
+    let page = |count: usize| {
+        let tags: Vec<String> = (0..count).map(|i| format!("t{i}")).collect();
+        let body = serde_json::json!({"name": "team/app", "tags": tags}).to_string();
+        answer(200, &[], body.as_bytes())
+    };
+    assert_eq!(rules(&check_tags_limit(None, &page(100))), PASS);
+    assert_eq!(rules(&check_tags_limit(Some(1), &page(1))), PASS);
+    assert_eq!(rules(&check_tags_limit(Some(1000), &page(1000))), PASS);
+    assert_eq!(rules(&check_tags_limit(None, &page(101))), ["REG-TAGS-LIMITS"]);
+    assert_eq!(rules(&check_tags_limit(Some(1), &page(2))), ["REG-TAGS-LIMITS"]);
+    // A page that is no tag list is REG-TAGS-LIST's business, not this rule's.
+    assert_eq!(rules(&check_tags_limit(None, &answer(500, &[], b"x"))), PASS);
+    let unsupported = encode_registry_error(ErrorCode::Unsupported, "n too large");
+    for refused in [answer(400, &[], &unsupported), answer(404, &[], b"")] {
+        assert_eq!(rules(&check_tags_limit(Some(1001), &refused)), PASS);
+    }
+    assert_eq!(
+        rules(&check_tags_limit(Some(1001), &page(3))),
+        ["REG-TAGS-LIMITS"]
     );
 }

@@ -28,6 +28,10 @@ pub const REGISTRY_BROKEN: &[(&str, &str)] = &[
     ("not_found_as_400", "REG-BLOB-UNKNOWN"),
     ("first_page_only", "REG-TAGS-LIST"),
     ("stale_second_store", "REG-SAME-STATE"),
+    ("blob_head_without_digest", "REG-BLOB-HEAD"),
+    ("ignore_n", "REG-TAGS-LIMITS"),
+    ("first_entry_of_each_accept_line", "REG-ACCEPT-NEGOTIATION"),
+    ("ignore_q", "REG-ACCEPT-NEGOTIATION"),
 ];
 
 /// The answer of `endpoint`'s registry API to a request, broken by `mutation`.
@@ -54,6 +58,10 @@ pub fn answer(
             handle(uri, &without)
         }
         "translate_by_digest" => handle(&by_some_tag(endpoint, uri), headers),
+        "ignore_n" => handle(&without_n(uri), headers),
+        "first_entry_of_each_accept_line" | "ignore_q" => {
+            handle(uri, &rewrite_accept(headers, mutation))
+        }
         "stale_second_store" => {
             let mut snapshot = snapshot.lock().expect("the snapshot");
             let stale =
@@ -94,6 +102,9 @@ pub fn answer(
                 raw.body = serde_json::to_vec(&value).expect("JSON");
                 set_digest(&mut raw);
             }
+        }
+        "blob_head_without_digest" if method == "HEAD" && uri.contains("/blobs/") => {
+            raw.headers.retain(|(n, _)| *n != DIGEST_HEADER)
         }
         "head_without_digest" if method == "HEAD" => {
             raw.headers.retain(|(n, _)| *n != DIGEST_HEADER)
@@ -147,4 +158,41 @@ fn by_some_tag(endpoint: &Endpoint, uri: &str) -> String {
         Some(tag) => format!("/v2/{name}/manifests/{tag}"),
         None => uri.to_owned(),
     }
+}
+
+/// A `tags/list` request with its `n` dropped: a server that ignores `n`.
+fn without_n(uri: &str) -> String {
+    let Some((path, query)) = uri.split_once('?') else {
+        return uri.to_owned();
+    };
+    if !path.ends_with("/tags/list") {
+        return uri.to_owned();
+    }
+    let kept: Vec<&str> = query.split('&').filter(|p| !p.starts_with("n=")).collect();
+    match kept.is_empty() {
+        true => path.to_owned(),
+        false => format!("{path}?{}", kept.join("&")),
+    }
+}
+
+/// `Accept` lines as a sloppy server reads them: only the first type of a comma-joined line
+/// (`first_entry_of_each_accept_line`), or every type whatever its `q` (`ignore_q`).
+fn rewrite_accept(headers: &HeaderMap, mutation: &str) -> HeaderMap {
+    let mut out = headers.clone();
+    out.remove(http::header::ACCEPT);
+    for line in headers.get_all(http::header::ACCEPT) {
+        let line = line.to_str().unwrap_or_default();
+        let kept = match mutation {
+            "ignore_q" => line
+                .split(',')
+                .map(|e| e.split(';').next().unwrap_or_default().trim())
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => line.split(',').next().unwrap_or_default().trim().to_owned(),
+        };
+        if let Ok(value) = http::HeaderValue::from_str(&kept) {
+            out.append(http::header::ACCEPT, value);
+        }
+    }
+    out
 }
