@@ -19,7 +19,13 @@ use super::request::{limits_reached, validate};
 pub fn batch_get_image(registry: &Registry, request: &wire::BatchGetImageRequest) -> Expected {
     let valid = match validate(request) {
         Ok(valid) => valid,
-        Err((cause, e)) => return Expected::error(codes_for(cause), cause, e.message),
+        Err((cause, e)) => {
+            let mut codes = codes_for(cause);
+            if looked_up_first_may_not_find(registry, request, cause) {
+                codes.push("RepositoryNotFoundException");
+            }
+            return Expected::error(codes, cause, e.message);
+        }
     };
     let registry_id = valid
         .registry_id
@@ -135,6 +141,33 @@ pub fn batch_get_image_body(registry: &Registry, body: &[u8]) -> Expected {
 }
 
 /// Acceptable error names for a whole-request validation failure.
+/// Whether a server that looks the repository up before validating the other members (the
+/// order of checks is a may, section 2) answers RepositoryNotFoundException here: a member
+/// other than the registry and the name is invalid, both of those are valid, and the
+/// repository is not in the caller's registry.
+fn looked_up_first_may_not_find(
+    registry: &Registry,
+    request: &wire::BatchGetImageRequest,
+    cause: RequestCause,
+) -> bool {
+    let members = matches!(
+        cause,
+        RequestCause::ImageIdsCount | RequestCause::TagLength | RequestCause::MediaTypesCount
+    );
+    let registry_id = match request.registry_id.as_deref() {
+        None => Some(registry.account.as_str()),
+        Some(id) => super::names::RegistryId::parse(id).ok().map(|_| id),
+    };
+    let name = request
+        .repository_name
+        .as_deref()
+        .filter(|n| super::names::RepositoryName::parse(n).is_ok());
+    match (members, registry_id, name) {
+        (true, Some(id), Some(name)) => registry.repository(id, name).is_none(),
+        _ => false,
+    }
+}
+
 fn codes_for(cause: RequestCause) -> Vec<&'static str> {
     match cause {
         RequestCause::Malformed => vec![

@@ -126,6 +126,10 @@ pub fn answer(
         "first_page_only" => raw.headers.retain(|(n, _)| *n != "link"),
         _ => {}
     }
+    // A HEAD answer has no body, whatever the mutation wrote into it.
+    if method == "HEAD" {
+        raw.body.clear();
+    }
     raw
 }
 
