@@ -10,6 +10,7 @@ use base64::Engine as _;
 
 use crate::model::manifest::{OCI, S1, S2};
 use crate::model::{Call, ImageDigest, Registry, batch_get_image, manifest_request};
+use crate::oracle::coverage::RegistryProbe;
 use crate::oracle::{
     PullObserved, RuleId, TAGS_MAX_N, Violation, check_blob, check_blob_head, check_blob_unknown,
     check_challenge, check_denied, check_gone_after_delete, check_head, check_manifest, check_ping,
@@ -86,6 +87,9 @@ pub(super) async fn probe_registry(
         check_challenge(&observed(&ping), &account, &url),
         &[RuleId::RegAuthChallenge],
     );
+    session
+        .covered
+        .record_registry(base, RegistryProbe::Challenge);
     let Some(authorization) = token(session).await? else {
         return Ok(());
     };
@@ -93,6 +97,9 @@ pub(super) async fn probe_registry(
         base: url,
         authorization,
     };
+    for probe in [RegistryProbe::Token, RegistryProbe::Denied] {
+        session.covered.record_registry(base, probe);
+    }
     ping_with(session, &puller).await?;
     manifests(session, &puller, base).await?;
     blobs(session, &puller, base).await?;
@@ -233,6 +240,12 @@ async fn manifests(
                 ]);
             }
             let violations = check_manifest(&expected, &request, &observed(&get));
+            let probe = RegistryProbe::Manifest {
+                name,
+                reference,
+                accept,
+            };
+            session.covered.record_registry(base, probe);
             let exercised: Vec<RuleId> = rules
                 .into_iter()
                 .filter(|r| exercised_by(*r, &get, name))
@@ -254,6 +267,9 @@ async fn manifests(
                     check_head(&observed(&get), &observed(&head)),
                     &[RuleId::RegManifestHead],
                 );
+                session
+                    .covered
+                    .record_registry(base, RegistryProbe::ManifestHead);
             }
         }
     }
@@ -333,6 +349,9 @@ async fn blobs(
                 check_blob_head(digest, &observed(&head)),
                 &[RuleId::RegBlobHead],
             );
+            for probe in [RegistryProbe::Blob, RegistryProbe::BlobHead] {
+                session.covered.record_registry(base, probe);
+            }
         }
         any.get_or_insert_with(|| repository.name.to_string());
     }
@@ -347,6 +366,9 @@ async fn blobs(
             check_blob_unknown(&observed(&blob)),
             &[RuleId::RegBlobUnknown],
         );
+        session
+            .covered
+            .record_registry(base, RegistryProbe::BlobUnknown);
     }
     Ok(())
 }
@@ -377,6 +399,9 @@ async fn tags(
             );
             let limits = pages.iter().flat_map(|p| check_tags_limit(n, p)).collect();
             judge(session, &probe, &last, limits, &[RuleId::RegTagsLimits]);
+            session
+                .covered
+                .record_registry(base, RegistryProbe::Tags(n));
         }
     }
     if let Some(repository) = base.repositories().next() {
@@ -390,6 +415,9 @@ async fn tags(
             check_tags_limit(Some(n), &observed(&over)),
             &[RuleId::RegTagsLimits],
         );
+        session
+            .covered
+            .record_registry(base, RegistryProbe::Tags(Some(n)));
     }
     Ok(())
 }
@@ -509,6 +537,9 @@ async fn same_state(
         check_gone_after_delete(&observed(&after_delete)),
         &[RuleId::RegSameState],
     );
+    session
+        .covered
+        .record_registry(base, RegistryProbe::AfterWrite);
     if let Some(last) = targets.last()
         && session.put_digests == PutDigests::Content
     {

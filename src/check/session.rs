@@ -70,6 +70,8 @@ pub struct Session<'t> {
     pub(crate) created: Vec<Entry>,
     pub(crate) findings: Vec<Finding>,
     pub(crate) exercised: BTreeSet<RuleId>,
+    /// The rows and contexts of the decision tables the probes reached.
+    pub(crate) covered: crate::oracle::coverage::Coverage,
     pub(crate) notes: Vec<String>,
     pub(crate) setup_divergences: Vec<SetupDivergence>,
     pub(crate) probes: usize,
@@ -138,6 +140,7 @@ impl<'t> Session<'t> {
             created: Vec::new(),
             findings: Vec::new(),
             exercised: BTreeSet::new(),
+            covered: Default::default(),
             notes: Vec::new(),
             setup_divergences: Vec::new(),
             probes: 0,
@@ -180,6 +183,7 @@ impl<'t> Session<'t> {
         }
         self.created.extend(part.created);
         self.exercised.extend(part.exercised);
+        self.covered.join(part.covered);
         self.notes.extend(part.notes);
         for divergence in part.setup_divergences {
             if !self.setup_divergences.contains(&divergence) {
@@ -270,6 +274,7 @@ impl<'t> Session<'t> {
         {
             pin_digest(put);
         }
+        self.covered.record_call(mirror.as_ref(), &sent);
         if let Call::CreateRepository(create) = &sent {
             let entry = Entry {
                 endpoint: self.target.url().to_owned(),
@@ -537,6 +542,7 @@ every later PutImage names imageDigest, so that by-digest probes address the ima
             }
             self.probes += 1;
             self.exercise(&observed);
+            self.covered.record_request(mirror, &body, &expected);
             self.note_dropped(probe, &observed);
             for v in &violations {
                 self.record(v.clone(), probe, &exchange);

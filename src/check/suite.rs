@@ -89,6 +89,7 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         settle_seconds: session.settle_needed.as_secs_f64(),
         findings: std::mem::take(&mut session.findings),
         exercised: std::mem::take(&mut session.exercised),
+        reached: std::mem::take(&mut session.covered).reached,
         setup_divergences: std::mem::take(&mut session.setup_divergences),
         notes: std::mem::take(&mut session.notes),
         ledger: None,

@@ -8,6 +8,7 @@ mod attribution;
 mod calls;
 mod check;
 mod contract;
+pub mod coverage;
 mod ids;
 mod index;
 mod manifest;

@@ -215,7 +215,7 @@ pub fn check_manifest(
     let mut out = check_digest_header(observed, &observed.body);
     match observed.status {
         200 => out.extend(check_manifest_body(expected, request, observed)),
-        _ => out.extend(check_manifest_error(expected, observed)),
+        _ => out.extend(check_manifest_error(expected, request, observed)),
     }
     out
 }
@@ -297,11 +297,46 @@ fn check_manifest_body(
         .collect()
 }
 
+/// Whether `digest` is a well-formed digest of the distribution API: `sha256:` and 64
+/// lower-case hex digits, or `sha512:` and 128. `sha256:bad` is not, though BatchGetImage's
+/// looser pattern takes it.
+pub(crate) fn is_distribution_digest(digest: &str) -> bool {
+    let hex = |h: &str, n: usize| {
+        h.len() == n
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    match digest.split_once(':') {
+        Some(("sha256", h)) => hex(h, 64),
+        Some(("sha512", h)) => hex(h, 128),
+        _ => false,
+    }
+}
+
 /// What a non-200 answer to a manifest GET may be, by what BatchGetImage answers.
-fn check_manifest_error(expected: &Expected, observed: &PullObserved) -> Vec<Violation> {
+fn check_manifest_error(
+    expected: &Expected,
+    request: &BatchGetImageRequest,
+    observed: &PullObserved,
+) -> Vec<Violation> {
     let code = observed.error_code();
     let mut out = check_envelope(observed);
     let status = observed.status;
+    // A malformed digest: `400` with a distribution error code, or `404` (section 2, may),
+    // in a repository that exists.
+    let malformed = request
+        .image_ids
+        .iter()
+        .flatten()
+        .filter_map(|id| id.image_digest.as_deref())
+        .any(|d| !is_distribution_digest(d));
+    let repository_found = expected
+        .error
+        .as_ref()
+        .is_none_or(|e| e.cause != RequestCause::RepositoryNotFound);
+    if malformed && repository_found && (status == 404 || (status == 400 && code.is_some())) {
+        return out;
+    }
     let found = format!(
         "HTTP {status} {}",
         code.as_ref()

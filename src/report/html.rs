@@ -91,6 +91,11 @@ pub fn to_html(report: &Report, ledger: Option<&Ledger>) -> String {
         "Setup calls answered otherwise than ECR",
         report.setup_divergences.iter().map(ToString::to_string),
     );
+    list(
+        &mut out,
+        "Coverage of the decision tables",
+        report.coverage_lines().into_iter(),
+    );
     list(&mut out, "Notes", report.notes.iter().cloned());
     let _ = writeln!(out, "</body></html>");
     out

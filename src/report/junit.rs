@@ -55,6 +55,10 @@ pub fn to_junit(report: &Report, fail_on: Level) -> String {
         }
         suite.add_test_case(case);
     }
+    let coverage = report.coverage_lines();
+    if !coverage.is_empty() {
+        suite.set_system_out(coverage.join("\n"));
+    }
     let mut junit = Junit::new("ecr-contract check");
     junit.add_test_suite(suite);
     junit.to_string().unwrap_or_default()

@@ -35,6 +35,11 @@ pub fn to_markdown(report: &Report, ledger: Option<&Ledger>) -> String {
         "Setup calls answered otherwise than ECR",
         &report.setup_divergences,
     );
+    list(
+        &mut out,
+        "Coverage of the decision tables",
+        &report.coverage_lines(),
+    );
     list(&mut out, "Notes", &report.notes);
     out
 }

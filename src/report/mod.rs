@@ -46,6 +46,10 @@ pub struct Report {
     /// Rules some probe exercised.
     #[serde(skip)]
     pub exercised: BTreeSet<RuleId>,
+    /// The rows and contexts of the contract's decision tables some probe exercised (see
+    /// [`crate::oracle::coverage`]); empty when the run did not measure them.
+    #[serde(skip)]
+    pub reached: BTreeSet<crate::oracle::coverage::Reached>,
     /// Setup calls the server answered otherwise than ECR does.
     pub setup_divergences: Vec<SetupDivergence>,
     /// What the harness had to adapt to or could not do.
@@ -226,6 +230,7 @@ impl Report {
                     .count();
                 let status = match (count, self.exercised.contains(&rule.id)) {
                     (0, false) => Status::NotExercised,
+                    (0, true) if self.no_row_reached(rule.id) => Status::NotExercised,
                     (0, true) => Status::Pass,
                     _ => Status::Fail,
                 };
@@ -237,6 +242,42 @@ impl Report {
                     status,
                     count,
                 }
+            })
+            .collect()
+    }
+
+    /// Whether the run measured coverage and reached none of the rows and contexts `rule` has
+    /// in the coverage model: its passes would prove nothing.
+    fn no_row_reached(&self, rule: RuleId) -> bool {
+        !self.reached.is_empty()
+            && self
+                .coverage()
+                .iter()
+                .any(|c| c.rule == rule && c.reached == 0)
+    }
+
+    /// Per rule with rows in the coverage model: how many of its rows and contexts the run
+    /// exercised, and which it did not. Empty when the run did not measure coverage.
+    pub fn coverage(&self) -> Vec<crate::oracle::coverage::RuleCoverage> {
+        match self.reached.is_empty() {
+            true => vec![],
+            false => crate::oracle::coverage::coverage(&self.reached),
+        }
+    }
+
+    /// The coverage as lines of text, one per rule, for every format.
+    pub(crate) fn coverage_lines(&self) -> Vec<String> {
+        self.coverage()
+            .iter()
+            .map(|c| {
+                let missing = match c.missing.as_slice() {
+                    [] => String::new(),
+                    m => format!("; not exercised: {}", m.join(", ")),
+                };
+                format!(
+                    "{}: {} of {} rows and contexts exercised{missing}",
+                    c.rule, c.reached, c.total
+                )
             })
             .collect()
     }
@@ -270,6 +311,7 @@ impl Report {
                 "rules_not_exercised": count(Status::NotExercised),
             },
             "rules": rules,
+            "coverage": self.coverage(),
             "violations": self.findings,
             "setup_divergences": self.setup_divergences,
             "notes": self.notes,

@@ -78,6 +78,9 @@ pub fn to_text(report: &Report) -> String {
     for divergence in &report.setup_divergences {
         let _ = writeln!(out, "setup divergence: {divergence}");
     }
+    for line in report.coverage_lines() {
+        let _ = writeln!(out, "coverage: {line}");
+    }
     for note in &report.notes {
         let _ = writeln!(out, "note: {note}");
     }

@@ -285,7 +285,7 @@ pub(super) fn resolve_calls(choices: &[CallChoice], pool: &[Pushable]) -> Vec<Ca
 }
 
 /// A digest a request names: 8 in 10 times one of the pool's, else an absent one, one in
-/// upper-case hex, or a malformed one.
+/// upper-case hex, or a malformed one (ASCII or not).
 fn request_digest(pool: &[Pushable], (kind, i): (u8, usize)) -> String {
     if kind < 8 {
         return pool[i % pool.len()].digest();
@@ -295,22 +295,24 @@ fn request_digest(pool: &[Pushable], (kind, i): (u8, usize)) -> String {
         format!("sha256:{}", first[7..].to_uppercase()),
         format!("sha256:{}", "0".repeat(64)),
     ];
-    match i % 5 {
-        0 | 1 => odd[i % 5].clone(),
+    match i % 6 {
+        0 | 1 => odd[i % 6].clone(),
         2 => "sha256:xyz".to_owned(),
         3 => "no-colon".to_owned(),
+        4 => format!("sha256:{}", "\u{e9}".repeat(64)),
         _ => "sha256:".to_owned(),
     }
 }
 
 /// A tag a request names: 8 in 10 times one the calls use, else an absent one, one with a
-/// slash, or one of 300 characters.
+/// slash, one with non-ASCII letters, or one of 300 characters.
 fn request_tag((kind, i): (u8, usize)) -> String {
-    match (kind < 8, i % 3) {
+    match (kind < 8, i % 4) {
         (true, _) => TAGS[i % TAGS.len()].to_owned(),
         // Distinct absent tags, so that long lists of ids are lists of distinct ids.
         (false, 0) => format!("absent{}", i % 97),
         (false, 1) => "a/b".to_owned(),
+        (false, 2) => format!("v\u{e9}rsion-\u{7248}{}", i % 97),
         (false, _) => "t".repeat(300),
     }
 }

@@ -7,6 +7,7 @@ mod catalogue;
 mod check;
 mod clients;
 mod contract;
+mod coverage;
 mod decoder;
 mod deletes;
 mod fuzzing;

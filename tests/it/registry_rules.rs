@@ -105,7 +105,11 @@ fn the_challenge_is_ecrs_basic_one_whatever_the_order_spacing_case_and_region() 
     ];
     for challenge in accepted {
         let ping = answer(401, &[("www-authenticate", challenge), VERSION], b"");
-        assert_eq!(rules(&check_challenge(&ping, ACCOUNT, REGISTRY)), PASS, "{challenge}");
+        assert_eq!(
+            rules(&check_challenge(&ping, ACCOUNT, REGISTRY)),
+            PASS,
+            "{challenge}"
+        );
     }
     let refused = [
         // Another scheme, account, region spelling, domain or service; a realm cut short.
@@ -710,10 +714,19 @@ fn tag_pages_stay_within_n_or_a_hundred_and_an_n_over_a_thousand_is_a_4xx() {
     assert_eq!(rules(&check_tags_limit(None, &page(100))), PASS);
     assert_eq!(rules(&check_tags_limit(Some(1), &page(1))), PASS);
     assert_eq!(rules(&check_tags_limit(Some(1000), &page(1000))), PASS);
-    assert_eq!(rules(&check_tags_limit(None, &page(101))), ["REG-TAGS-LIMITS"]);
-    assert_eq!(rules(&check_tags_limit(Some(1), &page(2))), ["REG-TAGS-LIMITS"]);
+    assert_eq!(
+        rules(&check_tags_limit(None, &page(101))),
+        ["REG-TAGS-LIMITS"]
+    );
+    assert_eq!(
+        rules(&check_tags_limit(Some(1), &page(2))),
+        ["REG-TAGS-LIMITS"]
+    );
     // A page that is no tag list is REG-TAGS-LIST's business, not this rule's.
-    assert_eq!(rules(&check_tags_limit(None, &answer(500, &[], b"x"))), PASS);
+    assert_eq!(
+        rules(&check_tags_limit(None, &answer(500, &[], b"x"))),
+        PASS
+    );
     let unsupported = encode_registry_error(ErrorCode::Unsupported, "n too large");
     for refused in [answer(400, &[], &unsupported), answer(404, &[], b"")] {
         assert_eq!(rules(&check_tags_limit(Some(1001), &refused)), PASS);
@@ -722,4 +735,28 @@ fn tag_pages_stay_within_n_or_a_hundred_and_an_n_over_a_thousand_is_a_4xx() {
         rules(&check_tags_limit(Some(1001), &page(3))),
         ["REG-TAGS-LIMITS"]
     );
+}
+
+#[test]
+fn a_malformed_digest_may_be_a_400_with_a_distribution_code_or_a_404_and_nothing_else() {
+    let (_, registry) = fixture_registry();
+    let reference = Reference::Digest("sha256:bad".into());
+    let request = manifest_request("team/app", &reference, &[]);
+    let expected = batch_get_image(&registry, &request);
+    let json = [("content-type", "application/json")];
+    for (status, code) in [
+        (400, ErrorCode::DigestInvalid),
+        (404, ErrorCode::ManifestUnknown),
+    ] {
+        let body = encode_registry_error(code, "a malformed digest");
+        let observed = answer(status, &json, &body);
+        assert_eq!(rules(&check_manifest(&expected, &request, &observed)), PASS);
+    }
+    assert_eq!(
+        rules(&check_manifest(&expected, &request, &answer(404, &[], b""))),
+        PASS
+    );
+    let no_code = answer(400, &json, b"{}");
+    assert!(!check_manifest(&expected, &request, &no_code).is_empty());
+    assert!(!check_manifest(&expected, &request, &answer(500, &[], b"")).is_empty());
 }
