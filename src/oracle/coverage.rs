@@ -63,7 +63,9 @@ use Context as C;
 
 const PRESENCE: &[Context] = &[C::RepositoryPresent, C::RepositoryAbsent];
 const CHARACTERS: &[Context] = &[C::Ascii, C::NonAscii];
-const STORED: &[Context] = &[C::StoredS2, C::StoredOci];
+const STORED: &[Context] = &[C::StoredS2, C::StoredOci, C::StoredS1, C::StoredList];
+/// The stored formats the translation table has a column for.
+const TABLE_COLUMNS: &[Context] = &[C::StoredS2, C::StoredOci, C::StoredS1];
 const ANY: &[Context] = &[C::Any];
 const ACCEPT_FORMS: &[Context] = &[
     C::AcceptLines,
@@ -110,7 +112,7 @@ rows! {
     "5.by-digest" => ManNoTranslationByDigest, ANY;
     "5.none-listed" => ManMediaType, ANY;
     "5.stored-accepted" => ManAcceptedStored, STORED;
-    "5.translation-table" => ManTranslation, STORED;
+    "5.translation-table" => ManTranslation, TABLE_COLUMNS;
     "5.list-not-accepted" => ManTranslation, ANY;
     // Section 7: the transitions.
     "7.put" => StateReadAfterPut, ANY;

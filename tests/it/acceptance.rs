@@ -876,3 +876,58 @@ fn a_translation_that_keeps_the_stored_inner_media_type_breaks_man_translation()
         );
     }
 }
+
+/// The coverage model (`oracle::coverage`, written beside the spec tables as data) and the
+/// spec's tables written out here agree: every id form in every context falls in exactly one
+/// row of section 4 and one of section 5 (when it names an image), and the section 4 row is
+/// filed under the rule this file's table names for it.
+#[test]
+fn the_coverage_model_and_the_spec_tables_agree_on_every_id_and_context() {
+    use ecr_contract::oracle::coverage::{ROWS, exercised_by_request};
+    let (fixture, registry) = fixture_registry();
+    let mut problems = Vec::new();
+    for accepted in accepted_forms() {
+        for id in id_forms(&fixture) {
+            let request = request(vec![id.clone()], accepted.clone());
+            let expected = batch_get_image(&registry, &request);
+            let reached = exercised_by_request(&registry, &request, &expected);
+            let keys = |prefix: &str| -> Vec<&str> {
+                reached
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .filter(|k| k.starts_with(prefix))
+                    .collect()
+            };
+            let table = acceptable(&registry, &request);
+            let Some(rows) = &table.ids else {
+                continue;
+            };
+            let row = &rows[0];
+            let ids = keys("4.");
+            let shown = serde_json::to_string(&request).unwrap_or_default();
+            if ids.len() != 1 {
+                problems.push(format!("{shown}: section 4 rows {ids:?}"));
+                continue;
+            }
+            let names_image = row.answers.iter().any(|a| matches!(a, Answer::Entries(_)));
+            if names_image && keys("5.").len() != 1 {
+                problems.push(format!("{shown}: section 5 rows {:?}", keys("5.")));
+            }
+            let rule = ROWS
+                .iter()
+                .find(|r| r.key == ids[0])
+                .map(|r| r.rule.as_str());
+            // The hex-case row is a may of its own, and a wrong code for `Latest` is not the
+            // case rule's (which judges an image) but "T absent"'s: the table names the rule of
+            // such a wrong answer, the model the row's.
+            let own_rule = !matches!(ids[0], "4.digest-hex-case" | "4.tag-case");
+            if row.rule.starts_with("ID-") && own_rule && rule != Some(row.rule) {
+                problems.push(format!(
+                    "{shown}: {} is {rule:?}, the table says {}",
+                    ids[0], row.rule
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
