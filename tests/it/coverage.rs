@@ -150,3 +150,170 @@ async fn servers_breaking_only_should_rules_pass_fail_on_must() {
         assert!(!report.fails_at(Level::Must), "{mutation}: {rules:?}");
     }
 }
+
+/// How a [`Rewriting`] server deviates: its BatchGetImage answer, given the request body.
+type Rewrite = fn(&serde_json::Value, &mut serde_json::Value, &mut u16);
+
+/// The reference endpoint behind wiremock, with its BatchGetImage answers rewritten: a server
+/// deviating in one of the ways the harness once missed.
+struct Rewriting {
+    endpoint: ecr_contract::serve::Endpoint,
+    rewrite: Rewrite,
+}
+
+impl wiremock::Respond for Rewriting {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let uri = match request.url.query() {
+            Some(query) => format!("{}?{query}", request.url.path()),
+            None => request.url.path().to_owned(),
+        };
+        let method = request.method.as_str();
+        let reply = self
+            .endpoint
+            .handle(method, &uri, &request.headers, &request.body);
+        let target = request
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let (mut status, mut body) = (reply.status, reply.body);
+        if target.ends_with(".BatchGetImage")
+            && let (Ok(asked), Ok(mut answer)) = (
+                serde_json::from_slice::<serde_json::Value>(&request.body),
+                serde_json::from_slice::<serde_json::Value>(&body),
+            )
+        {
+            (self.rewrite)(&asked, &mut answer, &mut status);
+            body = serde_json::to_vec(&answer).expect("JSON");
+        }
+        let mut template = wiremock::ResponseTemplate::new(status);
+        let mut content_type = String::new();
+        for (name, value) in &reply.headers {
+            match *name {
+                "content-type" => content_type.clone_from(value),
+                // HEAD answers keep their length; everything else gets the body's.
+                "content-length" if method != "HEAD" => {}
+                _ => template = template.insert_header(*name, value.as_str()),
+            }
+        }
+        template.set_body_raw(body, &content_type)
+    }
+}
+
+async fn rewriting_server(rewrite: Rewrite) -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    let responder = Rewriting {
+        endpoint: reference_config().endpoint(),
+        rewrite,
+    };
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(responder)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Whether a BatchGetImage request names a tag or digest with a non-ASCII character.
+fn sends_non_ascii(asked: &serde_json::Value) -> bool {
+    asked["imageIds"].as_array().is_some_and(|ids| {
+        ids.iter().any(|id| {
+            ["imageTag", "imageDigest"]
+                .iter()
+                .any(|m| id[m].as_str().is_some_and(|s| !s.is_ascii()))
+        })
+    })
+}
+
+/// A server that answers a tag or digest with non-ASCII characters with a 500.
+fn fails_on_non_ascii(asked: &serde_json::Value, answer: &mut serde_json::Value, status: &mut u16) {
+    if sends_non_ascii(asked) {
+        *status = 500;
+        *answer = serde_json::json!({"__type": "ServerException", "message": "boom"});
+    }
+}
+
+/// A server that answers a tag/digest disagreement with a wrong (but modelled) failure code.
+fn wrong_mismatch_code(_: &serde_json::Value, answer: &mut serde_json::Value, _: &mut u16) {
+    for failure in answer["failures"].as_array_mut().into_iter().flatten() {
+        if failure["failureCode"] == "ImageTagDoesNotMatchDigest" {
+            failure["failureCode"] = "MissingDigestAndTag".into();
+        }
+    }
+}
+
+/// A server whose translations keep the stored manifest's own `mediaType`.
+fn translation_keeps_inner_media_type(
+    _: &serde_json::Value,
+    answer: &mut serde_json::Value,
+    _: &mut u16,
+) {
+    use ecr_contract::model::manifest::{OCI, S2};
+    for image in answer["images"].as_array_mut().into_iter().flatten() {
+        let Some(text) = image["imageManifest"].as_str() else {
+            continue;
+        };
+        let Ok(mut manifest) = serde_json::from_str::<serde_json::Value>(text) else {
+            continue;
+        };
+        let swapped = match (
+            image["imageManifestMediaType"].as_str(),
+            manifest["mediaType"].as_str(),
+        ) {
+            (Some(OCI), Some(OCI)) => S2,
+            (Some(S2), Some(S2)) => OCI,
+            _ => continue,
+        };
+        // Only translations: an untranslated manifest keeps its bytes.
+        let stored_digest = image["imageId"]["imageDigest"].as_str().unwrap_or_default();
+        if ecr_contract::model::ImageDigest::of(text.as_bytes()).to_string() == stored_digest {
+            continue;
+        }
+        manifest["mediaType"] = swapped.into();
+        image["imageManifest"] = serde_json::to_string_pretty(&manifest)
+            .expect("JSON")
+            .into();
+    }
+}
+
+/// Each class of deviation the harness once missed, as a server: caught under its own rule,
+/// and, where that rule is a should, passed by `--fail-on must`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_class_of_deviation_is_caught_under_its_own_rule_at_its_own_level() {
+    let servers: [(&str, Rewrite, &str); 3] = [
+        (
+            "a 5xx for non-ASCII input",
+            fails_on_non_ascii,
+            "ROBUST-NO-5XX",
+        ),
+        (
+            "a wrong code on a disagreement",
+            wrong_mismatch_code,
+            "ID-MISMATCH-CODE",
+        ),
+        (
+            "a translation keeping its inner mediaType",
+            translation_keeps_inner_media_type,
+            "MAN-TRANSLATION",
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (what, rewrite, rule) in servers {
+        let server = rewriting_server(rewrite).await;
+        let report = check_url(&server.uri(), 20).await;
+        let rules: BTreeSet<&str> = report
+            .findings
+            .iter()
+            .map(|f| f.violation.rule.as_str())
+            .collect();
+        let level = ecr_contract::oracle::RuleId::parse(rule)
+            .expect("a rule")
+            .level();
+        if !rules.contains(rule) {
+            problems.push(format!("{what}: not reported under {rule}: {rules:?}"));
+        }
+        if level != Level::Must && report.fails_at(Level::Must) {
+            problems.push(format!("{what}: fails at must: {rules:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
