@@ -931,3 +931,45 @@ fn the_coverage_model_and_the_spec_tables_agree_on_every_id_and_context() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// For every id form in every context of its row, a failure with a modelled code the row
+/// does not list (where the row lets the id fail at all) is filed under a should or may rule,
+/// never a must: the codes are should in every row of section 4.
+#[test]
+fn a_wrong_failure_code_for_any_id_in_any_context_is_never_a_must_violation() {
+    use ecr_contract::model::{FAILURE_CODES, IdAnswer};
+    let (fixture, registry) = fixture_registry();
+    let mut problems = Vec::new();
+    for accepted in accepted_forms() {
+        for id in id_forms(&fixture) {
+            let request = request(vec![id.clone()], accepted.clone());
+            let expected = batch_get_image(&registry, &request);
+            let Some(batch) = &expected.success else {
+                continue;
+            };
+            let allowed = match &batch.ids[0].answer {
+                IdAnswer::Fails(f) => &f.codes,
+                IdAnswer::Found(image) => match &image.or_fails {
+                    Some(alt) => &alt.codes,
+                    None => continue,
+                },
+            };
+            for code in FAILURE_CODES.iter().filter(|c| !allowed.contains(c)) {
+                let answer = BatchGetImageResponse {
+                    images: Some(vec![]),
+                    failures: Some(vec![failure(&id, code)]),
+                };
+                let raw = RawAnswer::of(&Ok(answer));
+                let violations = judge(&registry, &request, &raw);
+                if violations.is_empty()
+                    || violations
+                        .iter()
+                        .any(|v| v.level == ecr_contract::oracle::Level::Must)
+                {
+                    problems.push(show(&request, &raw, &violations));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
