@@ -317,3 +317,40 @@ async fn each_class_of_deviation_is_caught_under_its_own_rule_at_its_own_level()
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The random phase's generator reaches the input classes and transitions the contract cases
+/// alone would leave to chance: non-ASCII tags and digests, and every transition of section
+/// 7 (a generator change that loses one fails here). Deterministic: a fixed seed.
+#[test]
+fn the_generators_reach_non_ascii_input_and_every_transition() {
+    use ecr_contract::model::batch_get_image;
+    use ecr_contract::oracle::coverage::Context;
+    use ecr_contract::strategy::{arb_scenario, build_registry};
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+    );
+    let mut reached = BTreeSet::new();
+    for _ in 0..500 {
+        let scenario = arb_scenario()
+            .new_tree(&mut runner)
+            .expect("a scenario")
+            .current();
+        reached.extend(exercised_by_calls(&build_registry(&[]), &scenario.calls));
+        let state = scenario.registry();
+        let expected = batch_get_image(&state, &scenario.request);
+        reached.extend(exercised_by_request(&state, &scenario.request, &expected));
+    }
+    let mut missing = missing(&reached, &["7."]);
+    for pair in [
+        ("4.unusual-tag", Context::NonAscii),
+        ("4.invalid-digest", Context::NonAscii),
+    ] {
+        if !reached.contains(&pair) {
+            missing.push(format!("{} ({:?})", pair.0, pair.1));
+        }
+    }
+    assert!(missing.is_empty(), "never generated: {missing:?}");
+}
