@@ -151,14 +151,20 @@ async fn servers_breaking_only_should_rules_pass_fail_on_must() {
     }
 }
 
-/// How a [`Rewriting`] server deviates: its BatchGetImage answer, given the request body.
+/// How a [`Rewriting`] server deviates: its BatchGetImage answer, given the request body (and
+/// the state, for the one that needs it).
 type Rewrite = fn(&serde_json::Value, &mut serde_json::Value, &mut u16);
+
+/// As [`Rewrite`], with the state the answer was given from.
+type RewriteWithState =
+    fn(&ecr_contract::model::Registry, &serde_json::Value, &mut serde_json::Value);
 
 /// The reference endpoint behind wiremock, with its BatchGetImage answers rewritten: a server
 /// deviating in one of the ways the harness once missed.
 struct Rewriting {
     endpoint: ecr_contract::serve::Endpoint,
     rewrite: Rewrite,
+    with_state: Option<RewriteWithState>,
 }
 
 impl wiremock::Respond for Rewriting {
@@ -184,6 +190,9 @@ impl wiremock::Respond for Rewriting {
             )
         {
             (self.rewrite)(&asked, &mut answer, &mut status);
+            if let Some(rewrite) = self.with_state {
+                rewrite(&self.endpoint.registry(), &asked, &mut answer);
+            }
             body = serde_json::to_vec(&answer).expect("JSON");
         }
         let mut template = wiremock::ResponseTemplate::new(status);
@@ -200,11 +209,15 @@ impl wiremock::Respond for Rewriting {
     }
 }
 
-async fn rewriting_server(rewrite: Rewrite) -> wiremock::MockServer {
+async fn rewriting_server(
+    rewrite: Rewrite,
+    with_state: Option<RewriteWithState>,
+) -> wiremock::MockServer {
     let server = wiremock::MockServer::start().await;
     let responder = Rewriting {
         endpoint: reference_config().endpoint(),
         rewrite,
+        with_state,
     };
     wiremock::Mock::given(wiremock::matchers::any())
         .respond_with(responder)
@@ -298,7 +311,7 @@ async fn each_class_of_deviation_is_caught_under_its_own_rule_at_its_own_level()
     ];
     let mut problems = Vec::new();
     for (what, rewrite, rule) in servers {
-        let server = rewriting_server(rewrite).await;
+        let server = rewriting_server(rewrite, None).await;
         let report = check_url(&server.uri(), 20).await;
         let rules: BTreeSet<&str> = report
             .findings
@@ -353,4 +366,60 @@ fn the_generators_reach_non_ascii_input_and_every_transition() {
         }
     }
     assert!(missing.is_empty(), "never generated: {missing:?}");
+}
+
+/// A server that, like an emulator seen in the field, lets the digest win when tag and digest
+/// disagree and echoes another tag of that image: the failure becomes the digest's image.
+fn digest_wins_under_another_tag(
+    state: &ecr_contract::model::Registry,
+    asked: &serde_json::Value,
+    answer: &mut serde_json::Value,
+) {
+    let name = asked["repositoryName"].as_str().unwrap_or_default();
+    let Some(repository) = state.repository(state.account.as_str(), name) else {
+        return;
+    };
+    let Some(failures) = answer["failures"].as_array().cloned() else {
+        return;
+    };
+    let mut kept = Vec::new();
+    for failure in failures {
+        let digest = failure["imageId"]["imageDigest"]
+            .as_str()
+            .unwrap_or_default();
+        let image = repository.images.iter().find(|(d, _)| d.as_str() == digest);
+        match (failure["failureCode"].as_str(), image) {
+            (Some("ImageTagDoesNotMatchDigest"), Some((_, image))) => {
+                let tag = image.tags.iter().next().map_or("other", |t| t.as_str());
+                let entry = serde_json::json!({
+                    "registryId": state.account.as_str(),
+                    "repositoryName": name,
+                    "imageId": {"imageDigest": digest, "imageTag": tag},
+                    "imageManifest": image.manifest.bytes,
+                    "imageManifestMediaType": image.manifest.media_type.as_str(),
+                });
+                if let Some(images) = answer["images"].as_array_mut() {
+                    images.push(entry);
+                }
+            }
+            _ => kept.push(failure),
+        }
+    }
+    answer["failures"] = kept.into();
+}
+
+/// One deviation does not hide another: the emulator's entry carries the requested digest,
+/// so the disagreeing id is judged for what it breaks, ID-TAG-AND-DIGEST (must) included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_winning_over_a_disagreeing_tag_is_caught_under_id_tag_and_digest() {
+    fn unchanged(_: &serde_json::Value, _: &mut serde_json::Value, _: &mut u16) {}
+    let server = rewriting_server(unchanged, Some(digest_wins_under_another_tag)).await;
+    let report = check_url(&server.uri(), 20).await;
+    let rules: BTreeSet<&str> = report
+        .findings
+        .iter()
+        .map(|f| f.violation.rule.as_str())
+        .collect();
+    assert!(rules.contains("ID-TAG-AND-DIGEST"), "{rules:?}");
+    assert!(rules.contains("ID-MISMATCH-CODE"), "{rules:?}");
 }
