@@ -279,5 +279,5 @@ fn compare_of_a_server_with_itself_finds_no_difference() {
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("\n0 of 59 rules differ"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("\n0 of 61 rules differ"));
 }
