@@ -404,7 +404,7 @@ async fn tags(
                 .record_registry(base, RegistryProbe::Tags(n));
         }
     }
-    if let Some(repository) = base.repositories().next() {
+    if let Some(repository) = base.repositories().min_by_key(|r| r.name.as_str()) {
         let n = TAGS_MAX_N + 1;
         let url = format!("{}/v2/{}/tags/list?n={n}", puller.base, repository.name);
         let over = fetch(session, "GET", &url, &auth).await?;
@@ -472,18 +472,24 @@ async fn same_state(
     puller: &Puller,
     base: &Registry,
 ) -> Result<(), CheckError> {
+    // The repositories and their tagged images in a fixed order (the state's maps have
+    // none), so that every run probes alike: one with two images, to move the tag, if any.
     let tagged = |r: &crate::model::StoredRepository| -> Vec<crate::model::StoredImage> {
-        r.images
-            .values()
-            .filter(|i| !i.tags.is_empty())
-            .cloned()
-            .collect()
+        let mut images: Vec<_> = r
+            .images
+            .iter()
+            .filter(|(_, i)| !i.tags.is_empty())
+            .collect();
+        images.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        images.into_iter().map(|(_, i)| i.clone()).collect()
     };
-    let Some((name, images)) = base
+    let mut candidates: Vec<(String, Vec<crate::model::StoredImage>)> = base
         .repositories()
         .map(|r| (r.name.to_string(), tagged(r)))
-        .find(|(_, images)| !images.is_empty())
-    else {
+        .filter(|(_, images)| !images.is_empty())
+        .collect();
+    candidates.sort_by(|a, b| (a.1.len() < 2, &a.0).cmp(&(b.1.len() < 2, &b.0)));
+    let Some((name, images)) = candidates.into_iter().next() else {
         return Ok(());
     };
     let tag = "ecr-contract-pull";

@@ -110,7 +110,7 @@ rows! {
     "4.digest-hex-case" => IdByDigest, ANY;
     // Section 5: the negotiation, by why the manifest comes back as it does.
     "5.by-digest" => ManNoTranslationByDigest, ANY;
-    "5.none-listed" => ManMediaType, ANY;
+    "5.none-listed" => ManTranslation, ANY;
     "5.stored-accepted" => ManAcceptedStored, STORED;
     "5.translation-table" => ManTranslation, TABLE_COLUMNS;
     "5.list-not-accepted" => ManTranslation, ANY;
