@@ -17,7 +17,6 @@ mod pull;
 mod rules;
 mod violation;
 
-pub use attribution::{Deviation, rules_of};
 pub use calls::{check_put_digest, check_put_refusal, check_unsigned};
 pub use check::{Observed, check, check_in};
 pub use contract::{CONTRACT_VERSION, Document, Section, anchor, anchors};
