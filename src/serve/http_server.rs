@@ -151,7 +151,8 @@ async fn handle(State(routed): State<Arc<Routed>>, request: Request) -> Response
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
-    let read = tokio::time::timeout(routed.body_timeout, to_bytes(body, MAX_REQUEST_BYTES));
+    let limit = body_limit(parts.method.as_str(), &uri);
+    let read = tokio::time::timeout(routed.body_timeout, to_bytes(body, limit));
     let reply = match read.await {
         Ok(Ok(bytes)) => {
             routed
@@ -159,7 +160,7 @@ async fn handle(State(routed): State<Arc<Routed>>, request: Request) -> Response
                 .handle(parts.method.as_str(), &uri, &parts.headers, &bytes)
         }
         Ok(Err(e)) => unreadable(format!(
-            "request body unreadable or over {MAX_REQUEST_BYTES} bytes: {e}"
+            "request body unreadable or over {limit} bytes: {e}"
         )),
         Err(_) => unreadable(format!(
             "request body not received within {} s",
@@ -177,6 +178,17 @@ async fn handle(State(routed): State<Arc<Routed>>, request: Request) -> Response
         .header("x-amzn-requestid", reply.request_id)
         .body(Body::from(reply.body))
         .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// The most bytes of a request's body read: [`MAX_CHUNK_BYTES`](super::MAX_CHUNK_BYTES) for
+/// a registry-API write (a chunk, a single-request upload, a manifest), else
+/// [`MAX_REQUEST_BYTES`].
+fn body_limit(method: &str, uri: &str) -> usize {
+    let write = matches!(method, "POST" | "PATCH" | "PUT");
+    match write && wire::registry::is_registry_path(uri) {
+        true => super::MAX_CHUNK_BYTES,
+        false => MAX_REQUEST_BYTES,
+    }
 }
 
 /// The answer to a request whose body could not be read whole; the connection is closed
