@@ -523,3 +523,40 @@ async fn oci_client_pushes_an_image_that_batch_get_image_and_a_pull_return() {
         pusher.server.shutdown().await;
     }
 }
+
+#[test]
+fn the_oras_python_sdk_pushes_and_pulls_an_artifact_that_batch_get_image_returns() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let pusher = runtime.block_on(Pusher::start(Config::default()));
+    let work = crate::support::tempdir().join("oras");
+    std::fs::create_dir_all(&work).expect("a work folder");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/oras_push.py");
+    let output = std::process::Command::new(crate::support::python::bin().join("python"))
+        .arg(script)
+        .arg(pusher.server.url())
+        .args([&pusher.basic.0, &pusher.basic.1])
+        .arg(format!("{REPO}:oras"))
+        .arg(&work)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "oras: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&output.stdout).expect("the script's JSON");
+    for tag in ["oras", "oras-chunked"] {
+        let images = runtime.block_on(pusher.batch_get(tag));
+        assert_eq!(images.len(), 1, "{tag} through BatchGetImage");
+        let manifest: Value =
+            serde_json::from_str(images[0]["imageManifest"].as_str().expect("a manifest"))
+                .expect("JSON");
+        for layer in manifest["layers"].as_array().expect("layers") {
+            let digest = layer["digest"].as_str().expect("a digest");
+            assert!(runtime.block_on(pusher.layer_available(digest)), "{digest}");
+        }
+    }
+    let images = runtime.block_on(pusher.batch_get("oras"));
+    assert_eq!(images[0]["imageId"]["imageDigest"], printed["digest"]);
+    runtime.block_on(pusher.server.shutdown());
+}
