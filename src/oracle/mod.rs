@@ -12,6 +12,7 @@ mod index;
 mod manifest;
 pub(crate) mod normalize;
 mod pull;
+mod push;
 mod rules;
 mod violation;
 
@@ -22,6 +23,12 @@ pub use pull::{
     PullObserved, check_blob, check_blob_unknown, check_challenge, check_denied,
     check_gone_after_delete, check_head, check_manifest, check_ping, check_tags, check_token,
     check_visible_after_put, has_registry_api,
+};
+pub use push::{
+    PushedImage, check_absent_repository, check_chunk, check_chunk_order, check_completed,
+    check_deleted, check_empty_completion, check_immutable, check_manifest_pushed,
+    check_manifest_type, check_refused, check_refused_mount, check_small_chunk,
+    check_upload_start, check_wrong_digest,
 };
 pub use rules::{Level, RULES, Rule, RuleId};
 pub use violation::Violation;

@@ -341,7 +341,7 @@ fn check_with_no_endpoint_checks_the_embedded_server_and_exits_0() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("59 passed, 0 failed, 0 not exercised"),
+        stdout.contains("70 passed, 0 failed, 0 not exercised"),
         "{stdout}"
     );
     let report: serde_json::Value =

@@ -560,3 +560,48 @@ fn the_oras_python_sdk_pushes_and_pulls_an_artifact_that_batch_get_image_returns
     assert_eq!(images[0]["imageId"]["imageDigest"], printed["digest"]);
     runtime.block_on(pusher.server.shutdown());
 }
+
+/// The `REG-PUSH-*` findings of a whole `check` against `serve` pushing as `push_as`, after
+/// asserting that every `REG-PUSH-*` rule was exercised.
+async fn push_findings(push_as: PushAs) -> Vec<String> {
+    use ecr_contract::oracle::RULES;
+    let server = spawn(Config {
+        push_as,
+        ..crate::support::broken::reference_config()
+    })
+    .await
+    .expect("serve starts");
+    let report = crate::support::check_url(&server.url(), 0).await;
+    server.shutdown().await;
+    for rule in RULES
+        .iter()
+        .filter(|r| r.id.as_str().starts_with("REG-PUSH-"))
+    {
+        assert!(
+            report.exercised.contains(&rule.id),
+            "{push_as:?}: {} not exercised",
+            rule.id
+        );
+    }
+    report
+        .findings
+        .iter()
+        .filter(|f| f.violation.rule.as_str().starts_with("REG-PUSH-"))
+        .map(|f| f.violation.rule.to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_passes_every_push_rule_against_serve_and_reports_only_as_ecr_for_the_distribution_option()
+ {
+    assert_eq!(push_findings(PushAs::Ecr).await, Vec::<String>::new());
+    let distribution = push_findings(PushAs::Distribution).await;
+    assert!(
+        !distribution.is_empty(),
+        "the distribution answers are not ECR's"
+    );
+    assert!(
+        distribution.iter().all(|rule| rule == "REG-PUSH-AS-ECR"),
+        "{distribution:?}"
+    );
+}
