@@ -263,15 +263,22 @@ impl Endpoint {
         }
         let refused = pull.authenticate(headers);
         drop(registry);
-        if let Some(refused) = refused {
-            return refused;
-        }
         let push = Push {
             state: &self.registry,
             push_as: self.push_as,
             now,
         };
-        push.answer(method, uri, headers, body).sendable()
+        let answer = match refused {
+            Some(refused) => refused,
+            None => push.answer(method, uri, headers, body).sendable(),
+        };
+        match method {
+            "HEAD" => registry_api::Answer {
+                body: Vec::new(),
+                ..answer
+            },
+            _ => answer,
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Registry> {

@@ -356,7 +356,7 @@ fn check_with_no_endpoint_checks_the_embedded_server_and_exits_0() {
     assert!(
         std::fs::read_to_string(&junit)
             .expect("JUnit")
-            .contains("<testsuite name=\"ecr-contract\" tests=\"59\"")
+            .contains("<testsuite name=\"ecr-contract\" tests=\"70\"")
     );
     assert!(
         !dir.join("j.tsv").exists(),
