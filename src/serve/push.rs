@@ -253,10 +253,7 @@ impl Push<'_> {
     /// `GET <location>`: `204` with the bytes received as `Range`.
     fn status(&self, target: UploadTarget<'_>) -> Answer {
         match self.read().upload_offset(target) {
-            Ok(received) => Answer {
-                status: 204,
-                ..upload_answer(204, target, received)
-            },
+            Ok(received) => upload_answer(204, target, received),
             Err(e) => self.upload_error(&e),
         }
     }
