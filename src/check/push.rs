@@ -6,13 +6,14 @@
 //! Everything is pushed into repositories created (and journalled) under the run's prefix,
 //! in the scope `push`; an absent repository is probed under a name nobody creates.
 
-use crate::model::manifest::{OCI, S2};
+use crate::model::manifest::{OCI, OCI_INDEX, S2};
 use crate::model::{Call, ImageDigest};
 use crate::oracle::{
     PullObserved, PushedImage, RuleId, Violation, check_absent_repository, check_chunk,
-    check_chunk_order, check_completed, check_deleted, check_empty_completion, check_immutable,
-    check_manifest_pushed, check_manifest_type, check_refused, check_refused_mount,
-    check_small_chunk, check_upload_start, check_wrong_digest, has_registry_api,
+    check_chunk_order, check_completed, check_delete_refused, check_deleted,
+    check_empty_completion, check_immutable, check_manifest_pushed, check_manifest_type,
+    check_refused, check_refused_mount, check_small_chunk, check_upload_start, check_wrong_digest,
+    has_registry_api,
 };
 use crate::remote::{Fetched, TransportError};
 use crate::report::{Finding, Reproduction, Response};
@@ -498,6 +499,7 @@ async fn manifests(
     );
     let digest = ImageDigest::of(text.as_bytes()).to_string();
     let url = format!("{}/v2/{name}/manifests/{digest}", pusher.base);
+    referenced_delete(session, pusher, &digest, text.len()).await?;
     let deleted = send(session, pusher, "DELETE", &url, &[], Vec::new()).await?;
     let gone = batch_get(session, &name, wire::ImageIdentifier::digest(digest))
         .await?
@@ -509,6 +511,59 @@ async fn manifests(
         check_deleted(&observed(&deleted), gone),
         &[RuleId::RegPushDelete],
     );
+    Ok(())
+}
+
+/// A manifest list referencing `child` (of `size` bytes) pushed by tag, then `DELETE` of the
+/// child refused while the list holds it, then the list deleted.
+async fn referenced_delete(
+    session: &mut Session<'_>,
+    pusher: &Pusher,
+    child: &str,
+    size: usize,
+) -> Result<(), CheckError> {
+    let name = pusher.name.clone();
+    let list = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": OCI, "digest": child, "size": size,
+                       "platform": {"architecture": "amd64", "os": "linux"}}],
+    })
+    .to_string();
+    let url = format!("{}/v2/{name}/manifests/ecr-contract-list", pusher.base);
+    let headers = [("content-type", OCI_INDEX.to_owned())];
+    let put = send(
+        session,
+        pusher,
+        "PUT",
+        &url,
+        &headers,
+        list.clone().into_bytes(),
+    )
+    .await?;
+    if put.status != 201 {
+        session.notes.push(format!(
+            "REG-PUSH-DELETE's refusal not exercised: a manifest list push answered HTTP {}",
+            put.status
+        ));
+        return Ok(());
+    }
+    let child_url = format!("{}/v2/{name}/manifests/{child}", pusher.base);
+    let refused = send(session, pusher, "DELETE", &child_url, &[], Vec::new()).await?;
+    let kept = batch_get(session, &name, wire::ImageIdentifier::digest(child))
+        .await?
+        .is_some();
+    let violations = check_delete_refused(&observed(&refused), kept);
+    judge(
+        session,
+        "registry DELETE of a manifest a list references",
+        &refused,
+        violations,
+        &[RuleId::RegPushDelete],
+    );
+    let list_digest = ImageDigest::of(list.as_bytes());
+    let list_url = format!("{}/v2/{name}/manifests/{list_digest}", pusher.base);
+    let _ = send(session, pusher, "DELETE", &list_url, &[], Vec::new()).await?;
     Ok(())
 }
 

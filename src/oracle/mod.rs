@@ -26,9 +26,9 @@ pub use pull::{
 };
 pub use push::{
     PushedImage, check_absent_repository, check_chunk, check_chunk_order, check_completed,
-    check_deleted, check_empty_completion, check_immutable, check_manifest_pushed,
-    check_manifest_type, check_refused, check_refused_mount, check_small_chunk,
-    check_upload_start, check_wrong_digest,
+    check_delete_refused, check_deleted, check_empty_completion, check_immutable,
+    check_manifest_pushed, check_manifest_type, check_refused, check_refused_mount,
+    check_small_chunk, check_upload_start, check_wrong_digest,
 };
 pub use rules::{Level, RULES, Rule, RuleId};
 pub use violation::Violation;

@@ -312,6 +312,26 @@ pub fn check_deleted(observed: &PullObserved, gone: bool) -> Vec<Violation> {
     }
 }
 
+/// REG-PUSH-DELETE: `DELETE` by digest of a manifest a manifest list references is refused
+/// with a 4xx, and the image stays (`kept`).
+pub fn check_delete_refused(observed: &PullObserved, kept: bool) -> Vec<Violation> {
+    match is_4xx(observed) && kept {
+        true => vec![],
+        false => vec![violation(
+            RuleId::RegPushDelete,
+            "a 4xx for deleting a manifest a list references, the image kept",
+            format!(
+                "HTTP {}, the image {}",
+                observed.status,
+                match kept {
+                    true => "kept",
+                    false => "gone",
+                }
+            ),
+        )],
+    }
+}
+
 fn stored_text(stored: bool) -> &'static str {
     match stored {
         true => "stored",

@@ -613,9 +613,10 @@ mod oracle {
     use ecr_contract::model::ImageDigest;
     use ecr_contract::oracle::{
         PullObserved, PushedImage, Violation, check_absent_repository, check_chunk,
-        check_chunk_order, check_completed, check_deleted, check_empty_completion, check_immutable,
-        check_manifest_pushed, check_manifest_type, check_refused, check_refused_mount,
-        check_small_chunk, check_upload_start, check_wrong_digest,
+        check_chunk_order, check_completed, check_delete_refused, check_deleted,
+        check_empty_completion, check_immutable, check_manifest_pushed, check_manifest_type,
+        check_refused, check_refused_mount, check_small_chunk, check_upload_start,
+        check_wrong_digest,
     };
     use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -758,6 +759,11 @@ mod oracle {
             ["REG-PUSH-NAME-UNKNOWN"]
         );
         assert!(check_deleted(&answer(202, &[], b""), true).is_empty());
+        assert!(check_delete_refused(&error(400, "DENIED"), true).is_empty());
+        assert_eq!(
+            rules(&check_delete_refused(&answer(202, &[], b""), false)),
+            ["REG-PUSH-DELETE"]
+        );
         assert_eq!(
             rules(&check_deleted(&answer(202, &[], b""), false)),
             ["REG-PUSH-DELETE"]
@@ -787,4 +793,47 @@ mod oracle {
             ["REG-PUSH-MANIFEST-TYPE"]
         );
     }
+}
+
+#[tokio::test]
+async fn a_manifest_a_list_references_is_not_deleted_until_the_list_is() {
+    let pusher = Pusher::start(Config::default()).await;
+    let config = pusher.upload(b"{}").await;
+    let child = manifest(&config, &[]);
+    let child_digest = ImageDigest::of(child.as_bytes()).to_string();
+    assert_eq!(
+        pusher.put_manifest(REPO, "child", &child).await.status(),
+        201
+    );
+    let list = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "digest": child_digest, "size": child.len()}]})
+    .to_string();
+    let path = format!("/v2/{REPO}/manifests/list");
+    let headers = [("content-type", "application/vnd.oci.image.index.v1+json")];
+    let put = pusher
+        .send("PUT", &path, &headers, list.clone().into_bytes())
+        .await;
+    assert_eq!(put.status(), 201);
+    let child_path = format!("/v2/{REPO}/manifests/{child_digest}");
+    let refused = pusher.send("DELETE", &child_path, &[], Vec::new()).await;
+    assert!(refused.status().is_client_error());
+    assert_eq!(pusher.batch_get(&child_digest).await.len(), 1, "kept");
+    let list_digest = ImageDigest::of(list.as_bytes()).to_string();
+    let list_path = format!("/v2/{REPO}/manifests/{list_digest}");
+    assert_eq!(
+        pusher
+            .send("DELETE", &list_path, &[], Vec::new())
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(
+        pusher
+            .send("DELETE", &child_path, &[], Vec::new())
+            .await
+            .status(),
+        202
+    );
+    pusher.server.shutdown().await;
 }
