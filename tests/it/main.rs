@@ -22,6 +22,7 @@ mod properties;
 mod provision;
 mod pull;
 mod push;
+mod push_rules;
 mod registry_rules;
 mod sdk;
 mod secrets;
