@@ -37,7 +37,7 @@ pub use fault::{Fault, When, always, every, first, nth};
 pub(crate) use http_server::router;
 pub use http_server::{BODY_TIMEOUT, Server, run, spawn};
 pub use profile::{PROFILE_HELP, parse_profile};
-pub use push::{MAX_CHUNK_BYTES, PushAs};
+pub use push::{MAX_CHUNK_BYTES, MAX_UPLOAD_BYTES_IN_FLIGHT, PushAs};
 #[cfg(feature = "wiremock")]
 pub use responder::Responder;
 pub use tls::TlsFiles;

@@ -59,6 +59,14 @@ impl PushAs {
 /// chunks (64 MiB and more) are accepted"). A larger body is refused unread past the bound.
 pub const MAX_CHUNK_BYTES: usize = 64 * 1024 * 1024;
 
+/// The most bytes of registry-API write bodies (chunks, single-request uploads, manifests)
+/// read at once over every connection: 256 MiB, four chunks at [`MAX_CHUNK_BYTES`] and a
+/// quarter of [`STATE_LIMITS`](super::STATE_LIMITS)' byte budget. A request reserves its
+/// `Content-Length` (or [`MAX_CHUNK_BYTES`] without one) before its body is read, and waits
+/// for room within the body timeout, else is answered `429 TOOMANYREQUESTS`: memory then
+/// grows with this bound, not with the number of clients times their chunks.
+pub const MAX_UPLOAD_BYTES_IN_FLIGHT: usize = 256 * 1024 * 1024;
+
 /// Whether a registry request is the push path's: a write method, or an upload's location.
 pub(super) fn takes(method: &str, uri: &str) -> bool {
     let upload = matches!(

@@ -648,3 +648,49 @@ async fn a_manifest_a_list_references_is_not_deleted_until_the_list_is() {
     );
     pusher.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn upload_bodies_in_flight_are_bounded_and_a_request_finding_no_room_is_told_to_retry() {
+    use ecr_contract::serve::ConnectionLimits;
+    use tokio::io::AsyncWriteExt;
+    let pusher = Pusher::start(Config {
+        connection: ConnectionLimits {
+            upload_bytes_in_flight: MIB,
+            body_timeout: std::time::Duration::from_secs(1),
+            ..ConnectionLimits::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let location = pusher.start_upload(REPO).await;
+    // Two clients that each announce a body of the whole room and send one byte of it: the
+    // first holds the room until its body times out, the second (queued first) then takes it.
+    let auth = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{}:{}", pusher.basic.0, pusher.basic.1),
+    );
+    let head = format!(
+        "PATCH {location} HTTP/1.1\r\nhost: x\r\nauthorization: Basic {auth}\r\ncontent-length: {MIB}\r\n\r\nx"
+    );
+    let mut holders = Vec::new();
+    for _ in 0..2 {
+        let mut holder = tokio::net::TcpStream::connect(pusher.server.addr())
+            .await
+            .expect("a connection");
+        holder.write_all(head.as_bytes()).await.expect("sent");
+        holders.push(holder);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let waiting = pusher.chunk(&location, 0, b"small").await;
+    assert_eq!(waiting.status(), 429, "no room while the bodies are held");
+    assert_eq!(codes(waiting).await, ["TOOMANYREQUESTS"]);
+    drop(holders);
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    let after = pusher.chunk(&location, 0, b"small").await;
+    assert!(
+        after.status().is_success(),
+        "room again: {}",
+        after.status()
+    );
+    pusher.server.shutdown().await;
+}
