@@ -8,6 +8,7 @@
 mod builder;
 mod journal;
 mod pull;
+mod push;
 mod session;
 mod suite;
 

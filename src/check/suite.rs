@@ -151,6 +151,7 @@ async fn phases(session: &mut Session<'_>, options: &Options) -> Result<(), Chec
     probe_auth(session).await?;
     progress.step();
     super::pull::probe_registry(session, &base, options.registry_url.as_deref()).await?;
+    super::push::probe_push(session, options.registry_url.as_deref()).await?;
     run_properties(session, options, &mut progress).await
 }
 

@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 
 use ecr_contract::model::RegistryId;
-use ecr_contract::serve::{Config, PROFILE_HELP, TlsFiles, parse_profile, run as run_server};
 use ecr_contract::remote::AwsConfig;
+use ecr_contract::serve::{
+    Config, PROFILE_HELP, PushAs, TlsFiles, parse_profile, run as run_server,
+};
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
@@ -50,6 +52,13 @@ pub struct Args {
     /// pre-signed URL, as ECR does, rather than with the bytes.
     #[arg(long)]
     blob_redirect: bool,
+    /// How registry-API pushes (`docker push`, skopeo, oras) are answered: `ecr`, with ECR's
+    /// quirks (a chunk is 201, chunks before the last at least 5 MiB, a wrong digest is
+    /// BLOB_UPLOAD_INVALID, a manifest ECR cannot take is 405 UNSUPPORTED, no mounts), or
+    /// `distribution`, as the OCI distribution spec says (202, any chunk size, DIGEST_INVALID,
+    /// MANIFEST_INVALID, mounts made).
+    #[arg(long, default_value = "ecr", value_parser = ["ecr", "distribution"])]
+    push_as: String,
 }
 
 /// Serves until Ctrl-C (SIGINT) or SIGTERM.
@@ -93,6 +102,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         registry: None,
         tls,
         blob_redirect: args.blob_redirect,
+        push_as: PushAs::parse(&args.push_as).context("--push-as: ecr or distribution")?,
         ..Config::default()
     };
     runtime

@@ -22,6 +22,7 @@ pub mod manifest;
 mod names;
 mod pages;
 mod pull;
+mod push;
 mod reads;
 mod registry;
 mod request;
@@ -44,6 +45,7 @@ pub use manifest::{Format, StoredManifest};
 pub use names::{ConstraintError, ImageDigest, ImageTag, MediaType, RegistryId, RepositoryName};
 pub use pages::{DEFAULT_PAGE_SIZE, MAX_RESULTS};
 pub use pull::{TagPage, manifest_request};
+pub use push::{PartRule, PreparedChunk, UploadTarget};
 pub use registry::{
     Encryption, Registry, StoredBlob, StoredImage, StoredRepository, TagMutability, Upload,
 };

@@ -120,28 +120,46 @@ impl Registry {
             repository.registry_id.to_string(),
             repository.name.to_string(),
         );
-        let upload = repository
-            .uploads
-            .get(upload_id)
-            .ok_or_else(|| upload_not_found(upload_id))?;
-        check_part(upload, first, last, len)?;
-        self.check_bytes(len as u64)?;
-        let repository = self.target_mut(
+        let part = part.unwrap_or_else(|| StoredBlob::new(blob.0.as_slice()));
+        let target = (
             request.registry_id.as_deref(),
             request.repository_name.as_deref(),
-        )?;
-        let upload = repository
-            .uploads
-            .get_mut(upload_id)
-            .ok_or_else(|| upload_not_found(upload_id))?;
-        let part = part.unwrap_or_else(|| StoredBlob::new(blob.0.as_slice()));
-        upload.parts.push(part);
+        );
+        self.append_part(target, upload_id, first, last, part)?;
         Ok(wire::UploadLayerPartResponse {
             registry_id: Some(registry_id),
             repository_name: Some(name),
             upload_id: Some(upload_id.to_owned()),
             last_byte_received: Some(last),
         })
+    }
+
+    /// The heart of `UploadLayerPart`: appends `part` (bytes `first` to `last`) to the upload
+    /// `upload_id` of the repository `target` (registry id, name), under the checks of
+    /// [`check_part`] and the byte budget. The registry API's chunks go through it too.
+    pub(crate) fn append_part(
+        &mut self,
+        target: (Option<&str>, Option<&str>),
+        upload_id: &str,
+        first: i64,
+        last: i64,
+        part: StoredBlob,
+    ) -> Result<(), OpError> {
+        let len = part.bytes().len();
+        let upload = self
+            .target_mut(target.0, target.1)?
+            .uploads
+            .get(upload_id)
+            .ok_or_else(|| upload_not_found(upload_id))?;
+        check_part(upload, first, last, len)?;
+        self.check_bytes(len as u64)?;
+        let upload = self
+            .target_mut(target.0, target.1)?
+            .uploads
+            .get_mut(upload_id)
+            .ok_or_else(|| upload_not_found(upload_id))?;
+        upload.parts.push(part);
+        Ok(())
     }
 
     /// `CompleteLayerUpload`: the bytes' digest must be the one given, and every part but the
@@ -317,7 +335,7 @@ fn check_part(upload: &Upload, first: i64, last: i64, len: usize) -> Result<(), 
     Ok(())
 }
 
-fn upload_not_found(upload_id: &str) -> OpError {
+pub(crate) fn upload_not_found(upload_id: &str) -> OpError {
     OpError::new(
         "UploadNotFoundException",
         format!("The upload with id '{upload_id}' does not exist"),

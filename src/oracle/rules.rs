@@ -257,6 +257,39 @@ catalogue! {
     RegSameState = "REG-SAME-STATE", Must,
         r#"writes through either API are visible through both, at once"#,
         "one store behind both APIs (Amazon ECR User Guide: BatchGetImage on pull)";
+    RegPushUpload = "REG-PUSH-UPLOAD", Must,
+        r#"an upload starts with `202` and a `Location`; chunks that follow each other append (`201` or `202`), and completing with the right digest is `201`, after which the blob fetches back and is `AVAILABLE`"#,
+        "containers-roadmap#1970; regclient and tart transcripts; CloudTrail user guide (InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload)";
+    RegPushAsEcr = "REG-PUSH-AS-ECR", Should,
+        r#"ECR's own answers on the push path: a chunk is answered `201`; chunks under 5 MiB before the last are refused (4xx, nothing stored); completing an upload with no bytes is `400` `BLOB_UPLOAD_INVALID`"#,
+        "aws-sdk-net PR #279; containers-roadmap#2831; service quotas (minimum layer part size); CloudTrail (LayerPartTooSmallException)";
+    RegPushChunkOrder = "REG-PUSH-CHUNK-ORDER", Must,
+        r#"a chunk that does not start where the last ended: `416` `BLOB_UPLOAD_INVALID`"#,
+        "real ECR transcripts (First byte of the layer part is N instead of M)";
+    RegPushDigest = "REG-PUSH-DIGEST", Must,
+        r#"completing with a digest the bytes do not have: `400` (`BLOB_UPLOAD_INVALID`, or `DIGEST_INVALID`), nothing stored"#,
+        "real ECR answers, private 2018 and 2023, ECR Public 2023";
+    RegPushMount = "REG-PUSH-MOUNT", Must,
+        r#"a mount that cannot be made is a `202` upload, never an error"#,
+        "AWS announcement 2026-01-20 (BLOB_MOUNTING); containers-roadmap#2860";
+    RegPushManifest = "REG-PUSH-MANIFEST", Must,
+        r#"a manifest PUT by tag is `201` with `Docker-Content-Digest` = sha256 of the body, and BatchGetImage then returns those exact bytes and that digest"#,
+        "distribution spec; aws-cli#6745, aws-sdk#193 (stored verbatim)";
+    RegPushManifestType = "REG-PUSH-MANIFEST-TYPE", Should,
+        r#"after a registry push, `imageManifestMediaType` is the body's `mediaType`, else the PUT `Content-Type`"#,
+        "Amazon ECR User Guide (image manifest formats), inferred";
+    RegPushRefused = "REG-PUSH-REFUSED", Must,
+        r#"a manifest ECR cannot take (invalid, missing blobs or children, digest reference that does not match) is a 4xx and stores nothing"#,
+        "aws-cli#6745; spin#1787; buildkit#5747; PutImage (LayersNotFoundException)";
+    RegPushImmutable = "REG-PUSH-IMMUTABLE", Must,
+        r#"on an immutable repository, a tag is never moved by a push: `400` (`TAG_INVALID`); the same manifest again succeeds"#,
+        "real ECR transcripts (2025 and older); Amazon ECR User Guide (tag mutability)";
+    RegPushNameUnknown = "REG-PUSH-NAME-UNKNOWN", Must,
+        r#"a push into an absent repository never succeeds and creates nothing"#,
+        "containers-roadmap#1970";
+    RegPushDelete = "REG-PUSH-DELETE", Should,
+        r#"`DELETE` of a manifest by digest removes it from both APIs, and is refused while a manifest list references it"#,
+        "Amazon ECR User Guide (deleting with oras)";
 }
 
 impl RuleId {

@@ -39,6 +39,19 @@ impl HttpTarget {
         url: &str,
         headers: &[(&str, String)],
     ) -> Result<Fetched, TransportError> {
+        self.fetch_up_to(method, url, headers, REGISTRY_ANSWER_BYTES)
+            .await
+    }
+
+    /// As [`HttpTarget::fetch`], reading at most `limit` bytes of the answer (the push
+    /// probes fetch back a blob over [`REGISTRY_ANSWER_BYTES`]).
+    pub async fn fetch_up_to(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        limit: usize,
+    ) -> Result<Fetched, TransportError> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut current = url.to_owned();
         let mut hops = 0;
@@ -71,7 +84,7 @@ impl HttpTarget {
             }
             let status = response.status().as_u16();
             let answer_headers = response.headers().clone();
-            let body = read_bounded(response, REGISTRY_ANSWER_BYTES, OPERATION, &current).await?;
+            let body = read_bounded(response, limit, OPERATION, &current).await?;
             return Ok(Fetched {
                 request: format!("{method} {url}"),
                 status,
@@ -79,6 +92,38 @@ impl HttpTarget {
                 body,
             });
         }
+    }
+}
+
+impl HttpTarget {
+    /// Sends a registry-API write (`POST`, `PATCH`, `PUT`, `DELETE` of the push path) of `body`
+    /// to `url` with `headers`; no redirect is followed (a push is answered where it is sent),
+    /// and the answer is bounded as every registry answer is.
+    pub async fn push(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<Fetched, TransportError> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::PUT);
+        let mut builder = self.client.request(method.clone(), url).body(body);
+        for (name, value) in headers {
+            builder = builder.header(*name, value.as_str());
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| http_error(OPERATION, url, e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = read_bounded(response, REGISTRY_ANSWER_BYTES, OPERATION, url).await?;
+        Ok(Fetched {
+            request: format!("{method} {url}"),
+            status,
+            headers,
+            body,
+        })
     }
 }
 

@@ -70,6 +70,8 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// See [`SHUTDOWN_DEADLINE`].
     pub shutdown_deadline: Duration,
+    /// See [`MAX_UPLOAD_BYTES_IN_FLIGHT`](super::MAX_UPLOAD_BYTES_IN_FLIGHT).
+    pub upload_bytes_in_flight: usize,
 }
 
 impl Default for ConnectionLimits {
@@ -80,6 +82,7 @@ impl Default for ConnectionLimits {
             idle_timeout: IDLE_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
             shutdown_deadline: SHUTDOWN_DEADLINE,
+            upload_bytes_in_flight: super::MAX_UPLOAD_BYTES_IN_FLIGHT,
         }
     }
 }

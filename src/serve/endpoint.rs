@@ -15,7 +15,8 @@ use crate::wire::{self, Decoded, Operation, Request, RequestError};
 
 use super::auth::{process_key, verify};
 use super::fault::{Fault, Faults, When};
-use super::registry_api::Pull;
+use super::push::{self, Push, PushAs};
+use super::registry_api::{self, Pull};
 use crate::wire::Credentials;
 
 /// An answer: HTTP status, body, and the request id to send as `x-amzn-RequestId`.
@@ -44,6 +45,7 @@ pub struct Endpoint {
     requests: AtomicU64,
     faults: Faults,
     blob_redirect: bool,
+    push_as: PushAs,
     key: TokenKey,
 }
 
@@ -66,6 +68,7 @@ impl Endpoint {
             requests: AtomicU64::new(0),
             faults: Faults::default(),
             blob_redirect: false,
+            push_as: PushAs::Ecr,
             key: process_key(),
         }
     }
@@ -80,6 +83,13 @@ impl Endpoint {
     /// rather than with the bytes.
     pub fn with_blob_redirect(mut self, redirect: bool) -> Self {
         self.blob_redirect = redirect;
+        self
+    }
+
+    /// Answers registry-API pushes as `push_as` says: ECR's quirks (the default) or the
+    /// distribution spec's answers.
+    pub fn with_push_as(mut self, push_as: PushAs) -> Self {
+        self.push_as = push_as;
         self
     }
 
@@ -134,14 +144,7 @@ impl Endpoint {
         let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
         let request_id = format!("00000000-0000-4000-8000-{n:012x}");
         if wire::registry::is_registry_path(uri) {
-            let pull = Pull {
-                registry: &self.read(),
-                profile: &self.profile,
-                blob_redirect: self.blob_redirect,
-                now: (self.clock)(),
-                key: &self.key,
-            };
-            let answer = pull.answer(method, uri, headers);
+            let answer = self.registry_answer(method, uri, headers, body);
             return EndpointReply {
                 status: answer.status,
                 headers: answer.headers,
@@ -235,6 +238,46 @@ impl Endpoint {
                 now,
                 &self.key,
             )),
+        }
+    }
+
+    /// A registry-API request: the push path's when [`push::takes`] it, else the pull path's.
+    fn registry_answer(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> registry_api::Answer {
+        let now = (self.clock)();
+        let registry = self.read();
+        let pull = Pull {
+            registry: &registry,
+            profile: &self.profile,
+            blob_redirect: self.blob_redirect,
+            now,
+            key: &self.key,
+        };
+        if !push::takes(method, uri) {
+            return pull.answer(method, uri, headers);
+        }
+        let refused = pull.authenticate(headers);
+        drop(registry);
+        let push = Push {
+            state: &self.registry,
+            push_as: self.push_as,
+            now,
+        };
+        let answer = match refused {
+            Some(refused) => refused,
+            None => push.answer(method, uri, headers, body).sendable(),
+        };
+        match method {
+            "HEAD" => registry_api::Answer {
+                body: Vec::new(),
+                ..answer
+            },
+            _ => answer,
         }
     }
 

@@ -121,23 +121,42 @@ async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) {
-    let app = router(endpoint, limits.body_timeout);
+    let app = router_within(endpoint, limits.body_timeout, limits.upload_bytes_in_flight);
     accept_loop(listener, tls, app, limits, shutdown).await;
 }
 
-/// What every request is answered with: the endpoint, and how long its body may take.
+/// What every request is answered with: the endpoint, how long its body may take, and the
+/// room left for registry-API write bodies, in [`PERMIT_BYTES`] units.
 #[derive(Debug)]
 struct Routed {
     endpoint: Arc<Endpoint>,
     body_timeout: Duration,
+    uploads: Arc<tokio::sync::Semaphore>,
+    upload_permits: u32,
 }
 
+/// The unit of [`MAX_UPLOAD_BYTES_IN_FLIGHT`](super::MAX_UPLOAD_BYTES_IN_FLIGHT) reserved.
+const PERMIT_BYTES: usize = 64 * 1024;
+
 /// The router every connection is served by: each request, bounded in size and time, into
-/// `endpoint`.
+/// `endpoint`, with the default room for write bodies in flight.
 pub(crate) fn router(endpoint: Arc<Endpoint>, body_timeout: Duration) -> axum::Router {
+    router_within(endpoint, body_timeout, super::MAX_UPLOAD_BYTES_IN_FLIGHT)
+}
+
+/// [`router`] with `upload_bytes` of room for registry-API write bodies in flight.
+fn router_within(
+    endpoint: Arc<Endpoint>,
+    body_timeout: Duration,
+    upload_bytes: usize,
+) -> axum::Router {
+    let upload_permits =
+        u32::try_from(upload_bytes.div_ceil(PERMIT_BYTES).max(1)).unwrap_or(u32::MAX);
     let routed = Routed {
         endpoint,
         body_timeout,
+        uploads: Arc::new(tokio::sync::Semaphore::new(upload_permits as usize)),
+        upload_permits,
     };
     axum::Router::new()
         .fallback(handle)
@@ -151,7 +170,32 @@ async fn handle(State(routed): State<Arc<Routed>>, request: Request) -> Response
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
-    let read = tokio::time::timeout(routed.body_timeout, to_bytes(body, MAX_REQUEST_BYTES));
+    let limit = body_limit(parts.method.as_str(), &uri);
+    // Room for a large write body is reserved before it is read, and held until it is
+    // answered.
+    let _room = match limit > MAX_REQUEST_BYTES {
+        false => None,
+        true => {
+            let declared = parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(limit)
+                .min(limit);
+            let wanted = u32::try_from(declared.div_ceil(PERMIT_BYTES).max(1))
+                .unwrap_or(u32::MAX)
+                .min(routed.upload_permits);
+            let uploads = Arc::clone(&routed.uploads);
+            let reserve =
+                tokio::time::timeout(routed.body_timeout, uploads.acquire_many_owned(wanted));
+            match reserve.await {
+                Ok(Ok(permit)) => Some(permit),
+                _ => return no_room(routed.upload_permits),
+            }
+        }
+    };
+    let read = tokio::time::timeout(routed.body_timeout, to_bytes(body, limit));
     let reply = match read.await {
         Ok(Ok(bytes)) => {
             routed
@@ -159,7 +203,7 @@ async fn handle(State(routed): State<Arc<Routed>>, request: Request) -> Response
                 .handle(parts.method.as_str(), &uri, &parts.headers, &bytes)
         }
         Ok(Err(e)) => unreadable(format!(
-            "request body unreadable or over {MAX_REQUEST_BYTES} bytes: {e}"
+            "request body unreadable or over {limit} bytes: {e}"
         )),
         Err(_) => unreadable(format!(
             "request body not received within {} s",
@@ -176,6 +220,39 @@ async fn handle(State(routed): State<Arc<Routed>>, request: Request) -> Response
     response
         .header("x-amzn-requestid", reply.request_id)
         .body(Body::from(reply.body))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// The most bytes of a request's body read: [`MAX_CHUNK_BYTES`](super::MAX_CHUNK_BYTES) for
+/// a registry-API write (a chunk, a single-request upload, a manifest), else
+/// [`MAX_REQUEST_BYTES`].
+fn body_limit(method: &str, uri: &str) -> usize {
+    let write = matches!(method, "POST" | "PATCH" | "PUT");
+    match write && wire::registry::is_registry_path(uri) {
+        true => super::MAX_CHUNK_BYTES,
+        false => MAX_REQUEST_BYTES,
+    }
+}
+
+/// `429 TOOMANYREQUESTS` for a registry-API write that found no room for its body within the
+/// body timeout; the connection is closed, the body unread.
+fn no_room(permits: u32) -> Response {
+    let message = format!(
+        "more than {} bytes of upload bodies are being received: retry later",
+        permits as usize * PERMIT_BYTES
+    );
+    let body =
+        wire::registry::encode_registry_error(wire::registry::ErrorCode::TooManyRequests, &message);
+    Response::builder()
+        .status(429)
+        .header("content-type", "application/json; charset=utf-8")
+        .header(
+            wire::registry::API_VERSION_HEADER,
+            wire::registry::API_VERSION,
+        )
+        .header("connection", "close")
+        .header("x-amzn-requestid", "")
+        .body(Body::from(body))
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 

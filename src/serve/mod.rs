@@ -21,6 +21,7 @@ mod endpoint;
 pub mod fault;
 mod http_server;
 mod profile;
+mod push;
 mod registry_api;
 #[cfg(feature = "wiremock")]
 mod responder;
@@ -36,6 +37,7 @@ pub use fault::{Fault, When, always, every, first, nth};
 pub(crate) use http_server::router;
 pub use http_server::{BODY_TIMEOUT, Server, run, spawn};
 pub use profile::{PROFILE_HELP, parse_profile};
+pub use push::{MAX_CHUNK_BYTES, MAX_UPLOAD_BYTES_IN_FLIGHT, PushAs};
 #[cfg(feature = "wiremock")]
 pub use responder::Responder;
 pub use tls::TlsFiles;
@@ -71,6 +73,8 @@ pub struct Config {
     pub limits: Limits,
     /// Bounds on connections: timeouts, the cap on open ones, the shutdown deadline.
     pub connection: ConnectionLimits,
+    /// How registry-API pushes are answered: ECR's quirks unless set.
+    pub push_as: PushAs,
 }
 
 /// The state `serve` holds by default, in memory: ECR's quotas
@@ -103,6 +107,7 @@ impl Default for Config {
             blob_redirect: false,
             limits: STATE_LIMITS,
             connection: ConnectionLimits::default(),
+            push_as: PushAs::Ecr,
         }
     }
 }
@@ -145,5 +150,6 @@ impl Config {
             self.verify_signatures.clone(),
         )
         .with_blob_redirect(self.blob_redirect)
+        .with_push_as(self.push_as)
     }
 }

@@ -31,7 +31,7 @@ pub(super) struct Answer {
 const JSON: &str = "application/json; charset=utf-8";
 
 impl Answer {
-    fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
+    pub(super) fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
         Self {
             status,
             headers: vec![
@@ -42,11 +42,11 @@ impl Answer {
         }
     }
 
-    fn error(status: u16, code: ErrorCode, message: &str) -> Self {
+    pub(super) fn error(status: u16, code: ErrorCode, message: &str) -> Self {
         Self::new(status, JSON, encode_registry_error(code, message))
     }
 
-    fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub(super) fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self
     }
@@ -54,7 +54,7 @@ impl Answer {
     /// This answer, if every header value can be sent; else a `500`, never an answer with a
     /// header dropped (a stored value that is no HTTP field value, from a registry built in
     /// code: PutImage refuses one).
-    fn sendable(self) -> Self {
+    pub(super) fn sendable(self) -> Self {
         let unsendable = self
             .headers
             .iter()
@@ -107,7 +107,7 @@ impl Pull<'_> {
                 return Answer::error(
                     405,
                     ErrorCode::Unsupported,
-                    "only GET and HEAD are served: push with the AWS JSON API",
+                    "the registry API does not take this method here",
                 );
             }
         };
@@ -125,11 +125,14 @@ impl Pull<'_> {
             Route::Manifest { name, reference } => self.manifest(name, reference, headers, head),
             Route::Blob { name, digest } => self.blob(name, digest, head, self.blob_redirect),
             Route::Tags { name, n, last } => self.tags(name, n.as_deref(), last.as_deref()),
+            Route::UploadStart { .. } | Route::Upload { .. } => {
+                Answer::error(405, ErrorCode::Unsupported, "uploads are the push path's")
+            }
         }
     }
 
     /// `None` when the request carries a valid token; else the refusal.
-    fn authenticate(&self, headers: &HeaderMap) -> Option<Answer> {
+    pub(super) fn authenticate(&self, headers: &HeaderMap) -> Option<Answer> {
         let Some((user, password)) = basic_credentials(headers) else {
             let realm = format!(
                 "https://{}.dkr.ecr.{}.amazonaws.com/",
@@ -283,14 +286,14 @@ impl Pull<'_> {
 }
 
 /// `400 NAME_INVALID` for a name ECR would refuse.
-fn check_name(name: &str) -> Option<Answer> {
+pub(super) fn check_name(name: &str) -> Option<Answer> {
     crate::model::RepositoryName::parse(name)
         .err()
         .map(|e| Answer::error(400, ErrorCode::NameInvalid, &e.to_string()))
 }
 
 /// A whole-request error of the model, as the registry API says it.
-fn op_error(e: &OpError) -> Answer {
+pub(super) fn op_error(e: &OpError) -> Answer {
     match e.code {
         "RepositoryNotFoundException" => Answer::error(404, ErrorCode::NameUnknown, &e.message),
         "ServerException" => Answer::error(500, ErrorCode::Unsupported, &e.message),

@@ -42,6 +42,28 @@ pub enum Route {
         /// The digest as sent.
         digest: String,
     },
+    /// `/v2/<name>/blobs/uploads/`: starting an upload, with its `digest` (a single-request
+    /// upload), `mount` and `from` (a cross-repository mount) as sent.
+    UploadStart {
+        /// The repository name.
+        name: String,
+        /// `digest` as sent.
+        digest: Option<String>,
+        /// `mount` as sent.
+        mount: Option<String>,
+        /// `from` as sent.
+        from: Option<String>,
+    },
+    /// `/v2/<name>/blobs/uploads/<id>`: an upload in progress, with the `digest` that
+    /// completes it, as sent.
+    Upload {
+        /// The repository name.
+        name: String,
+        /// The upload id.
+        id: String,
+        /// `digest` as sent.
+        digest: Option<String>,
+    },
     /// `/v2/<name>/tags/list`, with its `n` and `last`.
     Tags {
         /// The repository name.
@@ -113,6 +135,9 @@ pub fn route(path_and_query: &str) -> Result<Route, RouteError> {
         "/v2" | "/v2/" => return Ok(Route::Ping),
         p => p.strip_prefix("/v2/").ok_or(RouteError::Unknown)?,
     };
+    if let Some(upload) = upload_route(rest, query) {
+        return upload;
+    }
     if rest
         .split('/')
         .any(|s| s.is_empty() || s == "." || s == "..")
@@ -141,6 +166,83 @@ pub fn route(path_and_query: &str) -> Result<Route, RouteError> {
         }),
         _ => Err(RouteError::Unknown),
     }
+}
+
+/// The route of `<name>/blobs/uploads/` and `<name>/blobs/uploads/<id>`, if `rest` is one.
+fn upload_route(rest: &str, query: &str) -> Option<Result<Route, RouteError>> {
+    let start = rest
+        .strip_suffix("/blobs/uploads/")
+        .or_else(|| rest.strip_suffix("/blobs/uploads"));
+    if let Some(name) = start {
+        let bad = name.is_empty()
+            || name
+                .split('/')
+                .any(|s| s.is_empty() || s == "." || s == "..");
+        return Some(match bad {
+            true => Err(RouteError::BadPath),
+            false => Ok(Route::UploadStart {
+                name: name.to_owned(),
+                digest: query_value(query, "digest"),
+                mount: query_value(query, "mount"),
+                from: query_value(query, "from"),
+            }),
+        });
+    }
+    let (head, id) = rest.rsplit_once('/')?;
+    let name = head.strip_suffix("/blobs/uploads")?;
+    if name.is_empty() || id.is_empty() {
+        return None;
+    }
+    Some(Ok(Route::Upload {
+        name: name.to_owned(),
+        id: id.to_owned(),
+        digest: query_value(query, "digest"),
+    }))
+}
+
+/// The byte range of a chunk, from `Content-Range: <start>-<end>` (with or without a
+/// `bytes ` prefix or a `/<total>` suffix, as clients send it): `None` when it cannot be
+/// read, such as an end before its start or numbers past `u64`.
+pub fn content_range(value: &str) -> Option<(u64, u64)> {
+    let value = value.trim();
+    let value = value
+        .strip_prefix("bytes")
+        .map_or(value, |v| v.trim_start_matches([' ', '=']));
+    let value = value.split('/').next()?;
+    let (start, end) = value.split_once('-')?;
+    let (start, end) = (
+        start.trim().parse::<u64>().ok()?,
+        end.trim().parse::<u64>().ok()?,
+    );
+    (start <= end).then_some((start, end))
+}
+
+/// The header naming an upload's id (`Docker-Upload-UUID`).
+pub const UPLOAD_UUID_HEADER: &str = "docker-upload-uuid";
+
+/// `TAG_INVALID`, the code ECR gives for a push that would move an immutable tag: the
+/// distribution spec's list (and so [`ErrorCode`]) does not have it.
+pub const TAG_INVALID: &str = "TAG_INVALID";
+
+/// The error envelope with a code given as text, for codes [`ErrorCode`] does not list.
+pub fn encode_registry_error_text(code: &str, message: &str) -> Vec<u8> {
+    let body = serde_json::json!({"errors": [{"code": code, "message": message}]});
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// Every `code` of an error envelope, as text, whatever the code (`TAG_INVALID` included);
+/// empty when the body is no envelope.
+pub fn registry_error_codes(body: &[u8]) -> Vec<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    value["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["code"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `a/b/manifests/ref` as (`a/b`, `manifests`, `ref`).
@@ -314,6 +416,32 @@ mod tests {
         assert_eq!(route("/v2/a/../b/blobs/x"), Err(RouteError::BadPath));
         assert_eq!(route("/v2/a/%2e%2e/blobs/x"), Err(RouteError::BadPath));
         assert_eq!(route("/v2/a/uploads"), Err(RouteError::Unknown));
+    }
+
+    #[test]
+    fn upload_routes_keep_their_query_and_names_with_slashes() {
+        assert_eq!(
+            route("/v2/team/app/blobs/uploads/?mount=sha256:ab&from=x").unwrap(),
+            Route::UploadStart {
+                name: "team/app".into(),
+                digest: None,
+                mount: Some("sha256:ab".into()),
+                from: Some("x".into())
+            }
+        );
+        assert_eq!(
+            route("/v2/a/blobs/uploads/u-1?digest=sha256%3Aab").unwrap(),
+            Route::Upload {
+                name: "a".into(),
+                id: "u-1".into(),
+                digest: Some("sha256:ab".into())
+            }
+        );
+        assert_eq!(route("/v2//blobs/uploads/"), Err(RouteError::BadPath));
+        assert_eq!(content_range("0-9"), Some((0, 9)));
+        assert_eq!(content_range("bytes 10-19/*"), Some((10, 19)));
+        assert_eq!(content_range("9-0"), None);
+        assert_eq!(content_range("0-99999999999999999999"), None);
     }
 
     #[test]

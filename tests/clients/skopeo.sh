@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# skopeo, a pull client nobody here wrote, against `ecr-contract serve` (spec registry-api.md):
+# skopeo, a pull and push client nobody here wrote, against `ecr-contract serve` (spec
+# registry-api.md):
 # an image pushed through the AWS JSON API comes back from the registry API with the exact
 # bytes, digest and blobs that were pushed (`skopeo inspect --raw`, `skopeo inspect`,
 # `skopeo copy docker://... dir:`), with the Basic credentials of GetAuthorizationToken; and a
 # tag is translated when only another format is accepted (skopeo always accepts every format,
-# so that part asks with curl).
+# so that part asks with curl). Then the push path (section 6): `skopeo copy` of a multi-layer
+# image from a `dir:` into `serve` (with ECR's quirks, then with `--push-as distribution`) and
+# back out gives the same bytes and digests, and BatchGetImage returns what was pushed.
 #
 # Usage: tests/clients/skopeo.sh [path/to/ecr-contract]   (default: target/debug/ecr-contract)
 # Needs skopeo, curl and python3; fails, never skips, when one is missing.
@@ -111,3 +114,94 @@ EOF
 skopeo inspect --raw --tls-verify=false --creds "$creds" "docker://$registry/team/app:oci" >"$work/raw-oci"
 cmp -s "$work/raw-oci" "$work/manifest-oci.json" || fail "skopeo inspect --raw of the OCI image: not the pushed bytes"
 echo "skopeo.sh: inspect --raw, inspect, copy dir: and the translation agree with what was pushed ($(skopeo --version))"
+
+
+# The push path. A multi-layer image as a `dir:` (what `skopeo copy ... dir:` writes): three
+# gzip layers, one under ECR's 5 MiB part size and two over it (one over its 10 MiB part).
+python3 - "$work/image" <<'EOF'
+import gzip, hashlib, json, os, sys
+
+out = sys.argv[1]
+os.makedirs(out)
+open(f"{out}/version", "w").write("Directory Transport Version: 1.1\n")
+
+def blob(data):
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    open(f"{out}/{digest[7:]}", "wb").write(data)
+    return {"size": len(data), "digest": digest}
+
+raw = [os.urandom(n) for n in (4096, 6 * 1024 * 1024 + 7, 12 * 1024 * 1024 + 11)]
+layers = [blob(gzip.compress(r, compresslevel=1)) for r in raw]
+diff_ids = ["sha256:" + hashlib.sha256(r).hexdigest() for r in raw]
+config = blob(json.dumps({"architecture": "amd64", "os": "linux",
+                          "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode())
+manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **l} for l in layers]}
+open(f"{out}/manifest.json", "w").write(json.dumps(manifest, indent=2))
+EOF
+
+# Pushes $work/image into the serve at $1 as team/pushed:v1 with skopeo, copies it back out and
+# compares bytes and digests; then asks BatchGetImage for it.
+push_and_back() {
+  local push_url="$1" what="$2" push_registry push_password
+  push_registry="${push_url#http://}"
+  push_password="$(python3 - "$push_url" <<'EOF'
+import base64, json, sys, urllib.request
+url = sys.argv[1]
+def call(operation, body):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
+        "content-type": "application/x-amz-json-1.1",
+        "x-amz-target": "AmazonEC2ContainerRegistry_V20150921." + operation})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+call("CreateRepository", {"repositoryName": "team/pushed"})
+token = call("GetAuthorizationToken", {})["authorizationData"][0]["authorizationToken"]
+print(base64.b64decode(token).decode().split(":", 1)[1])
+EOF
+)"
+  skopeo copy --dest-tls-verify=false --dest-creds "AWS:$push_password" --preserve-digests \
+    "dir:$work/image" "docker://$push_registry/team/pushed:v1" >/dev/null \
+    || fail "skopeo copy into serve ($what) failed"
+  rm -rf "$work/back"
+  skopeo copy --src-tls-verify=false --src-creds "AWS:$push_password" \
+    "docker://$push_registry/team/pushed:v1" "dir:$work/back" >/dev/null \
+    || fail "skopeo copy out of serve ($what) failed"
+  cmp -s "$work/back/manifest.json" "$work/image/manifest.json" \
+    || fail "push ($what): the manifest came back different"
+  local count=0 file hex
+  for file in "$work"/image/*; do
+    hex="${file##*/}"
+    case "$hex" in manifest.json|version) continue ;; esac
+    cmp -s "$work/back/$hex" "$file" || fail "push ($what): blob $hex came back different or not at all"
+    [ "$(sha256sum "$work/back/$hex" | cut -d' ' -f1)" = "$hex" ] \
+      || fail "push ($what): blob $hex does not hash to its digest"
+    count=$((count + 1))
+  done
+  [ "$count" -eq 4 ] || fail "push ($what): expected 4 blobs, found $count"
+  python3 - "$push_url" "$work/image/manifest.json" <<'EOF' || fail "push ($what): BatchGetImage does not return what skopeo pushed"
+import hashlib, json, sys, urllib.request
+url, path = sys.argv[1], sys.argv[2]
+pushed = open(path, "rb").read()
+body = {"repositoryName": "team/pushed", "imageIds": [{"imageTag": "v1"}]}
+request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
+    "content-type": "application/x-amz-json-1.1",
+    "x-amz-target": "AmazonEC2ContainerRegistry_V20150921.BatchGetImage"})
+image = json.load(urllib.request.urlopen(request))["images"][0]
+assert image["imageManifest"].encode() == pushed, "not the bytes pushed"
+assert image["imageId"]["imageDigest"] == "sha256:" + hashlib.sha256(pushed).hexdigest(), image["imageId"]
+EOF
+}
+
+push_and_back "$url" "ECR's quirks"
+"$bin" serve --port 0 --push-as distribution >"$work/serve-distribution.log" 2>&1 &
+distribution_pid=$!
+trap 'kill "$serve_pid" "$distribution_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+  grep -q 'listening on' "$work/serve-distribution.log" && break
+  sleep 0.1
+done
+distribution_url="$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/serve-distribution.log")"
+[ -n "$distribution_url" ] || fail "serve --push-as distribution did not start: $(cat "$work/serve-distribution.log")"
+push_and_back "$distribution_url" "--push-as distribution"
+echo "skopeo.sh: a 3-layer image copied into serve (ECR's quirks, then --push-as distribution) and back out has the same bytes and digests, and BatchGetImage returns it"

@@ -116,7 +116,7 @@ async fn check_trusts_a_private_ca_only_when_told_to() {
     let ca = pki.ca.display().to_string();
     let trusted = check(&dir, &url, &["--ca-bundle", &ca], &[]).await;
     assert_eq!(trusted.status.code(), Some(0), "{}", text(&trusted));
-    assert!(text(&trusted).contains("61 passed, 0 failed"));
+    assert!(text(&trusted).contains("72 passed, 0 failed"));
 
     let from_env = check(&dir, &url, &[], &[("AWS_CA_BUNDLE", &pki.ca)]).await;
     assert_eq!(from_env.status.code(), Some(0), "{}", text(&from_env));

@@ -341,7 +341,7 @@ fn check_with_no_endpoint_checks_the_embedded_server_and_exits_0() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("61 passed, 0 failed, 0 not exercised"),
+        stdout.contains("72 passed, 0 failed, 0 not exercised"),
         "{stdout}"
     );
     let report: serde_json::Value =
@@ -356,7 +356,7 @@ fn check_with_no_endpoint_checks_the_embedded_server_and_exits_0() {
     assert!(
         std::fs::read_to_string(&junit)
             .expect("JUnit")
-            .contains("<testsuite name=\"ecr-contract\" tests=\"61\"")
+            .contains("<testsuite name=\"ecr-contract\" tests=\"72\"")
     );
     assert!(
         !dir.join("j.tsv").exists(),

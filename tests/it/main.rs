@@ -22,6 +22,8 @@ mod profiles;
 mod properties;
 mod provision;
 mod pull;
+mod push;
+mod push_rules;
 mod registry_rules;
 mod sdk;
 mod secrets;

@@ -126,7 +126,7 @@ fn moto_breaks_exactly_the_rules_its_ledger_lists() {
         .iter()
         .filter(|r| r["rule"].as_str().is_some_and(|id| id.starts_with("REG-")))
         .collect();
-    assert_eq!(registry.len(), 16);
+    assert_eq!(registry.len(), 29);
     for rule in registry {
         assert_eq!(rule["status"], "not_exercised", "{rule}");
     }
@@ -279,5 +279,5 @@ fn compare_of_a_server_with_itself_finds_no_difference() {
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("\n0 of 61 rules differ"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("\n0 of 72 rules differ"));
 }

@@ -73,6 +73,7 @@ impl Respond for Broken {
                 request.method.as_str(),
                 &uri,
                 &request.headers,
+                &request.body,
             );
             return template(raw);
         }

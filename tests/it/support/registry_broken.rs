@@ -32,6 +32,17 @@ pub const REGISTRY_BROKEN: &[(&str, &str)] = &[
     ("ignore_n", "REG-TAGS-LIMITS"),
     ("first_entry_of_each_accept_line", "REG-ACCEPT-NEGOTIATION"),
     ("ignore_q", "REG-ACCEPT-NEGOTIATION"),
+    ("upload_start_200", "REG-PUSH-UPLOAD"),
+    ("chunk_202", "REG-PUSH-AS-ECR"),
+    ("gap_as_400", "REG-PUSH-CHUNK-ORDER"),
+    ("completion_errors_as_404", "REG-PUSH-DIGEST"),
+    ("mount_as_404", "REG-PUSH-MOUNT"),
+    ("pushed_digest_of_nothing", "REG-PUSH-MANIFEST"),
+    ("media_type_from_content_type", "REG-PUSH-MANIFEST-TYPE"),
+    ("refused_manifests_as_201", "REG-PUSH-REFUSED"),
+    ("immutable_tag_as_201", "REG-PUSH-IMMUTABLE"),
+    ("absent_repository_as_202", "REG-PUSH-NAME-UNKNOWN"),
+    ("delete_ignored", "REG-PUSH-DELETE"),
 ];
 
 /// The answer of `endpoint`'s registry API to a request, broken by `mutation`.
@@ -42,9 +53,10 @@ pub fn answer(
     method: &str,
     uri: &str,
     headers: &HeaderMap,
+    body: &[u8],
 ) -> RawAnswer {
     let handle = |uri: &str, headers: &HeaderMap| {
-        let reply = endpoint.handle(method, uri, headers, b"");
+        let reply = endpoint.handle(method, uri, headers, body);
         RawAnswer {
             status: reply.status,
             headers: reply.headers,
@@ -62,11 +74,36 @@ pub fn answer(
         "first_entry_of_each_accept_line" | "ignore_q" => {
             handle(uri, &rewrite_accept(headers, mutation))
         }
+        "media_type_from_content_type" if method == "PUT" && uri.contains("/manifests/") => {
+            let mut value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                object.remove("mediaType");
+            }
+            let mut changed = headers.clone();
+            changed.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(
+                    "application/vnd.docker.distribution.manifest.v2+json",
+                ),
+            );
+            let body = serde_json::to_vec(&value).expect("JSON");
+            let reply = endpoint.handle(method, uri, &changed, &body);
+            RawAnswer {
+                status: reply.status,
+                headers: reply.headers,
+                body: reply.body,
+            }
+        }
+        "delete_ignored" if method == "DELETE" && uri.contains("/manifests/") => RawAnswer {
+            status: 202,
+            headers: vec![],
+            body: vec![],
+        },
         "stale_second_store" => {
             let mut snapshot = snapshot.lock().expect("the snapshot");
             let stale =
                 snapshot.get_or_insert_with(|| Endpoint::from_registry(endpoint.registry()));
-            let reply = stale.handle(method, uri, headers, b"");
+            let reply = stale.handle(method, uri, headers, body);
             RawAnswer {
                 status: reply.status,
                 headers: reply.headers,
@@ -124,6 +161,35 @@ pub fn answer(
             raw.body.push(b'\n');
         }
         "first_page_only" => raw.headers.retain(|(n, _)| *n != "link"),
+        "upload_start_200" if method == "POST" && raw.status == 202 => raw.status = 200,
+        "chunk_202" if method == "PATCH" && raw.status == 201 => raw.status = 202,
+        "gap_as_400" if raw.status == 416 => raw.status = 400,
+        "completion_errors_as_404"
+            if method == "PUT" && uri.contains("/blobs/uploads/") && raw.status == 400 =>
+        {
+            raw.status = 404
+        }
+        "mount_as_404" if method == "POST" && uri.contains("mount=") => raw.status = 404,
+        "pushed_digest_of_nothing" if method == "PUT" && uri.contains("/manifests/") => {
+            for (name, value) in &mut raw.headers {
+                if *name == DIGEST_HEADER {
+                    *value = ImageDigest::of(b"").to_string();
+                }
+            }
+        }
+        "refused_manifests_as_201"
+            if method == "PUT" && uri.contains("/manifests/") && raw.status >= 400 =>
+        {
+            raw.status = 201
+        }
+        "immutable_tag_as_201" if raw.body.windows(11).any(|w| w == b"TAG_INVALID") => {
+            raw.status = 201
+        }
+        "absent_repository_as_202" if method == "POST" && raw.status == 404 => {
+            raw.status = 202;
+            raw.headers
+                .push(("location", "/v2/nowhere/blobs/uploads/none".into()));
+        }
         _ => {}
     }
     // A HEAD answer has no body, whatever the mutation wrote into it.
