@@ -580,3 +580,42 @@ async fn the_report_is_the_same_whatever_the_number_of_jobs() {
     );
     assert_eq!(one.1, eight.1, "--jobs 1 and --jobs 8 report alike");
 }
+
+/// A server that refuses a push ECR accepts, here only in the random phase (the tag `rc_1`
+/// is the generators' alone), is reported as a setup divergence of the random sequences,
+/// as a contract case's refused setup call is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_push_refused_in_a_random_sequence_is_a_setup_divergence() {
+    let server = broken_server(Fault {
+        refuse_put_tag: Some("rc_1"),
+        ..Fault::default()
+    })
+    .await;
+    let report = check_url(&server.uri(), 50).await;
+    assert!(
+        report
+            .setup_divergences
+            .iter()
+            .any(|d| d.case == "random sequences"
+                && d.call == "PutImage"
+                && d.found == "InvalidParameterException"
+                && d.expected == "success"
+                && !d.judged),
+        "{}",
+        to_text(&report)
+    );
+}
+
+/// Random sequences that delete a repository and create it again upload its blobs again: a
+/// server that requires uploaded blobs, as ECR does, refuses no push that ECR accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_are_uploaded_again_after_a_repository_is_deleted_and_created_again() {
+    let server = spawn(reference_config()).await.expect("serve starts");
+    let report = check_url(&server.url(), 200).await;
+    assert!(
+        report.findings.is_empty() && report.setup_divergences.is_empty(),
+        "{}",
+        to_text(&report)
+    );
+    server.shutdown().await;
+}
