@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::report::{Report, Secrets};
 use crate::remote::{HttpTarget, Rates, Tls};
+use crate::report::{Report, Secrets};
 use crate::wire::Credentials;
 
 use super::suite::now_nanos;
