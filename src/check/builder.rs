@@ -51,7 +51,8 @@ pub struct Suite {
     unsigned: bool,
     timeout: Duration,
     allow_writes: bool,
-    cases: u32,
+    cases: Option<u32>,
+    budget: u32,
     seed: Option<u64>,
     settle: Duration,
     keep: bool,
@@ -75,7 +76,8 @@ impl Suite {
             unsigned: false,
             timeout: Duration::from_secs(30),
             allow_writes: false,
-            cases: 200,
+            cases: None,
+            budget: super::plan::DEFAULT_PUSH_BUDGET,
             seed: None,
             settle: Duration::ZERO,
             keep: false,
@@ -104,9 +106,18 @@ impl Suite {
         self
     }
 
-    /// Random sequences of setup calls and requests after the contract cases (default 200).
+    /// Random sequences of setup calls and requests after the contract cases (default: as
+    /// many as the push [`budget`](Self::budget) leaves, at most 200).
     pub fn cases(mut self, cases: u32) -> Self {
-        self.cases = cases;
+        self.cases = Some(cases);
+        self
+    }
+
+    /// PutImage calls the run may spend when [`cases`](Self::cases) is not given (default
+    /// [`DEFAULT_PUSH_BUDGET`](super::plan::DEFAULT_PUSH_BUDGET)): the fixture and the
+    /// contract cases first, then random sequences while they fit.
+    pub fn budget(mut self, pushes: u32) -> Self {
+        self.budget = pushes;
         self
     }
 
@@ -228,6 +239,7 @@ impl Suite {
         };
         let options = Options {
             cases: self.cases,
+            budget: self.budget,
             seed: self.seed.unwrap_or_else(now_nanos),
             settle: self.settle,
             keep: self.keep,

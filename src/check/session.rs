@@ -75,6 +75,8 @@ pub struct Session<'t> {
     pub(crate) probes: usize,
     pub(crate) retries: u32,
     pub(crate) settle_needed: Duration,
+    /// Whether shrinking stopped at its cap of candidate runs.
+    pub(crate) shrinking_capped: bool,
     pub(crate) uploaded: std::collections::HashSet<(String, String)>,
     /// How PutImage digests are sent, after what the server showed (STATE-PUT-DIGEST).
     pub(crate) put_digests: PutDigests,
@@ -143,6 +145,7 @@ impl<'t> Session<'t> {
             probes: 0,
             retries: 0,
             settle_needed: Duration::ZERO,
+            shrinking_capped: false,
             uploaded: std::collections::HashSet::new(),
             put_digests: PutDigests::Content,
             divergence: None,

@@ -58,6 +58,9 @@ pub struct Report {
     /// Every request the run sent, by operation: AWS JSON operations by name, registry API
     /// requests as `registry METHOD kind` (throttled attempts and redirect hops included).
     pub spent: BTreeMap<String, u64>,
+    /// Whether shrinking a failing random sequence stopped at its cap of candidate runs
+    /// (the notes say so too): the sequence reported may then not be the smallest.
+    pub shrinking_capped: bool,
 }
 
 /// What judged a run: the tool's version and the contract's (the rule catalogue's), so that a
@@ -288,6 +291,7 @@ impl Report {
                 "rules_failed": count(Status::Fail),
                 "rules_not_exercised": count(Status::NotExercised),
                 "requests": self.spent.values().sum::<u64>(),
+                "shrinking_capped": self.shrinking_capped,
             },
             "spent": self.spent,
             "rules": rules,
