@@ -33,7 +33,8 @@ pub const REMOTE_JOBS: usize = 8;
 /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
 /// ```
 ///
-/// Defaults: region `us-east-1`, 200 random sequences, a random seed (in the report, and in
+/// Defaults: region `us-east-1`, as many random sequences as a budget of 150 PutImage calls
+/// leaves (see [`budget`](Self::budget)), a random seed (in the report, and in
 /// the panic message of a failed assertion), a 30-second timeout per request, no settle time,
 /// created repositories deleted, the journal in a file of the run's own where
 /// `ecr-contract cleanup` looks ([`Journal::for_this_run`]; never in the working directory
