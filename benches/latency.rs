@@ -108,7 +108,7 @@ fn quota_time(run: &Run) -> f64 {
     let quotas = Rates::ecr_quotas();
     let mut slowest = 0.0f64;
     for operation in Operation::ALL {
-        let (n, rate) = (run.of(*operation), quotas.of(*operation));
+        let (n, rate) = (run.of(operation), quotas.of(operation));
         if let (true, Some(rate)) = (n > 0, rate) {
             let seconds = n as f64 / rate;
             println!(

@@ -40,22 +40,43 @@ struct Outcome {
     expected: Expected,
 }
 
-fn outcome(fixture: &Fixture, case: &Case, seed: &[Call]) -> Option<Outcome> {
-    let mut registry = build_registry(&[]);
-    registry.require_blobs = case.require_blobs;
-    for call in seed {
-        registry.apply(call, 0.0).ok()?;
+/// A case's setup calls and request body, expanded once (a case may push a 4 MiB manifest).
+struct Expanded {
+    require_blobs: bool,
+    setup: Vec<Call>,
+    body: Vec<u8>,
+}
+
+impl Expanded {
+    fn of(fixture: &Fixture, case: &Case) -> Option<Self> {
+        let setup = case
+            .setup
+            .iter()
+            .map(|step| step.to_call(fixture).ok())
+            .collect::<Option<Vec<Call>>>()?;
+        Some(Self {
+            require_blobs: case.require_blobs,
+            setup,
+            body: case.body(fixture, |_| None),
+        })
     }
-    let mut setup = Vec::new();
-    for step in &case.setup {
-        let call = step.to_call(fixture).ok()?;
-        setup.push(registry.apply(&call, 0.0).map(drop).map_err(|e| e.code));
+
+    fn outcome(&self, seed: &[Call]) -> Option<Outcome> {
+        let mut registry = build_registry(&[]);
+        registry.require_blobs = self.require_blobs;
+        for call in seed {
+            registry.apply(call, 0.0).ok()?;
+        }
+        let setup = self
+            .setup
+            .iter()
+            .map(|call| registry.apply(call, 0.0).map(drop).map_err(|e| e.code))
+            .collect();
+        Some(Outcome {
+            setup,
+            expected: batch_get_image_body(&registry, &self.body),
+        })
     }
-    let body = case.body(fixture, |_| None);
-    Some(Outcome {
-        setup,
-        expected: batch_get_image_body(&registry, &body),
-    })
 }
 
 /// The fixture calls a contract case's own scope is seeded with: the repositories the case
@@ -69,7 +90,10 @@ pub fn case_seed(fixture: &Fixture, case: &Case) -> Vec<Call> {
     if case.require_blobs || case.setup.is_empty() {
         return whole;
     }
-    let Some(want) = outcome(fixture, case, &whole) else {
+    let Some(expanded) = Expanded::of(fixture, case) else {
+        return whole;
+    };
+    let Some(want) = expanded.outcome(&whole) else {
         return whole;
     };
     let mut kept = whole;
@@ -79,7 +103,7 @@ pub fn case_seed(fixture: &Fixture, case: &Case) -> Vec<Call> {
             .filter(|c| !pushes(c, &image.manifest))
             .cloned()
             .collect();
-        if without.len() < kept.len() && outcome(fixture, case, &without).as_ref() == Some(&want) {
+        if without.len() < kept.len() && expanded.outcome(&without).as_ref() == Some(&want) {
             kept = without;
         }
     }
@@ -150,8 +174,9 @@ pub fn sequence_count(
 }
 
 /// PutImage calls spent before the random phase: the PutImage digest probe (one), the base
-/// fixture, and each contract case's seed and setup.
-pub fn fixed_pushes(fixture: &Fixture, cases: &[Case]) -> u32 {
+/// fixture, and each contract case's seed (`seeds`, one per case, as [`case_seed`] gives
+/// them) and setup.
+pub fn fixed_pushes(fixture: &Fixture, cases: &[Case], seeds: &[Vec<Call>]) -> u32 {
     let setup_pushes = |case: &Case| {
         let n = case
             .setup
@@ -162,8 +187,9 @@ pub fn fixed_pushes(fixture: &Fixture, cases: &[Case]) -> u32 {
     };
     let cases: u32 = cases
         .iter()
-        .filter(|c| !c.setup.is_empty())
-        .map(|c| push_count(&case_seed(fixture, c)) + setup_pushes(c))
+        .zip(seeds)
+        .filter(|(c, _)| !c.setup.is_empty())
+        .map(|(c, seed)| push_count(seed) + setup_pushes(c))
         .sum();
     1 + push_count(&fixture.calls()) + cases
 }
@@ -187,8 +213,9 @@ mod tests {
             .filter(|c| !c.setup.is_empty() && !c.require_blobs)
         {
             let named: Vec<&str> = case.repositories(&fixture).into_iter().collect();
-            let whole = outcome(&fixture, case, &fixture_calls(&fixture, &named));
-            let planned = outcome(&fixture, case, &case_seed(&fixture, case));
+            let expanded = Expanded::of(&fixture, case).expect("a case that expands");
+            let whole = expanded.outcome(&fixture_calls(&fixture, &named));
+            let planned = expanded.outcome(&case_seed(&fixture, case));
             assert!(whole.is_some(), "case {}", case.name);
             assert_eq!(planned, whole, "case {}", case.name);
         }

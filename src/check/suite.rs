@@ -59,13 +59,19 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         options.secrets.clone(),
     );
     let all: Vec<Case> = files().into_iter().flat_map(|f| f.cases).collect();
-    let pushes_left = options
-        .budget
-        .saturating_sub(plan::fixed_pushes(&session.fixture, &all));
+    // Each case's seed, decided once (see `plan::case_seed`).
+    let seeds: Vec<Vec<Call>> = all
+        .iter()
+        .map(|case| plan::case_seed(&session.fixture, case))
+        .collect();
+    let pushes_left =
+        options
+            .budget
+            .saturating_sub(plan::fixed_pushes(&session.fixture, &all, &seeds));
     let sequences = plan::sequence_count(options.cases, pushes_left, |i| {
         Shrinking::new(options.seed, i).current()
     });
-    let outcome = phases(&mut session, options, &all, sequences).await;
+    let outcome = phases(&mut session, options, &all, &seeds, sequences).await;
     let cleanup = if options.keep {
         Ok(())
     } else {
@@ -133,6 +139,7 @@ async fn phases(
     session: &mut Session<'_>,
     options: &Options,
     all: &[Case],
+    seeds: &[Vec<Call>],
     sequences: u32,
 ) -> Result<(), CheckError> {
     probe_put_digest(session).await?;
@@ -149,7 +156,7 @@ async fn phases(
     let parts: Vec<_> = all
         .iter()
         .enumerate()
-        .map(|(i, case)| case_part(session.fork(), &base, case, i))
+        .map(|(i, case)| case_part(session.fork(), &base, case, &seeds[i], i))
         .collect();
     let mut parts = stream::iter(parts).buffered(options.jobs.max(1));
     let mut failed = None;
@@ -174,9 +181,10 @@ async fn case_part<'t>(
     mut part: Session<'t>,
     base: &Registry,
     case: &Case,
+    seed: &[Call],
     index: usize,
 ) -> (Session<'t>, Result<(), CheckError>) {
-    let outcome = run_case(&mut part, base, case, index).await;
+    let outcome = run_case(&mut part, base, case, seed, index).await;
     (part, outcome)
 }
 
@@ -296,6 +304,7 @@ async fn run_case(
     session: &mut Session<'_>,
     base: &Registry,
     case: &Case,
+    seed: &[Call],
     index: usize,
 ) -> Result<(), CheckError> {
     if case.require_blobs && session.layer_api != Some(true) {
@@ -314,10 +323,7 @@ async fn run_case(
     // fixture repositories it names, with the images the model shows it needs.
     let mirror = match scope.as_str() {
         "base" => base.clone(),
-        _ => {
-            let seed = plan::case_seed(&session.fixture, case);
-            seed_fixture(session, &scope, seed).await?
-        }
+        _ => seed_fixture(session, &scope, seed.to_vec()).await?,
     };
     let Some(mirror) = run_setup(session, case, &scope, mirror).await? else {
         return cleanup_scope(session, &scope).await;
@@ -724,6 +730,32 @@ fn whole_state(state: &Registry, request: &wire::BatchGetImageRequest) -> Option
     Some(wire::encode_request(&whole).body)
 }
 
+/// Sends the given probes at once, each in a part of its own, and joins what they found in
+/// their order: the same report as one after the other, in one round trip.
+async fn probe_together(
+    session: &mut Session<'_>,
+    state: &Registry,
+    probes: [Option<(String, Vec<u8>)>; 2],
+) -> Result<Vec<crate::oracle::Violation>, CheckError> {
+    let sends = probes.into_iter().flatten().map(|(name, body)| {
+        let mut part = session.fork();
+        async move {
+            let found = part.probe(&name, state, body, None).await;
+            (part, found)
+        }
+    });
+    let mut found = Vec::new();
+    let mut failed = None;
+    for (part, outcome) in futures_util::future::join_all(sends).await {
+        session.join(part, true);
+        match outcome {
+            Ok(violations) => found.extend(violations),
+            Err(e) => failed = failed.or(Some(e)),
+        }
+    }
+    failed.map_or(Ok(found), Err)
+}
+
 /// Runs one random sequence in `scope`, probing its request after every call (a state
 /// machine's postcondition, checked after each transition).
 async fn run_scenario(
@@ -764,14 +796,23 @@ async fn run_scenario(
             return Ok(Sequence::Diverged { divergence, note });
         }
         let Some(state) = &mirror else { continue };
-        let probe = format!("random sequence {scope}, after step {step}");
-        let mut found = session.probe(&probe, state, body.clone(), None).await?;
-        // And every image the repository holds now, by digest and by tag: the whole state
-        // the step left, for the price of one request.
-        if let Some(whole) = whole_state(state, &request) {
-            let probe = format!("random sequence {scope}, every image after step {step}");
-            found.extend(session.probe(&probe, state, whole, None).await?);
-        }
+        // The step's request, and every image the repository holds now, by digest and by
+        // tag (the whole state the step left), sent together; joined in that order.
+        let found = probe_together(
+            session,
+            state,
+            [
+                Some((
+                    format!("random sequence {scope}, after step {step}"),
+                    body.clone(),
+                )),
+                whole_state(state, &request).map(|whole| {
+                    let probe = format!("random sequence {scope}, every image after step {step}");
+                    (probe, whole)
+                }),
+            ],
+        )
+        .await?;
         violations.extend(
             found
                 .iter()
