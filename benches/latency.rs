@@ -1,17 +1,19 @@
-//! Latency: a `check` run against the embedded server as the CLI starts it (verifying
-//! signatures), with 0, 20 and 150 ms added before every answer (`Fault::Delay` on every
-//! request), to show what a remote endpoint costs a run that sends its requests one after
-//! another. For each run: the requests the server received, per operation, and the wall
-//! time. One more run at 20 ms is paced at ECR's quotas, as `check` paces an endpoint off
-//! this machine, to show what pacing costs a run that sends one request at a time.
+//! Latency and spend: a default `check` run (its push budget, no `--cases`) against the
+//! embedded server as the CLI starts it (verifying signatures), with 0, 20 and 150 ms added
+//! before every answer (`Fault::Delay` on every request), at `--jobs` 1, 8 and 32. It prints:
 //!
-//! A default run (200 random sequences) at 150 ms takes about a quarter of an hour, so the
-//! delayed runs use fewer random sequences by default (`BENCH_LATENCY_CASES`, default 10),
-//! and the full run's time at each latency is extrapolated from the delayed run's time per
-//! request and the request count of a full run at 0 ms (`BENCH_CASES`, default 200). Set
-//! `BENCH_LATENCY_CASES=200` to measure the full runs instead.
+//! - the requests a default run sends, per operation, as its report states them (registry API
+//!   requests included), with BatchGetImage's share and the PutImage count;
+//! - the time ECR's published quotas alone impose on those counts (`Rates::ecr_quotas`):
+//!   each operation's count over its rate, the slowest operation bounding the run;
+//! - the wall time at each latency and `--jobs`;
+//! - a failing run at 150 ms (`--jobs 8`; every seventh BatchGetImage answer cut in half,
+//!   `Fault::Truncate`): its wall time beside the passing run's, the difference being what
+//!   shrinking and the replay of the shrunk sequence cost.
 //!
-//! `cargo bench --bench latency` (runs only when named).
+//! `cargo bench --bench latency` (runs only when named); `BENCH_LATENCY_CASES=N` runs `N`
+//! random sequences instead of the budget's; `BENCH_SHRINK_ONLY=1` runs only the passing
+//! and the failing run at 150 ms with `--jobs 8`.
 
 mod support;
 
@@ -19,80 +21,106 @@ use std::time::{Duration, Instant};
 
 use ecr_contract::Suite;
 use ecr_contract::check::REMOTE_JOBS;
-use ecr_contract::serve::{Fault, always, spawn};
-use ecr_contract::strategy::REGION;
 use ecr_contract::remote::Rates;
+use ecr_contract::serve::{Fault, always, every, spawn};
+use ecr_contract::strategy::REGION;
 use ecr_contract::wire::Credentials;
 use ecr_contract::wire::Operation;
 
 const SEED: u64 = 7;
 const LATENCIES_MS: [u64; 3] = [0, 20, 150];
+const JOBS: [usize; 3] = [1, REMOTE_JOBS, 32];
 
-/// One measured run: its random sequences, requests per operation, probes and wall time.
+/// One measured run: requests per operation as the report states them, probes, random
+/// sequences, wall time.
 struct Run {
-    cases: u32,
-    requests: Vec<(Operation, u64)>,
+    spent: Vec<(String, u64)>,
     probes: usize,
+    sequences: u32,
+    failed: bool,
     wall: Duration,
 }
 
 impl Run {
     fn total(&self) -> u64 {
-        self.requests.iter().map(|(_, n)| n).sum()
+        self.spent.iter().map(|(_, n)| n).sum()
     }
 
     fn of(&self, operation: Operation) -> u64 {
-        self.requests
+        self.spent
             .iter()
-            .find(|(o, _)| *o == operation)
+            .find(|(o, _)| o == operation.name())
             .map_or(0, |(_, n)| *n)
     }
 }
 
-async fn measure(delay: Duration, cases: u32) -> Run {
-    measure_at(delay, cases, &Rates::unlimited(), 1).await
-}
-
-/// As [`measure`], with requests paced at `rates` and `jobs` parts of the run at once.
-async fn measure_at(delay: Duration, cases: u32, rates: &Rates, jobs: usize) -> Run {
+/// A run with every answer delayed by `delay`, `jobs` parts at once, unpaced; `failing`: every
+/// seventh BatchGetImage answer is cut in half.
+async fn measure(delay: Duration, cases: Option<u32>, jobs: usize, failing: bool) -> Run {
     let server = spawn(support::embedded(true))
         .await
         .expect("the server starts");
+    // The first fault that applies to a request wins: the cut answers come undelayed.
+    if failing {
+        server
+            .endpoint()
+            .fault_on(Operation::BatchGetImage, every(7), Fault::Truncate);
+    }
     if !delay.is_zero() {
         server
             .endpoint()
             .fault_on_any(always(), Fault::Delay(delay));
     }
     let start = Instant::now();
-    let suite = Suite::new(server.url())
+    let mut suite = Suite::new(server.url())
         .region(REGION)
         .credentials(Credentials::placeholder())
         .timeout(Duration::from_secs(30))
-        .cases(cases)
         .seed(SEED)
-        .rates(rates.clone())
+        .rates(Rates::unlimited())
         .jobs(jobs);
-    let probes = support::check_suite(suite).await.probes;
+    if let Some(cases) = cases {
+        suite = suite.cases(cases);
+    }
+    let report = match failing {
+        true => suite.run().await.expect("the run completes"),
+        false => support::check_suite(suite).await,
+    };
     let wall = start.elapsed();
-    let requests = Operation::ALL
-        .iter()
-        .map(|op| (*op, server.endpoint().requests(*op)))
-        .filter(|(_, n)| *n > 0)
-        .collect();
     server.shutdown().await;
+    let mut spent: Vec<(String, u64)> = report.spent.into_iter().collect();
+    spent.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Run {
-        cases,
-        requests,
-        probes,
+        spent,
+        probes: report.probes,
+        sequences: report.property_cases,
+        failed: !report.findings.is_empty(),
         wall,
     }
 }
 
-fn env(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+fn env(name: &str) -> Option<u32> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// The seconds ECR's quotas alone impose on `run`: per operation, its count over its
+/// published rate; the slowest operation bounds the run, whatever the concurrency.
+#[allow(clippy::print_stdout)]
+fn quota_time(run: &Run) -> f64 {
+    let quotas = Rates::ecr_quotas();
+    let mut slowest = 0.0f64;
+    for operation in Operation::ALL {
+        let (n, rate) = (run.of(operation), quotas.of(operation));
+        if let (true, Some(rate)) = (n > 0, rate) {
+            let seconds = n as f64 / rate;
+            println!(
+                "  {:<28} {n:>6} at {rate:>6}/s: {seconds:>6.1} s",
+                operation.name()
+            );
+            slowest = slowest.max(seconds);
+        }
+    }
+    slowest
 }
 
 #[allow(clippy::print_stdout)]
@@ -101,27 +129,22 @@ fn main() {
     // run per latency shows that the benchmark works.
     let has = |flag: &str| std::env::args().any(|a| a == flag);
     let testing = !has("--bench") || has("--test");
-    let (full_cases, delayed_cases, latencies) = match testing {
-        true => (2, 1, &LATENCIES_MS[..2]),
-        false => (
-            env("BENCH_CASES", 200),
-            env("BENCH_LATENCY_CASES", 10),
-            &LATENCIES_MS[..],
-        ),
+    let (cases, latencies, jobs): (Option<u32>, &[u64], &[usize]) = match testing {
+        true => (Some(2), &LATENCIES_MS[..2], &JOBS[..2]),
+        false => (env("BENCH_LATENCY_CASES"), &LATENCIES_MS[..], &JOBS[..]),
     };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let full = runtime.block_on(measure(Duration::ZERO, full_cases));
+    let full = runtime.block_on(measure(Duration::ZERO, cases, 1, false));
     println!(
-        "check --cases {} --seed {SEED} against the embedded server at 0 ms: {} requests, {} probes, {:.2} s",
-        full.cases,
+        "check --seed {SEED} ({} random sequences) against the embedded server at 0 ms: {} requests, {} probes, {:.2} s",
+        full.sequences,
         full.total(),
         full.probes,
         full.wall.as_secs_f64()
     );
-    for (operation, n) in &full.requests {
+    for (operation, n) in &full.spent {
         println!(
-            "  {:<28} {n:>6} {:>5.1}%",
-            operation.name(),
+            "  {operation:<28} {n:>6} {:>5.1}%",
             100.0 * *n as f64 / full.total() as f64
         );
     }
@@ -130,42 +153,48 @@ fn main() {
         100.0 * full.of(Operation::BatchGetImage) as f64 / full.total() as f64,
         full.of(Operation::PutImage)
     );
+    println!("\nthe time ECR's quotas alone impose on these counts:");
+    println!("  at least {:.1} s", quota_time(&full));
     println!(
-        "\n{:>8} {:>7} {:>5} {:>6} {:>9} {:>10} {:>13} {:>22}",
-        "latency",
-        "pacing",
-        "jobs",
-        "cases",
-        "requests",
-        "wall (s)",
-        "ms/request",
-        "full run (s, extrap.)"
+        "\n{:>8} {:>5} {:>9} {:>10} {:>13}",
+        "latency", "jobs", "requests", "wall (s)", "ms/request"
     );
-    let (paced, unlimited) = (Rates::ecr_quotas(), Rates::unlimited());
-    // One at a time, then eight at once as against an endpoint off this machine.
-    let runs = latencies
-        .iter()
-        .flat_map(|&ms| [(ms, false, 1), (ms, false, REMOTE_JOBS)])
-        .chain([(20, true, REMOTE_JOBS)]);
-    for (ms, pace, jobs) in runs {
-        let delay = Duration::from_millis(ms);
-        let rates = if pace { &paced } else { &unlimited };
-        let run = runtime.block_on(measure_at(delay, delayed_cases, rates, jobs));
-        let per_request = run.wall.as_secs_f64() / run.total() as f64;
-        let extrapolated = match run.cases == full.cases {
-            true => "measured".to_owned(),
-            false => format!("{:.0}", per_request * full.total() as f64),
-        };
+    let mut passing_150_8 = None;
+    // `BENCH_SHRINK_ONLY=1`: only the passing and the failing run at 150 ms, --jobs 8.
+    let (latencies, jobs) = match env("BENCH_SHRINK_ONLY") {
+        Some(1) if !testing => (&LATENCIES_MS[2..], &JOBS[1..2]),
+        _ => (latencies, jobs),
+    };
+    for &ms in latencies {
+        for &j in jobs {
+            let run = runtime.block_on(measure(Duration::from_millis(ms), cases, j, false));
+            println!(
+                "{:>6}ms {:>5} {:>9} {:>10.2} {:>13.2}",
+                ms,
+                j,
+                run.total(),
+                run.wall.as_secs_f64(),
+                1e3 * run.wall.as_secs_f64() / run.total() as f64
+            );
+            if ms == 150 && j == REMOTE_JOBS {
+                passing_150_8 = Some(run.wall);
+            }
+        }
+    }
+    if let Some(passing) = passing_150_8 {
+        let failing = runtime.block_on(measure(
+            Duration::from_millis(150),
+            cases,
+            REMOTE_JOBS,
+            true,
+        ));
+        assert!(failing.failed, "the failing run fails");
         println!(
-            "{:>6}ms {:>7} {:>5} {:>6} {:>9} {:>10.2} {:>13.2} {:>22}",
-            ms,
-            if pace { "ECR" } else { "none" },
-            jobs,
-            run.cases,
-            run.total(),
-            run.wall.as_secs_f64(),
-            per_request * 1e3,
-            extrapolated
+            "\na failing run at 150 ms, --jobs {REMOTE_JOBS}: {:.2} s, {} requests; passing: {:.2} s; shrinking and replay: {:.2} s",
+            failing.wall.as_secs_f64(),
+            failing.total(),
+            passing.as_secs_f64(),
+            failing.wall.as_secs_f64() - passing.as_secs_f64()
         );
     }
 }

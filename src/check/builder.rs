@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::report::{Report, Secrets};
 use crate::remote::{HttpTarget, Rates, Tls};
+use crate::report::{Report, Secrets};
 use crate::wire::Credentials;
 
 use super::suite::now_nanos;
@@ -33,7 +33,8 @@ pub const REMOTE_JOBS: usize = 8;
 /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
 /// ```
 ///
-/// Defaults: region `us-east-1`, 200 random sequences, a random seed (in the report, and in
+/// Defaults: region `us-east-1`, as many random sequences as a budget of 150 PutImage calls
+/// leaves (see [`budget`](Self::budget)), a random seed (in the report, and in
 /// the panic message of a failed assertion), a 30-second timeout per request, no settle time,
 /// created repositories deleted, the journal in a file of the run's own where
 /// `ecr-contract cleanup` looks ([`Journal::for_this_run`]; never in the working directory
@@ -51,7 +52,8 @@ pub struct Suite {
     unsigned: bool,
     timeout: Duration,
     allow_writes: bool,
-    cases: u32,
+    cases: Option<u32>,
+    budget: u32,
     seed: Option<u64>,
     settle: Duration,
     keep: bool,
@@ -75,7 +77,8 @@ impl Suite {
             unsigned: false,
             timeout: Duration::from_secs(30),
             allow_writes: false,
-            cases: 200,
+            cases: None,
+            budget: super::plan::DEFAULT_PUSH_BUDGET,
             seed: None,
             settle: Duration::ZERO,
             keep: false,
@@ -104,9 +107,18 @@ impl Suite {
         self
     }
 
-    /// Random sequences of setup calls and requests after the contract cases (default 200).
+    /// Random sequences of setup calls and requests after the contract cases (default: as
+    /// many as the push [`budget`](Self::budget) leaves, at most 200).
     pub fn cases(mut self, cases: u32) -> Self {
-        self.cases = cases;
+        self.cases = Some(cases);
+        self
+    }
+
+    /// PutImage calls the run may spend when [`cases`](Self::cases) is not given (default
+    /// [`DEFAULT_PUSH_BUDGET`](super::plan::DEFAULT_PUSH_BUDGET)): the fixture and the
+    /// contract cases first, then random sequences while they fit.
+    pub fn budget(mut self, pushes: u32) -> Self {
+        self.budget = pushes;
         self
     }
 
@@ -228,6 +240,7 @@ impl Suite {
         };
         let options = Options {
             cases: self.cases,
+            budget: self.budget,
             seed: self.seed.unwrap_or_else(now_nanos),
             settle: self.settle,
             keep: self.keep,

@@ -7,6 +7,7 @@
 
 mod builder;
 mod journal;
+pub mod plan;
 mod pull;
 mod push;
 mod session;

@@ -11,10 +11,10 @@ use crate::model::{
 use crate::oracle::{
     Observed, RuleId, Violation, check, check_in, check_put_digest, check_put_refusal,
 };
+use crate::remote::{Exchange, HttpTarget, TransportError};
 use crate::report::{Finding, Reproduction, Response, Secrets, SetupDivergence};
 use crate::strategy::manifests::ContentBlob;
 use crate::strategy::{Fixture, fixture, generated_blobs};
-use crate::remote::{Exchange, HttpTarget, TransportError};
 use crate::wire::{self, Operation, Reply};
 
 use super::journal::{Entry, HeldJournal};
@@ -77,6 +77,8 @@ pub struct Session<'t> {
     pub(crate) probes: usize,
     pub(crate) retries: u32,
     pub(crate) settle_needed: Duration,
+    /// Whether shrinking stopped at its cap of candidate runs.
+    pub(crate) shrinking_capped: bool,
     pub(crate) uploaded: std::collections::HashSet<(String, String)>,
     /// How PutImage digests are sent, after what the server showed (STATE-PUT-DIGEST).
     pub(crate) put_digests: PutDigests,
@@ -146,6 +148,7 @@ impl<'t> Session<'t> {
             probes: 0,
             retries: 0,
             settle_needed: Duration::ZERO,
+            shrinking_capped: false,
             uploaded: std::collections::HashSet::new(),
             put_digests: PutDigests::Content,
             divergence: None,
@@ -317,6 +320,11 @@ impl<'t> Session<'t> {
         }
         let answer = CallOutput::decode(sent.operation(), &exchange.body).and_then(Result::ok);
         self.learn(&sent, answer.as_ref(), &exchange)?;
+        // A repository deleted, or created (again), holds no blob: the next push uploads them.
+        if let Call::CreateRepository(_) | Call::DeleteRepository(_) = &sent {
+            let name = sent.repository_name().unwrap_or_default();
+            self.uploaded.retain(|(repository, _)| repository != name);
+        }
         let mirror = match mirror {
             Some(mirror) => mirror,
             None => mirror.insert(self.empty_mirror()?),

@@ -1,7 +1,6 @@
 //! The phases of a run: seed the fixture, run every contract case, probe authentication, run
 //! random sequences (shrinking a failing one), clean up.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,22 +8,25 @@ use futures_util::{StreamExt as _, stream};
 
 use crate::model::{Call, CallOutput, Registry};
 use crate::oracle::{Observed, RuleId, check_unsigned};
+use crate::remote::HttpTarget;
 use crate::report::{Report, Secrets, SetupDivergence};
 use crate::strategy::cases::{Case, files};
 use crate::strategy::{Scenario, arb_scenario};
-use crate::remote::HttpTarget;
 use crate::wire::{self, Operation};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use super::journal::{HeldJournal, Journal};
+use super::plan;
 use super::session::{CheckError, PutDigests, Session, SetupAnswer};
 
 /// What to run.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
-    /// Random sequences in the property phase.
-    pub(crate) cases: u32,
+    /// Random sequences in the property phase (`None`: as many as `budget` leaves).
+    pub(crate) cases: Option<u32>,
+    /// PutImage calls the run may spend when `cases` is not given.
+    pub(crate) budget: u32,
     /// Seed of the property phase (and of the run prefix).
     pub(crate) seed: u64,
     /// How long a read may take to see a write.
@@ -56,7 +58,20 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         options.settle,
         options.secrets.clone(),
     );
-    let outcome = phases(&mut session, options).await;
+    let all: Vec<Case> = files().into_iter().flat_map(|f| f.cases).collect();
+    // Each case's seed, decided once (see `plan::case_seed`).
+    let seeds: Vec<Vec<Call>> = all
+        .iter()
+        .map(|case| plan::case_seed(&session.fixture, case))
+        .collect();
+    let pushes_left =
+        options
+            .budget
+            .saturating_sub(plan::fixed_pushes(&session.fixture, &all, &seeds));
+    let sequences = plan::sequence_count(options.cases, pushes_left, |i| {
+        Shrinking::new(options.seed, i).current()
+    });
+    let outcome = phases(&mut session, options, &all, &seeds, sequences).await;
     let cleanup = if options.keep {
         Ok(())
     } else {
@@ -83,7 +98,8 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         seed: options.seed,
         prefix,
         probes: session.probes,
-        property_cases: options.cases,
+        property_cases: sequences,
+        shrinking_capped: session.shrinking_capped,
         seconds: started.elapsed().as_secs_f64(),
         retries: session.retries,
         settle_seconds: session.settle_needed.as_secs_f64(),
@@ -94,6 +110,7 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         notes: std::mem::take(&mut session.notes),
         ledger: None,
         versions: Default::default(),
+        spent: target.spend().counts(),
     };
     report.redact(&session.secrets);
     Ok(report)
@@ -119,11 +136,17 @@ pub(super) fn now_nanos() -> u64 {
         .unwrap_or(0)
 }
 
-async fn phases(session: &mut Session<'_>, options: &Options) -> Result<(), CheckError> {
+async fn phases(
+    session: &mut Session<'_>,
+    options: &Options,
+    all: &[Case],
+    seeds: &[Vec<Call>],
+    sequences: u32,
+) -> Result<(), CheckError> {
     probe_put_digest(session).await?;
-    let base = seed_fixture(session, "base", None).await?;
-    let all: Vec<Case> = files().into_iter().flat_map(|f| f.cases).collect();
-    let total = (all.len() + 1) as u64 + u64::from(options.cases);
+    let base_calls = session.fixture.calls();
+    let base = seed_fixture(session, "base", base_calls).await?;
+    let total = (all.len() + 1) as u64 + u64::from(sequences);
     let mut progress = Progress {
         done: 0,
         total,
@@ -134,7 +157,7 @@ async fn phases(session: &mut Session<'_>, options: &Options) -> Result<(), Chec
     let parts: Vec<_> = all
         .iter()
         .enumerate()
-        .map(|(i, case)| case_part(session.fork(), &base, case, i))
+        .map(|(i, case)| case_part(session.fork(), &base, case, &seeds[i], i))
         .collect();
     let mut parts = stream::iter(parts).buffered(options.jobs.max(1));
     let mut failed = None;
@@ -152,7 +175,7 @@ async fn phases(session: &mut Session<'_>, options: &Options) -> Result<(), Chec
     progress.step();
     super::pull::probe_registry(session, &base, options.registry_url.as_deref()).await?;
     super::push::probe_push(session, options.registry_url.as_deref()).await?;
-    run_properties(session, options, &mut progress).await
+    run_properties(session, options, sequences, &mut progress).await
 }
 
 /// Runs case number `index` in a part of the run of its own.
@@ -160,9 +183,10 @@ async fn case_part<'t>(
     mut part: Session<'t>,
     base: &Registry,
     case: &Case,
+    seed: &[Call],
     index: usize,
 ) -> (Session<'t>, Result<(), CheckError>) {
-    let outcome = run_case(&mut part, base, case, index).await;
+    let outcome = run_case(&mut part, base, case, seed, index).await;
     (part, outcome)
 }
 
@@ -172,7 +196,7 @@ async fn sequence_part(
     scenario: Scenario,
     scope: String,
 ) -> (Session<'_>, Result<Sequence, CheckError>) {
-    let outcome = run_scenario(&mut part, &scenario, &scope).await;
+    let outcome = run_scenario(&mut part, &scenario, &scope, false).await;
     (part, outcome)
 }
 
@@ -243,14 +267,8 @@ async fn probe_put_digest(session: &mut Session<'_>) -> Result<(), CheckError> {
 async fn seed_fixture(
     session: &mut Session<'_>,
     scope: &str,
-    only: Option<&BTreeSet<&str>>,
+    calls: Vec<Call>,
 ) -> Result<Registry, CheckError> {
-    let calls: Vec<Call> = session
-        .fixture
-        .calls()
-        .into_iter()
-        .filter(|c| only.is_none_or(|only| c.repository_name().is_some_and(|r| only.contains(r))))
-        .collect();
     if calls.is_empty() {
         return session.empty_mirror();
     }
@@ -288,6 +306,7 @@ async fn run_case(
     session: &mut Session<'_>,
     base: &Registry,
     case: &Case,
+    seed: &[Call],
     index: usize,
 ) -> Result<(), CheckError> {
     if case.require_blobs && session.layer_api != Some(true) {
@@ -302,15 +321,11 @@ async fn run_case(
     } else {
         format!("c{index}")
     };
-    // A case that changes state gets a scope of its own, seeded with the fixture
-    // repositories it names and nothing else.
+    // A case that changes state gets a scope of its own, seeded as the plan says: the
+    // fixture repositories it names, with the images the model shows it needs.
     let mirror = match scope.as_str() {
         "base" => base.clone(),
-        _ => {
-            let fixture = Arc::clone(&session.fixture);
-            let named = case.repositories(&fixture);
-            seed_fixture(session, &scope, Some(&named)).await?
-        }
+        _ => seed_fixture(session, &scope, seed.to_vec()).await?,
     };
     let Some(mirror) = run_setup(session, case, &scope, mirror).await? else {
         return cleanup_scope(session, &scope).await;
@@ -458,12 +473,13 @@ async fn probe_auth(session: &mut Session<'_>) -> Result<(), CheckError> {
 async fn run_properties(
     session: &mut Session<'_>,
     options: &Options,
+    sequences: u32,
     progress: &mut Progress,
 ) -> Result<(), CheckError> {
-    if options.cases == 0 {
+    if sequences == 0 {
         return Ok(());
     }
-    let parts: Vec<_> = (0..options.cases as usize)
+    let parts: Vec<_> = (0..sequences as usize)
         .map(|i| {
             let scenario = Shrinking::new(options.seed, i).current();
             sequence_part(session.fork(), scenario, format!("p{}", i + 1))
@@ -487,25 +503,37 @@ async fn run_properties(
     let Some((k, reason)) = first_failing else {
         return Ok(());
     };
-    let mut counter = options.cases;
+    let mut counter = sequences;
     let shrinking = Shrinking::new(options.seed, k);
     let (minimal, reason) = shrink(session, shrinking, reason, &mut counter).await?;
     counter += 1;
+    let minimal = plan::lean(&minimal);
     let calls = serde_json::to_string(&minimal.calls).unwrap_or_default();
     session.notes.push(format!(
         "random phase: a failing sequence, shrunk to {} calls: {calls}; then {reason}",
         minimal.calls.len()
     ));
     let mut part = session.fork();
-    let outcome = run_scenario(&mut part, &minimal, &format!("p{counter}")).await;
+    let outcome = run_scenario(&mut part, &minimal, &format!("p{counter}"), false).await;
     let mut failed = None;
     join_sequence_recorded(session, part, outcome, &mut failed, true);
     failed.map_or(Ok(()), Err)
 }
 
+/// Candidate runs a shrinking may take against an endpoint on this machine (proptest's own
+/// default, `max_shrink_iters`-like), where a run takes milliseconds.
+pub const SHRINK_RUNS: usize = 256;
+
+/// Candidate runs a shrinking may take against an endpoint off this machine: each costs
+/// round trips and pushes at ECR's quota (a failing run took up to 20 minutes to shrink
+/// with 256). When it is hit the report says so, and the sequence reported may not be the
+/// smallest.
+pub const SHRINK_RUNS_OFF_LOOPBACK: usize = 32;
+
 /// Shrinks a failing sequence: simplifies while it still fails, complicates back when it
-/// passes, for at most 256 runs (proptest's own loop, driven here so that each run can
-/// await the server). The smallest failing sequence found, and why it fails.
+/// passes, for at most [`SHRINK_RUNS`] runs ([`SHRINK_RUNS_OFF_LOOPBACK`] off this machine;
+/// proptest's own loop, driven here so that each run can await the server). The smallest
+/// failing sequence found, and why it fails.
 async fn shrink(
     session: &mut Session<'_>,
     mut shrinking: Shrinking,
@@ -516,11 +544,25 @@ async fn shrink(
     if !shrinking.step(true) {
         return Ok((minimal, reason));
     }
-    for _ in 0..256 {
+    let cap = match session.target.is_loopback() {
+        true => SHRINK_RUNS,
+        false => SHRINK_RUNS_OFF_LOOPBACK,
+    };
+    let mut runs = 0;
+    loop {
+        if runs == cap {
+            session.shrinking_capped = true;
+            session.notes.push(format!(
+                "shrinking stopped at its cap of {cap} candidate runs: the failing sequence reported may not be the smallest"
+            ));
+            break;
+        }
+        runs += 1;
         *counter += 1;
         let mut part = session.fork();
         let candidate = shrinking.current();
-        let outcome = run_scenario(&mut part, &candidate, &format!("p{counter}")).await;
+        // A candidate is judged failing at its first failure: the rest is not sent.
+        let outcome = run_scenario(&mut part, &candidate, &format!("p{counter}"), true).await;
         let mut failed = None;
         let failure = join_sequence(session, part, outcome, &mut failed);
         if let Some(e) = failed {
@@ -641,6 +683,27 @@ enum Sequence {
     },
 }
 
+/// `(found, expected)` when the server refused `call` with `code` where the model, in the
+/// state `before` it, accepts it (spec section 7, as a contract case's refused setup call);
+/// `None` when the model refuses it too, or the refusal is a quota ECR may also answer.
+fn refused_where_ecr_accepts(
+    session: &Session<'_>,
+    scope: &str,
+    call: &Call,
+    before: Option<Registry>,
+    code: String,
+) -> Option<(String, String)> {
+    if code == "LimitExceededException" {
+        return None;
+    }
+    let mut model = before?;
+    let sent = session.scoped(scope, call);
+    model
+        .apply(&sent, 0.0)
+        .is_ok()
+        .then(|| (code, "success".to_owned()))
+}
+
 /// A BatchGetImage body asking the repository `request` names for every image it holds in
 /// `state`, by digest and by tag (at most 100 ids, the most a request may name, in a fixed
 /// order); `None` when it holds
@@ -669,23 +732,58 @@ fn whole_state(state: &Registry, request: &wire::BatchGetImageRequest) -> Option
     Some(wire::encode_request(&whole).body)
 }
 
+/// Sends the given probes at once, each in a part of its own, and joins what they found in
+/// their order: the same report as one after the other, in one round trip.
+async fn probe_together(
+    session: &mut Session<'_>,
+    state: &Registry,
+    probes: [Option<(String, Vec<u8>)>; 2],
+) -> Result<Vec<crate::oracle::Violation>, CheckError> {
+    let sends = probes.into_iter().flatten().map(|(name, body)| {
+        let mut part = session.fork();
+        async move {
+            let found = part.probe(&name, state, body, None).await;
+            (part, found)
+        }
+    });
+    let mut found = Vec::new();
+    let mut failed = None;
+    for (part, outcome) in futures_util::future::join_all(sends).await {
+        session.join(part, true);
+        match outcome {
+            Ok(violations) => found.extend(violations),
+            Err(e) => failed = failed.or(Some(e)),
+        }
+    }
+    failed.map_or(Ok(found), Err)
+}
+
 /// Runs one random sequence in `scope`, probing its request after every call (a state
 /// machine's postcondition, checked after each transition).
 async fn run_scenario(
     session: &mut Session<'_>,
     scenario: &Scenario,
     scope: &str,
+    first_failure: bool,
 ) -> Result<Sequence, CheckError> {
+    // Only the calls whose answer is not known in advance are sent (see `plan::lean`).
+    let scenario = &plan::lean(scenario);
     let mut mirror: Option<Registry> = Some(session.empty_mirror()?);
     let mut request = scenario.request.clone();
     session.scope_name(scope, &mut request.repository_name);
     let body = wire::encode_request(&request).body;
     let mut violations = Vec::new();
     for (step, call) in scenario.calls.iter().enumerate() {
-        // A refusal changes nothing, on the server and in the mirror; an acceptance the model
+        // A refusal the model allows changes nothing, on the server and in the mirror; a
+        // refusal of a call ECR accepts (the sequence never happened), an acceptance the model
         // refuses, or a delete that fails other ids, leaves a state the mirror cannot follow.
-        let _refusal_changes_nothing = session.apply(scope, call, &mut mirror).await?;
-        if let Some((found, expected)) = session.take_divergence() {
+        let answer = session.apply(scope, call, &mut mirror).await?;
+        let divergence = match answer.refusal() {
+            // A refused call leaves the mirror as it was before it.
+            Some(code) => refused_where_ecr_accepts(session, scope, call, mirror.clone(), code),
+            None => session.take_divergence(),
+        };
+        if let Some((found, expected)) = divergence {
             let divergence = SetupDivergence {
                 case: "random sequences".into(),
                 step: 0,
@@ -700,20 +798,32 @@ async fn run_scenario(
             return Ok(Sequence::Diverged { divergence, note });
         }
         let Some(state) = &mirror else { continue };
-        let probe = format!("random sequence {scope}, after step {step}");
-        let mut found = session.probe(&probe, state, body.clone(), None).await?;
-        // And every image the repository holds now, by digest and by tag: the whole state
-        // the step left, for the price of one request.
-        if let Some(whole) = whole_state(state, &request) {
-            let probe = format!("random sequence {scope}, every image after step {step}");
-            found.extend(session.probe(&probe, state, whole, None).await?);
-        }
+        // The step's request, and every image the repository holds now, by digest and by
+        // tag (the whole state the step left), sent together; joined in that order.
+        let found = probe_together(
+            session,
+            state,
+            [
+                Some((
+                    format!("random sequence {scope}, after step {step}"),
+                    body.clone(),
+                )),
+                whole_state(state, &request).map(|whole| {
+                    let probe = format!("random sequence {scope}, every image after step {step}");
+                    (probe, whole)
+                }),
+            ],
+        )
+        .await?;
         violations.extend(
             found
                 .iter()
                 .filter(|v| v.fails_at(crate::oracle::Level::Should))
                 .map(|v| format!("after step {step}: {v}")),
         );
+        if first_failure && !violations.is_empty() {
+            break;
+        }
     }
     if scenario.calls.is_empty() {
         let state = session.empty_mirror()?;

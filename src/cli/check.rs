@@ -11,11 +11,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use ecr_contract::check::{Journal, Suite};
 use ecr_contract::oracle::Level;
+use ecr_contract::remote::{AwsConfig, RateRule, Rates, is_loopback};
 use ecr_contract::report::{
     Ledger, LedgerVerdict, Report, to_html, to_junit, to_markdown, to_text,
 };
 use ecr_contract::serve::{Config, spawn};
-use ecr_contract::remote::{AwsConfig, RateRule, Rates, is_loopback};
 use ecr_contract::wire::Credentials;
 
 use super::aws::AwsArgs;
@@ -65,9 +65,14 @@ pub struct RunArgs {
     /// Region to sign for.
     #[arg(long)]
     region: Option<String>,
-    /// Random sequences in the property phase.
-    #[arg(long, default_value_t = 200)]
-    pub(super) cases: u32,
+    /// Random sequences in the property phase (default: as many as --budget leaves, at
+    /// most 200).
+    #[arg(long)]
+    pub(super) cases: Option<u32>,
+    /// PutImage calls a run may spend when --cases is not given: the fixture and the
+    /// contract cases first, then random sequences while they fit.
+    #[arg(long, default_value_t = ecr_contract::check::plan::DEFAULT_PUSH_BUDGET)]
+    pub(super) budget: u32,
     /// Seed of the property phase (default: random, printed in the report).
     #[arg(long)]
     pub(super) seed: Option<u64>,
@@ -287,7 +292,7 @@ pub(super) async fn report_for(
         .region(&region)
         .timeout(Duration::from_secs(args.timeout))
         .allow_writes(args.allow_writes)
-        .cases(args.cases)
+        .budget(args.budget)
         .settle(Duration::from_secs_f64(args.settle))
         .keep(args.keep)
         .journal(journal.path())
@@ -297,6 +302,9 @@ pub(super) async fn report_for(
     }
     if let Some(credentials) = credentials {
         suite = suite.credentials(credentials);
+    }
+    if let Some(cases) = args.cases {
+        suite = suite.cases(cases);
     }
     if !args.rates.is_empty() {
         suite = suite.rates(Rates::default_for(loopback).apply(&args.rates));

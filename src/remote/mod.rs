@@ -5,6 +5,7 @@ mod aws;
 mod bounds;
 mod pace;
 mod registry;
+mod spend;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ pub use bounds::{
 };
 pub use pace::{RateError, RateRule, Rates};
 pub use registry::{Fetched, MAX_REDIRECTS};
+pub use spend::Spend;
 
 use crate::oracle::normalize::is_throttling;
 use crate::wire::{self, Credentials, Operation, Signer};
@@ -236,6 +238,7 @@ pub struct HttpTarget {
     client: reqwest::Client,
     max_retries: u32,
     pacer: Arc<Pacer>,
+    spend: Spend,
 }
 
 impl HttpTarget {
@@ -284,6 +287,7 @@ impl HttpTarget {
             client,
             max_retries: 6,
             pacer,
+            spend: Spend::default(),
         })
     }
 
@@ -292,6 +296,11 @@ impl HttpTarget {
     pub fn paced(mut self, rates: &Rates) -> Self {
         self.pacer = Arc::new(Pacer::new(rates));
         self
+    }
+
+    /// The requests sent so far through this target and its clones, by operation.
+    pub fn spend(&self) -> &Spend {
+        &self.spend
     }
 
     /// The endpoint URL.
@@ -382,6 +391,7 @@ impl HttpTarget {
         body: &[u8],
         signed: bool,
     ) -> Result<(u16, HeaderMap, Vec<u8>), TransportError> {
+        self.spend.add(operation.name());
         let request = wire::encode_raw(operation, body.to_vec());
         let mut builder = self.client.post(&self.url);
         let mut headers: Vec<(String, String)> = request

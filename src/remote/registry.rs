@@ -56,6 +56,8 @@ impl HttpTarget {
         let mut current = url.to_owned();
         let mut hops = 0;
         loop {
+            self.spend
+                .add(&super::spend::registry_operation(method.as_str(), &current));
             let mut builder = self.client.request(method.clone(), &current);
             for (name, value) in headers {
                 if hops > 0 && name.eq_ignore_ascii_case("authorization") {

@@ -31,6 +31,9 @@ pub fn to_html(report: &Report, ledger: Option<&Ledger>) -> String {
         escape(&report.versions.to_string()),
         escape(&run_line(report, &rows))
     );
+    if let Some(spent) = report.spent_summary() {
+        let _ = writeln!(out, "<p>{}.</p>", escape(&spent));
+    }
     let _ = writeln!(
         out,
         "<h2>By section</h2>\n<table><tr><th>section<th>rules<th>pass<th>fail<th>known divergence<th>not exercised</tr>"

@@ -12,6 +12,12 @@ pub fn to_junit(report: &Report, fail_on: Level) -> String {
     let mut suite = TestSuite::new("ecr-contract");
     suite.add_property(("tool_version", report.versions.tool_version));
     suite.add_property(("contract_version", report.versions.contract_version));
+    for (operation, n) in &report.spent {
+        suite.add_property((
+            format!("spent {operation}").as_str(),
+            n.to_string().as_str(),
+        ));
+    }
     for rule in report.rules() {
         let findings: Vec<&super::Finding> = report
             .findings

@@ -22,6 +22,9 @@ pub fn to_markdown(report: &Report, ledger: Option<&Ledger>) -> String {
         report.versions,
         run_line(report, &rows)
     );
+    if let Some(spent) = report.spent_summary() {
+        let _ = writeln!(out, "{}.\n", text(&spent));
+    }
     by_section(&mut out, &rows);
     by_rule(&mut out, &rows);
     let _ = writeln!(out, "\n## First example of each broken rule");

@@ -12,7 +12,7 @@ mod markdown;
 mod secrets;
 mod text;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -59,6 +59,12 @@ pub struct Report {
     /// The versions of the tool and of the contract that judged the run.
     #[serde(flatten)]
     pub versions: Versions,
+    /// Every request the run sent, by operation: AWS JSON operations by name, registry API
+    /// requests as `registry METHOD kind` (throttled attempts and redirect hops included).
+    pub spent: BTreeMap<String, u64>,
+    /// Whether shrinking a failing random sequence stopped at its cap of candidate runs
+    /// (the notes say so too): the sequence reported may then not be the smallest.
+    pub shrinking_capped: bool,
 }
 
 /// What judged a run: the tool's version and the contract's (the rule catalogue's), so that a
@@ -289,6 +295,22 @@ impl Report {
             .any(|f| f.violation.fails_at(threshold))
     }
 
+    /// What the run spent, in one line: the requests it sent in all, then by operation,
+    /// most first; `None` when nothing was counted.
+    pub fn spent_summary(&self) -> Option<String> {
+        let total: u64 = self.spent.values().sum();
+        if total == 0 {
+            return None;
+        }
+        let mut by_count: Vec<(&String, &u64)> = self.spent.iter().collect();
+        by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let parts: Vec<String> = by_count
+            .iter()
+            .map(|(operation, n)| format!("{operation} {n}"))
+            .collect();
+        Some(format!("spent {total} requests: {}", parts.join(", ")))
+    }
+
     /// The report as JSON: summary, per-rule status, violations, notes.
     pub fn to_json(&self) -> serde_json::Value {
         let rules = self.rules();
@@ -309,7 +331,10 @@ impl Report {
                 "rules_passed": count(Status::Pass),
                 "rules_failed": count(Status::Fail),
                 "rules_not_exercised": count(Status::NotExercised),
+                "requests": self.spent.values().sum::<u64>(),
+                "shrinking_capped": self.shrinking_capped,
             },
+            "spent": self.spent,
             "rules": rules,
             "coverage": self.coverage(),
             "violations": self.findings,

@@ -26,6 +26,9 @@ pub fn to_text(report: &Report) -> String {
         count(Status::Fail),
         count(Status::NotExercised)
     );
+    if let Some(spent) = report.spent_summary() {
+        let _ = writeln!(out, "{spent}");
+    }
     for row in rows.iter().filter(|r| r.rule.status == Status::Fail) {
         let (rule, head) = (
             &row.rule,

@@ -580,3 +580,89 @@ async fn the_report_is_the_same_whatever_the_number_of_jobs() {
     );
     assert_eq!(one.1, eight.1, "--jobs 1 and --jobs 8 report alike");
 }
+
+/// A server that refuses a push ECR accepts, here only in the random phase (the tag `rc_1`
+/// is the generators' alone), is reported as a setup divergence of the random sequences,
+/// as a contract case's refused setup call is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_push_refused_in_a_random_sequence_is_a_setup_divergence() {
+    let server = broken_server(Fault {
+        refuse_put_tag: Some("rc_1"),
+        ..Fault::default()
+    })
+    .await;
+    let report = check_url(&server.uri(), 50).await;
+    assert!(
+        report
+            .setup_divergences
+            .iter()
+            .any(|d| d.case == "random sequences"
+                && d.call == "PutImage"
+                && d.found == "InvalidParameterException"
+                && d.expected == "success"
+                && !d.judged),
+        "{}",
+        to_text(&report)
+    );
+}
+
+/// Random sequences that delete a repository and create it again upload its blobs again: a
+/// server that requires uploaded blobs, as ECR does, refuses no push that ECR accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_are_uploaded_again_after_a_repository_is_deleted_and_created_again() {
+    let server = spawn(reference_config()).await.expect("serve starts");
+    let report = check_url(&server.url(), 200).await;
+    assert!(
+        report.findings.is_empty() && report.setup_divergences.is_empty(),
+        "{}",
+        to_text(&report)
+    );
+    server.shutdown().await;
+}
+
+/// The report states every request the run sent, by operation: as many as the server
+/// received, AWS JSON operations and registry API requests alike, in every format.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_states_every_request_sent_by_operation() {
+    let server = broken_server(Fault::default()).await;
+    let report = check_url(&server.uri(), 10).await;
+    let received = server.received_requests().await.expect("recorded");
+    let mut counted = std::collections::BTreeMap::<String, u64>::new();
+    for request in &received {
+        let operation = request
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.rsplit('.').next())
+            .map(str::to_owned);
+        let name = operation.unwrap_or_else(|| "registry".to_owned());
+        *counted.entry(name).or_default() += 1;
+    }
+    let mut reported = std::collections::BTreeMap::<String, u64>::new();
+    for (operation, n) in &report.spent {
+        let name = match operation.starts_with("registry ") {
+            true => "registry".to_owned(),
+            false => operation.clone(),
+        };
+        *reported.entry(name).or_default() += n;
+    }
+    assert_eq!(reported, counted);
+    assert!(counted["BatchGetImage"] > 0 && counted["PutImage"] > 0 && counted["registry"] > 0);
+    let total: u64 = report.spent.values().sum();
+    let line = format!("spent {total} requests: ");
+    assert!(to_text(&report).contains(&line), "{}", to_text(&report));
+    let json = report.to_json();
+    assert_eq!(json["summary"]["requests"], total);
+    assert_eq!(json["spent"]["PutImage"], counted["PutImage"]);
+    let markdown = ecr_contract::report::to_markdown(&report, None);
+    let html = ecr_contract::report::to_html(&report, None);
+    assert!(markdown.contains(&line) && html.contains(&line));
+    let junit = to_junit(&report, Level::Should);
+    assert!(
+        junit.contains(&format!(
+            "name=\"spent PutImage\" value=\"{}\"",
+            counted["PutImage"]
+        )),
+        "{junit}"
+    );
+}

@@ -33,6 +33,8 @@ pub struct Fault {
     pub credentials: Option<Credentials>,
     /// A way the registry API (`/v2/...`) misbehaves (see `super::registry_broken`).
     pub registry: Option<&'static str>,
+    /// PutImage refuses every push of this tag (InvalidParameterException), valid or not.
+    pub refuse_put_tag: Option<&'static str>,
 }
 
 struct Broken {
@@ -57,6 +59,16 @@ impl Respond for Broken {
                 "ImageDigestDoesNotMatchException",
                 "The digest does not match the one this server computed",
             );
+            return ResponseTemplate::new(400).set_body_raw(body, wire::CONTENT_TYPE);
+        }
+        let tag = serde_json::from_slice::<Value>(&request.body)
+            .ok()
+            .and_then(|b| b.get("imageTag").and_then(Value::as_str).map(str::to_owned));
+        if target.ends_with(".PutImage")
+            && let Some(refused) = self.fault.refuse_put_tag
+            && tag.as_deref() == Some(refused)
+        {
+            let body = wire::encode_error("InvalidParameterException", "This tag is refused");
             return ResponseTemplate::new(400).set_body_raw(body, wire::CONTENT_TYPE);
         }
         let uri = match request.url.query() {
