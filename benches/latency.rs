@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use ecr_contract::Suite;
 use ecr_contract::check::REMOTE_JOBS;
+use ecr_contract::remote::Rates;
 use ecr_contract::serve::{Fault, always, spawn};
 use ecr_contract::strategy::REGION;
-use ecr_contract::remote::Rates;
 use ecr_contract::wire::Credentials;
 use ecr_contract::wire::Operation;
 

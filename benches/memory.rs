@@ -15,8 +15,8 @@ use std::hint::black_box;
 
 use ecr_contract::model::batch_get_image;
 use ecr_contract::oracle::{Observed, check};
-use ecr_contract::strategy::{build_registry, fixture};
 use ecr_contract::remote::answer_bound;
+use ecr_contract::strategy::{build_registry, fixture};
 use ecr_contract::wire::{self, BatchGetImageRequest, ImageIdentifier, Operation};
 use http::HeaderMap;
 use peak_alloc::PeakAlloc;

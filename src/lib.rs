@@ -54,10 +54,11 @@ pub mod check;
 pub mod fuzzing;
 pub mod model;
 pub mod oracle;
+pub mod recording;
+pub mod remote;
 pub mod report;
 pub mod serve;
 pub mod strategy;
-pub mod remote;
 pub mod wire;
 
 pub use check::Suite;

@@ -15,8 +15,8 @@ use crate::oracle::{
     check_gone_after_delete, check_head, check_manifest, check_ping, check_tags, check_token,
     check_visible_after_put, has_registry_api,
 };
-use crate::report::{Finding, Reproduction, Response};
 use crate::remote::{Fetched, TransportError};
+use crate::report::{Finding, Reproduction, Response};
 use crate::wire::registry::{Reference, next_link};
 use crate::wire::{self, Operation};
 

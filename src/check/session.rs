@@ -11,10 +11,10 @@ use crate::model::{
 use crate::oracle::{
     Observed, RuleId, Violation, check, check_in, check_put_digest, check_put_refusal,
 };
+use crate::remote::{Exchange, HttpTarget, TransportError};
 use crate::report::{Finding, Reproduction, Response, Secrets, SetupDivergence};
 use crate::strategy::manifests::ContentBlob;
 use crate::strategy::{Fixture, fixture, generated_blobs};
-use crate::remote::{Exchange, HttpTarget, TransportError};
 use crate::wire::{self, Operation, Reply};
 
 use super::journal::{Entry, HeldJournal};

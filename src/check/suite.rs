@@ -9,10 +9,10 @@ use futures_util::{StreamExt as _, stream};
 
 use crate::model::{Call, CallOutput, Registry};
 use crate::oracle::{Observed, RuleId, check_unsigned};
+use crate::remote::HttpTarget;
 use crate::report::{Report, Secrets, SetupDivergence};
 use crate::strategy::cases::{Case, files};
 use crate::strategy::{Scenario, arb_scenario};
-use crate::remote::HttpTarget;
 use crate::wire::{self, Operation};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -25,6 +25,9 @@ use super::session::{CheckError, PutDigests, Session, SetupAnswer};
 pub(crate) struct Options {
     /// Random sequences in the property phase.
     pub(crate) cases: u32,
+    /// The run's prefix, when given (a replay's); else one drawn from the seed, the process
+    /// and the clock.
+    pub(crate) prefix: Option<String>,
     /// Seed of the property phase (and of the run prefix).
     pub(crate) seed: u64,
     /// How long a read may take to see a write.
@@ -47,7 +50,10 @@ pub(crate) struct Options {
 pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report, CheckError> {
     let started = Instant::now();
     let run_id = options.seed ^ u64::from(std::process::id()).rotate_left(32) ^ now_nanos();
-    let prefix = format!("ecr-contract-{:08x}", run_id & 0xffff_ffff);
+    let prefix = options
+        .prefix
+        .clone()
+        .unwrap_or_else(|| format!("ecr-contract-{:08x}", run_id & 0xffff_ffff));
     let journal = hold(&options.journal, &prefix, target)?;
     let mut session = Session::new(
         target,
@@ -91,8 +97,7 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         exercised: std::mem::take(&mut session.exercised),
         setup_divergences: std::mem::take(&mut session.setup_divergences),
         notes: std::mem::take(&mut session.notes),
-        ledger: None,
-        versions: Default::default(),
+        ..Default::default()
     };
     report.redact(&session.secrets);
     Ok(report)

@@ -11,11 +11,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use ecr_contract::check::{Journal, Suite};
 use ecr_contract::oracle::Level;
+use ecr_contract::remote::{AwsConfig, RateRule, Rates, is_loopback};
 use ecr_contract::report::{
     Ledger, LedgerVerdict, Report, to_html, to_junit, to_markdown, to_text,
 };
 use ecr_contract::serve::{Config, spawn};
-use ecr_contract::remote::{AwsConfig, RateRule, Rates, is_loopback};
 use ecr_contract::wire::Credentials;
 
 use super::aws::AwsArgs;

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 
 use ecr_contract::model::RegistryId;
-use ecr_contract::serve::{Config, PROFILE_HELP, TlsFiles, parse_profile, run as run_server};
 use ecr_contract::remote::AwsConfig;
+use ecr_contract::serve::{Config, PROFILE_HELP, TlsFiles, parse_profile, run as run_server};
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]

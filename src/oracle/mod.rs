@@ -11,6 +11,7 @@ mod ids;
 mod index;
 mod manifest;
 pub(crate) mod normalize;
+mod parity;
 mod pull;
 mod rules;
 mod violation;
@@ -18,6 +19,7 @@ mod violation;
 pub use calls::{check_put_digest, check_put_refusal, check_unsigned};
 pub use check::{Observed, check, check_in};
 pub use contract::{CONTRACT_VERSION, Document, Section, anchor, anchors};
+pub use parity::{Place, aws_parity_rule, registry_parity_rule};
 pub use pull::{
     PullObserved, check_blob, check_blob_unknown, check_challenge, check_denied,
     check_gone_after_delete, check_head, check_manifest, check_ping, check_tags, check_token,

@@ -236,6 +236,17 @@ pub struct HttpTarget {
     client: reqwest::Client,
     max_retries: u32,
     pacer: Arc<Pacer>,
+    tap: Option<Arc<dyn Tap>>,
+}
+
+/// Sees every exchange a target completes, as it completes: what `check --record` and
+/// `check --against` keep. A tap only watches; it cannot change a request or an answer.
+pub trait Tap: Send + Sync + std::fmt::Debug {
+    /// An AWS JSON API exchange (`signed`: whether the request carried a signature).
+    fn aws(&self, exchange: &Exchange, signed: bool);
+    /// A registry API exchange: the request's method, URL and headers, and the answer (of the
+    /// last hop, when redirected).
+    fn registry(&self, method: &str, url: &str, headers: &[(&str, String)], answer: &Fetched);
 }
 
 impl HttpTarget {
@@ -284,6 +295,7 @@ impl HttpTarget {
             client,
             max_retries: 6,
             pacer,
+            tap: None,
         })
     }
 
@@ -291,6 +303,12 @@ impl HttpTarget {
     /// machine, no limit on loopback ([`Rates::default_for`]).
     pub fn paced(mut self, rates: &Rates) -> Self {
         self.pacer = Arc::new(Pacer::new(rates));
+        self
+    }
+
+    /// Shows every completed exchange to `tap` (shared by every clone of the target).
+    pub fn tapped(mut self, tap: Arc<dyn Tap>) -> Self {
+        self.tap = Some(tap);
         self
     }
 
@@ -365,14 +383,18 @@ impl HttpTarget {
                 tokio::time::sleep(Duration::from_millis(10 << retries)).await;
                 continue;
             }
-            return Ok(Exchange {
+            let exchange = Exchange {
                 operation,
                 request_body: body,
                 status,
                 headers,
                 body: answer,
                 retries,
-            });
+            };
+            if let Some(tap) = &self.tap {
+                tap.aws(&exchange, signed && self.signer.is_some());
+            }
+            return Ok(exchange);
         }
     }
 

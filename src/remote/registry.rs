@@ -72,12 +72,16 @@ impl HttpTarget {
             let status = response.status().as_u16();
             let answer_headers = response.headers().clone();
             let body = read_bounded(response, REGISTRY_ANSWER_BYTES, OPERATION, &current).await?;
-            return Ok(Fetched {
+            let fetched = Fetched {
                 request: format!("{method} {url}"),
                 status,
                 headers: answer_headers,
                 body,
-            });
+            };
+            if let Some(tap) = &self.tap {
+                tap.registry(method.as_str(), url, headers, &fetched);
+            }
+            return Ok(fetched);
         }
     }
 }

@@ -10,12 +10,12 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::response::Response;
 use ecr_contract::oracle::RuleId;
-use ecr_contract::report::to_text;
-use ecr_contract::serve::Endpoint;
 use ecr_contract::remote::{
     HttpTarget, MAX_REDIRECTS, ONE_MANIFEST_ANSWER_BYTES, REGISTRY_ANSWER_BYTES,
     SMALL_ANSWER_BYTES, TransportError,
 };
+use ecr_contract::report::to_text;
+use ecr_contract::serve::Endpoint;
 use ecr_contract::wire::{self, Credentials, MAX_ISSUES, Operation};
 use http::HeaderMap;
 

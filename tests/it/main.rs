@@ -21,6 +21,7 @@ mod profiles;
 mod properties;
 mod provision;
 mod pull;
+mod recording;
 mod registry_rules;
 mod sdk;
 mod secrets;

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use ecr_contract::serve::{Config, Fault, first, spawn};
 use ecr_contract::remote::{HttpTarget, Rates};
+use ecr_contract::serve::{Config, Fault, first, spawn};
 use ecr_contract::wire::Operation;
 
 use crate::support::binary;
