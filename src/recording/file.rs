@@ -85,6 +85,8 @@ fn is_true(b: &bool) -> bool {
 
 #[derive(Serialize, Deserialize)]
 struct LineAnswer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clock: Option<f64>,
     status: u16,
     headers: Vec<(String, String)>,
     body: Body,
@@ -136,20 +138,32 @@ impl Bodies {
                         format!("not a body's digest: {digest:?}"),
                     ));
                 }
-                let path = self.dir.join(format!("{digest}.gz"));
-                let file = std::fs::File::open(&path).map_err(io(&path))?;
-                let mut bytes = Vec::new();
-                flate2::read::GzDecoder::new(file)
-                    .take(MAX_BODY_BYTES + 1)
-                    .read_to_end(&mut bytes)
-                    .map_err(io(&path))?;
-                if bytes.len() as u64 > MAX_BODY_BYTES || hex(&Sha256::digest(&bytes)) != digest {
-                    return Err(malformed(&path, "not the body its name is the digest of"));
-                }
-                Ok(bytes)
+                read_body(
+                    &self.dir.join(format!("{digest}.gz")),
+                    &digest,
+                    MAX_BODY_BYTES,
+                )
             }
         }
     }
+}
+
+/// The body compressed at `path`, at most `limit` bytes once decompressed, whose sha256 is
+/// `digest`.
+fn read_body(path: &Path, digest: &str, limit: u64) -> Result<Vec<u8>, RecordingError> {
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io(path))?;
+    if bytes.len() as u64 > limit {
+        return Err(malformed(path, format!("a body over {limit} bytes")));
+    }
+    if hex(&Sha256::digest(&bytes)) != digest {
+        return Err(malformed(path, "not the body its name is the digest of"));
+    }
+    Ok(bytes)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -191,6 +205,7 @@ pub(super) fn save(recording: &Recording, dir: &Path) -> Result<(), RecordingErr
             },
         };
         let answer = LineAnswer {
+            clock: recorded.answer.clock,
             status: recorded.answer.status,
             headers: recorded.answer.headers.clone(),
             body: bodies.put(&recorded.answer.body)?,
@@ -235,6 +250,13 @@ pub(super) fn load(dir: &Path) -> Result<Recording, RecordingError> {
     };
     let lines_path = dir.join("exchanges.jsonl");
     let file = std::fs::File::open(&lines_path).map_err(io(&lines_path))?;
+    let size = file.metadata().map_err(io(&lines_path))?.len();
+    if size > MAX_LINES_BYTES {
+        return Err(malformed(
+            &lines_path,
+            format!("{size} bytes, over {MAX_LINES_BYTES}"),
+        ));
+    }
     let mut exchanges = Vec::new();
     let reader = std::io::BufReader::new(file.take(MAX_LINES_BYTES));
     for (n, line) in reader.lines().enumerate() {
@@ -265,6 +287,7 @@ pub(super) fn load(dir: &Path) -> Result<Recording, RecordingError> {
             },
         };
         let answer = Answer {
+            clock: line.answer.clock,
             status: line.answer.status,
             headers: line.answer.headers,
             body: bodies.get(line.answer.body)?,
@@ -272,4 +295,77 @@ pub(super) fn load(dir: &Path) -> Result<Recording, RecordingError> {
         exchanges.push(Recorded { request, answer });
     }
     Ok(Recording { meta, exchanges })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compressed(dir: &Path, bytes: &[u8]) -> (PathBuf, String) {
+        let digest = hex(&Sha256::digest(bytes));
+        let path = dir.join(format!("{digest}.gz"));
+        let mut gz = flate2::GzBuilder::new().write(
+            std::fs::File::create(&path).expect("created"),
+            flate2::Compression::best(),
+        );
+        gz.write_all(bytes).expect("written");
+        gz.finish().expect("finished");
+        (path, digest)
+    }
+
+    #[test]
+    fn a_body_is_read_only_within_its_bound_and_only_when_its_digest_holds() {
+        let dir = std::env::temp_dir().join(format!("ecr-contract-bodies-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a dir");
+        // A small file that decompresses to far more than the bound is refused at the bound.
+        let (bomb, digest) = compressed(&dir, &vec![0u8; 1 << 20]);
+        assert!(std::fs::metadata(&bomb).expect("there").len() < 4096);
+        let error = read_body(&bomb, &digest, 64 * 1024).expect_err("over the bound");
+        assert!(error.to_string().contains("over 65536 bytes"), "{error}");
+        assert_eq!(
+            read_body(&bomb, &digest, 1 << 20).expect("within").len(),
+            1 << 20
+        );
+        // A body that is not what its name says is refused.
+        let (path, _) = compressed(&dir, b"answer");
+        let other = hex(&Sha256::digest(b"another answer"));
+        let error = read_body(&path, &other, 1024).expect_err("another digest");
+        assert!(error.to_string().contains("digest"), "{error}");
+        std::fs::remove_dir_all(&dir).expect("removed");
+    }
+
+    #[test]
+    fn exchanges_over_their_bound_are_refused_whole_not_cut() {
+        let dir = std::env::temp_dir().join(format!("ecr-contract-lines-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a dir");
+        let meta = Meta {
+            format: 1,
+            tool_version: "0".into(),
+            contract_version: "0".into(),
+            seed: 1,
+            cases: 0,
+            prefix: "ecr-contract-00000000".into(),
+            endpoint: "http://127.0.0.1:1/".into(),
+            verdict: Default::default(),
+            volatile: Vec::new(),
+        };
+        save(
+            &Recording {
+                meta,
+                exchanges: Vec::new(),
+            },
+            &dir,
+        )
+        .expect("saved");
+        assert!(load(&dir).expect("read").exchanges.is_empty());
+        // A sparse file: its length is over the bound without its bytes being written.
+        let lines = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.join("exchanges.jsonl"))
+            .expect("opened");
+        lines.set_len(MAX_LINES_BYTES + 1).expect("grown");
+        let error = load(&dir).expect_err("over the bound");
+        assert!(error.to_string().contains("over"), "{error}");
+        std::fs::remove_dir_all(&dir).expect("removed");
+    }
 }

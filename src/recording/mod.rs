@@ -122,8 +122,12 @@ impl Request {
 }
 
 /// One answer as received, with placeholders.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
+    /// When it was received (seconds since the epoch), for answers that state a time
+    /// relative to their request (`expiresAt`): a replay moves such times by as long as has
+    /// passed since.
+    pub clock: Option<f64>,
     /// HTTP status.
     pub status: u16,
     /// Headers, names in lower case, in the order received.
@@ -133,7 +137,7 @@ pub struct Answer {
 }
 
 /// One exchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Recorded {
     /// The request.
     pub request: Request,
@@ -142,7 +146,7 @@ pub struct Recorded {
 }
 
 /// A whole recording.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Recording {
     /// What the run was.
     pub meta: Meta,
@@ -243,7 +247,15 @@ impl Recorder {
 
     fn keep(&self, request: Request, status: u16, headers: &http::HeaderMap, body: &[u8]) {
         let places = self.places.lock().unwrap_or_else(PoisonError::into_inner);
+        let clock = String::from_utf8_lossy(body)
+            .contains("\"expiresAt\"")
+            .then(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64())
+            });
         let answer = Answer {
+            clock,
             status,
             headers: headers
                 .iter()

@@ -193,11 +193,49 @@ async fn answer(State(replay): State<Arc<Mutex<Replay>>>, request: HttpRequest) 
     let body = if head {
         Vec::new()
     } else {
-        replay.places.back_bytes(&recorded.body)
+        let body = replay.places.back_bytes(&recorded.body);
+        match recorded.clock {
+            Some(clock) => moved_in_time(&body, now() - clock),
+            None => body,
+        }
     };
     response
         .body(Body::from(body))
         .unwrap_or_else(|_| plain(500, "a recorded answer that is not a valid HTTP answer"))
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// `body` with every `expiresAt` later by `seconds`: a token recorded to expire in 12 hours
+/// expires 12 hours after the replayed request.
+fn moved_in_time(body: &[u8], seconds: f64) -> Vec<u8> {
+    fn walk(value: &mut serde_json::Value, seconds: f64) {
+        match value {
+            serde_json::Value::Object(members) => {
+                for (name, member) in members.iter_mut() {
+                    match member.as_f64() {
+                        Some(at) if name == "expiresAt" => {
+                            *member = serde_json::json!((at + seconds).round());
+                        }
+                        _ => walk(member, seconds),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, seconds)),
+            _ => {}
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            walk(&mut value, seconds);
+            serde_json::to_vec(&value).unwrap_or_else(|_| body.to_vec())
+        }
+        Err(_) => body.to_vec(),
+    }
 }
 
 fn plain(status: u16, message: &str) -> Response {

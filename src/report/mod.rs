@@ -9,6 +9,7 @@ mod html;
 mod junit;
 mod ledger;
 mod markdown;
+mod matrix;
 mod parity;
 mod secrets;
 mod text;
@@ -346,6 +347,7 @@ pub use html::to_html;
 pub use junit::to_junit;
 pub use ledger::{Divergence, KnownSetup, Ledger, LedgerError, LedgerVerdict};
 pub use markdown::to_markdown;
+pub use matrix::{Cell, Column, cells as matrix_cells, matrix_html, matrix_markdown};
 pub use parity::{
     ParityDifference, by_rule as parity_by_rule, parity_html, parity_markdown, parity_text,
 };

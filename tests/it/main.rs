@@ -13,6 +13,7 @@ mod fuzzing;
 mod hostile_client;
 mod hostile_server;
 mod journal;
+mod matrix;
 mod model;
 mod pacing;
 mod pagination;

@@ -253,3 +253,67 @@ fn suite_keeps_its_options_for_a_recording() {
         ("http://127.0.0.1:1", Some("http://127.0.0.1:2"), 3)
     );
 }
+
+/// The command line: `check --record`, `replay`, then `check --against` another choice,
+/// which passes the contract and fails `--fail-on parity`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_records_replay_replays_and_against_fails_on_parity_only_when_asked() {
+    let dir = tempdir().join("cli-recording");
+    let recording = dir.join("rec");
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let output = crate::support::binary().args(&args).output().expect("runs");
+            let shown = format!(
+                "{}\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            (output.status.code(), shown)
+        })
+    };
+    let rec = recording.display().to_string();
+    let (code, shown) = run(vec![
+        "check".into(),
+        "--cases".into(),
+        "3".into(),
+        "--seed".into(),
+        "5".into(),
+        "--record".into(),
+        rec.clone(),
+    ])
+    .await
+    .expect("joined");
+    assert_eq!(code, Some(0), "{shown}");
+    let (code, shown) = run(vec!["replay".into(), rec.clone()])
+        .await
+        .expect("joined");
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(!shown.contains("verdict changed"), "{shown}");
+    let other = spawn(Config {
+        profile: parse_profile("mismatch-as-not-found").expect("a profile"),
+        ..Config::default()
+    })
+    .await
+    .expect("serve starts");
+    let against = |fail_on: &str| {
+        vec![
+            "check".into(),
+            "--endpoint-url".into(),
+            other.url(),
+            "--against".into(),
+            rec.clone(),
+            "--fail-on".into(),
+            fail_on.into(),
+        ]
+    };
+    let (code, shown) = run(against("should")).await.expect("joined");
+    assert_eq!(code, Some(0), "the contract verdict is a pass: {shown}");
+    assert!(shown.contains("PARITY ID-MISMATCH-CODE"), "{shown}");
+    let (code, shown) = run(against("parity")).await.expect("joined");
+    assert_eq!(
+        code,
+        Some(1),
+        "--fail-on parity fails on a parity difference: {shown}"
+    );
+    other.shutdown().await;
+}
