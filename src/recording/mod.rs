@@ -93,7 +93,8 @@ pub enum Request {
 
 impl Request {
     /// What a replay and a comparison match requests on: everything the request says,
-    /// nothing the transport adds (signatures, dates), and pagination tokens as such
+    /// nothing the transport adds (signatures, dates), and the ids a server hands out (pagination
+    /// tokens, upload ids) as such
     /// ([`places::without_tokens`]).
     pub fn key(&self) -> String {
         match self {

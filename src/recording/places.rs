@@ -62,15 +62,20 @@ pub const TOKEN: &str = "{token}";
 
 static PAGE_QUERY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new("([?&]last=)[^&>]*").expect("a valid pattern"));
-static NEXT_TOKEN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#""nextToken"\s*:\s*"[^"]*""#).expect("a valid pattern"));
+static SERVER_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""(nextToken|uploadId)"\s*:\s*"[^"]*""#).expect("a valid pattern")
+});
+static UPLOAD_PATH: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new("(/blobs/uploads/)[^/?#>]+").expect("a valid pattern"));
 
-/// `text` (a registry path, a `Link` header, an AWS JSON body) with its pagination tokens
-/// (`last=` in a query, `nextToken` in a body) written as [`TOKEN`].
+/// `text` (a registry path, a `Link` header, an AWS JSON body) with the ids a server hands
+/// out and a client sends back written as [`TOKEN`]: pagination tokens (`last=` in a query,
+/// `nextToken` in a body) and upload ids (`uploadId` in a body, the upload's path segment).
 pub fn without_tokens(text: &str) -> String {
     let text = PAGE_QUERY.replace_all(text, format!("${{1}}{TOKEN}"));
-    NEXT_TOKEN
-        .replace_all(&text, format!(r#""nextToken":"{TOKEN}""#))
+    let text = UPLOAD_PATH.replace_all(&text, format!("${{1}}{TOKEN}"));
+    SERVER_ID
+        .replace_all(&text, format!(r#""${{1}}":"{TOKEN}""#))
         .into_owned()
 }
 
@@ -307,6 +312,14 @@ mod tests {
         assert_eq!(
             without_tokens(r#"{"maxResults":1,"nextToken": "abc"}"#),
             r#"{"maxResults":1,"nextToken":"{token}"}"#
+        );
+        assert_eq!(
+            without_tokens(r#"{"repositoryName":"a","uploadId":"4f1c-9a","partFirstByte":0}"#),
+            r#"{"repositoryName":"a","uploadId":"{token}","partFirstByte":0}"#
+        );
+        assert_eq!(
+            without_tokens("/v2/a/blobs/uploads/4f1c-9a?digest=sha256:00"),
+            "/v2/a/blobs/uploads/{token}?digest=sha256:00"
         );
     }
 
