@@ -17,6 +17,9 @@ pub enum Place<'a> {
     Member(&'a str),
     /// A member present in one answer only.
     OnlyInOne(&'a str),
+    /// An id answered by an image in one answer and by a failure with this code in the
+    /// other.
+    ImageOrFailure(&'a str),
 }
 
 /// The rule a difference at `place` in the answers to an AWS JSON `operation` with `body`
@@ -86,6 +89,21 @@ fn batch_get_image(context: &Context, place: Place<'_>) -> RuleId {
         Place::OnlyInOne("$.images" | "$.failures") => RuleId::WireBothLists,
         Place::OnlyInOne(_) => RuleId::WireUnknownMember,
         Place::Member(path) => member_rule(context, path),
+        Place::ImageOrFailure(code) => failure_rule(context, code),
+    }
+}
+
+/// The rule of an id answered by an image on one side and by a failure with `code` on the
+/// other: the failure's code says which row decided.
+fn failure_rule(context: &Context, code: &str) -> RuleId {
+    match code {
+        "ImageTagDoesNotMatchDigest" => RuleId::IdTagAndDigest,
+        "InvalidImageDigest" => RuleId::IdInvalidDigest,
+        "InvalidImageTag" => RuleId::IdInvalidTag,
+        "MissingDigestAndTag" => RuleId::IdMissingBoth,
+        "UnsupportedImageType" => RuleId::ManTranslation,
+        _ if context.accepted_types => RuleId::ManTranslation,
+        _ => code_rule(context).unwrap_or_else(|| count_rule(context)),
     }
 }
 

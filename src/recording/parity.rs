@@ -90,12 +90,15 @@ fn answers(request: &Request, recorded: &Answer, found: &Answer) -> Vec<ParityDi
         });
     };
     if recorded.status != found.status {
+        // Answers of different statuses differ in everything else as a consequence: the
+        // status is the difference, shown with both bodies.
         differ(
             Place::Status,
             "status".into(),
-            recorded.status.to_string(),
-            found.status.to_string(),
+            summary(recorded),
+            summary(found),
         );
+        return out;
     }
     // A schema 1 manifest is signed with the server's own key when it is served, and names
     // its repository, so the run's prefix: its signatures, and its digest, differ from run to
@@ -122,6 +125,14 @@ fn answers(request: &Request, recorded: &Answer, found: &Answer) -> Vec<ParityDi
                 forget_run_specific_digests(&mut a);
                 forget_run_specific_digests(&mut b);
                 let mut found_here = Vec::new();
+                if let Some((code, was, now, _)) = moved_between_lists(&mut a, &mut b) {
+                    differ(
+                        Place::ImageOrFailure(&code),
+                        "$.images+failures".into(),
+                        was,
+                        now,
+                    );
+                }
                 let skip: &[&str] = if signed_manifest {
                     &["signatures"]
                 } else {
@@ -147,6 +158,47 @@ fn answers(request: &Request, recorded: &Answer, found: &Answer) -> Vec<ParityDi
         }
     }
     out
+}
+
+/// When an answer has both fewer images and more failures than the other, or the reverse, an
+/// id was answered the other way (an image against a failure): one difference, at
+/// `$.images+failures`, with the code of the failure only one side has (the lists are then
+/// not compared item by item).
+fn moved_between_lists(a: &mut Value, b: &mut Value) -> Option<(String, String, String, String)> {
+    let list = |v: &Value, name: &str| v.get(name).and_then(Value::as_array).cloned();
+    let (ai, af) = (list(a, "images")?, list(a, "failures")?);
+    let (bi, bf) = (list(b, "images")?, list(b, "failures")?);
+    if ai.len() == bi.len()
+        || af.len() == bf.len()
+        || (ai.len() < bi.len()) == (af.len() < bf.len())
+    {
+        return None;
+    }
+    let (more, fewer) = if af.len() > bf.len() {
+        (&af, &bf)
+    } else {
+        (&bf, &af)
+    };
+    let code = |f: &Value| f["failureCode"].as_str().unwrap_or_default().to_owned();
+    let new_code = more
+        .iter()
+        .map(code)
+        .find(|c| !fewer.iter().any(|f| code(f) == *c))
+        .unwrap_or_else(|| more.first().map(code).unwrap_or_default());
+    let shown = |i: usize, f: usize| format!("{i} image(s), {f} failure(s)");
+    let difference = (
+        new_code,
+        shown(ai.len(), af.len()),
+        shown(bi.len(), bf.len()),
+        String::new(),
+    );
+    for v in [a, b] {
+        if let Some(members) = v.as_object_mut() {
+            members.remove("images");
+            members.remove("failures");
+        }
+    }
+    Some(difference)
 }
 
 /// Whether a manifest's bytes name the run (its repository, under the run's prefix), so that
