@@ -54,6 +54,7 @@ pub mod check;
 pub mod fuzzing;
 pub mod model;
 pub mod oracle;
+pub mod recording;
 pub mod remote;
 pub mod report;
 pub mod serve;

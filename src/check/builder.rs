@@ -3,9 +3,10 @@
 //! machine without leave, placeholder credentials only on loopback) and the defaults.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::remote::{HttpTarget, Rates, Tls};
+use crate::remote::{HttpTarget, Rates, Tap, Tls};
 use crate::report::{Report, Secrets};
 use crate::wire::Credentials;
 
@@ -65,6 +66,8 @@ pub struct Suite {
     rates: Option<Rates>,
     registry_url: Option<String>,
     secrets: Secrets,
+    tap: Option<Arc<dyn Tap>>,
+    prefix: Option<String>,
 }
 
 impl Suite {
@@ -90,6 +93,8 @@ impl Suite {
             rates: None,
             registry_url: None,
             secrets: Secrets::default(),
+            tap: None,
+            prefix: None,
         }
     }
 
@@ -218,6 +223,31 @@ impl Suite {
         self
     }
 
+    /// Shows every exchange of the run to `tap` as it completes: how
+    /// [`recording::Recorder`](crate::recording::Recorder) records a run.
+    pub fn tap(mut self, tap: Arc<dyn Tap>) -> Self {
+        self.tap = Some(tap);
+        self
+    }
+
+    /// Creates repositories under `prefix` (`ecr-contract-` and 8 hexadecimal digits)
+    /// instead of a fresh one: a replay takes the recorded run's, so that answers which name a
+    /// repository (a schema 1 manifest, and its digest) are the recorded ones.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// The endpoint's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The registry API's URL, when given ([`registry_url`](Self::registry_url)).
+    pub fn registry(&self) -> Option<&str> {
+        self.registry_url.as_deref()
+    }
+
     /// Runs the suite: `Err` only when the harness could not do its job (endpoint refused or
     /// unreachable, setup impossible); violations are in the report.
     pub async fn run(self) -> Result<Report, CheckError> {
@@ -238,7 +268,16 @@ impl Suite {
                 )
             })?,
         };
+        if let Some(prefix) = &self.prefix {
+            let hex = prefix.strip_prefix("ecr-contract-").unwrap_or_default();
+            if hex.len() != 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(CheckError::Refused(format!(
+                    "{prefix:?} is not a run's prefix (ecr-contract- and 8 hexadecimal digits)"
+                )));
+            }
+        }
         let options = Options {
+            prefix: self.prefix.clone(),
             cases: self.cases,
             budget: self.budget,
             seed: self.seed.unwrap_or_else(now_nanos),
@@ -293,6 +332,10 @@ impl Suite {
         }
         let target =
             HttpTarget::with_tls(&self.url, &self.region, credentials, self.timeout, &tls)?;
+        let target = match &self.tap {
+            Some(tap) => target.tapped(Arc::clone(tap)),
+            None => target,
+        };
         Ok(match &self.rates {
             Some(rates) => target.paced(rates),
             None => target,

@@ -27,6 +27,9 @@ pub(crate) struct Options {
     pub(crate) cases: Option<u32>,
     /// PutImage calls the run may spend when `cases` is not given.
     pub(crate) budget: u32,
+    /// The run's prefix, when given (a replay's); else one drawn from the seed, the process
+    /// and the clock.
+    pub(crate) prefix: Option<String>,
     /// Seed of the property phase (and of the run prefix).
     pub(crate) seed: u64,
     /// How long a read may take to see a write.
@@ -49,7 +52,10 @@ pub(crate) struct Options {
 pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report, CheckError> {
     let started = Instant::now();
     let run_id = options.seed ^ u64::from(std::process::id()).rotate_left(32) ^ now_nanos();
-    let prefix = format!("ecr-contract-{:08x}", run_id & 0xffff_ffff);
+    let prefix = options
+        .prefix
+        .clone()
+        .unwrap_or_else(|| format!("ecr-contract-{:08x}", run_id & 0xffff_ffff));
     let journal = hold(&options.journal, &prefix, target)?;
     let mut session = Session::new(
         target,
@@ -108,9 +114,8 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         reached: std::mem::take(&mut session.covered).reached,
         setup_divergences: std::mem::take(&mut session.setup_divergences),
         notes: std::mem::take(&mut session.notes),
-        ledger: None,
-        versions: Default::default(),
         spent: target.spend().counts(),
+        ..Default::default()
     };
     report.redact(&session.secrets);
     Ok(report)

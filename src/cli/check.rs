@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use ecr_contract::check::{Journal, Suite};
 use ecr_contract::oracle::Level;
+use ecr_contract::recording::{self, Recording};
 use ecr_contract::remote::{AwsConfig, RateRule, Rates, is_loopback};
 use ecr_contract::report::{
     Ledger, LedgerVerdict, Report, to_html, to_junit, to_markdown, to_text,
@@ -55,6 +56,14 @@ pub struct Args {
     /// one does, and so does a listed one the run no longer sees.
     #[arg(long)]
     ledger: Option<PathBuf>,
+    /// Write every exchange of the run to a recording in this folder (no secret in it: it is
+    /// meant to be committed, and `ecr-contract replay` replays it without the server).
+    #[arg(long, value_name = "DIR", conflicts_with = "against")]
+    record: Option<PathBuf>,
+    /// Hold the server to the recording in this folder: the recording's seed and sequences,
+    /// and a parity section, per rule, where an answer differs from the recorded one.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["seed", "cases"])]
+    against: Option<PathBuf>,
 }
 
 /// How a run goes, whatever the endpoint: shared by `check` and `compare`.
@@ -116,6 +125,19 @@ pub struct RunArgs {
 enum FailOn {
     Must,
     Should,
+    /// `should`, and any parity difference with the recording of `--against`.
+    Parity,
+}
+
+/// What a run keeps besides its report.
+#[derive(Debug, Clone)]
+pub(super) enum Keep {
+    /// Nothing.
+    Report,
+    /// A recording of every exchange.
+    Recording,
+    /// Its answers held to this recording (a parity section).
+    Against(std::sync::Arc<Recording>),
 }
 
 /// Runs the check and maps the outcome to an exit code.
@@ -137,16 +159,29 @@ pub(super) fn in_runtime<T>(future: impl Future<Output = anyhow::Result<T>>) -> 
 
 async fn check(args: &Args) -> anyhow::Result<ExitCode> {
     let ledger = args.ledger.as_deref().map(Ledger::load).transpose()?;
-    let seed = args.run.seed();
     let endpoint = args
         .endpoint_url
         .clone()
         .or_else(|| env("AWS_ENDPOINT_URL_ECR"))
         .or_else(|| env("AWS_ENDPOINT_URL"));
-    let mut report = report_for(endpoint, &args.run, seed).await?;
+    let (keep, seed) = match (&args.against, &args.record) {
+        (Some(dir), _) => {
+            let recording = Recording::load(dir)?;
+            let seed = recording.meta.seed;
+            (Keep::Against(std::sync::Arc::new(recording)), seed)
+        }
+        (None, Some(_)) => (Keep::Recording, args.run.seed()),
+        (None, None) => (Keep::Report, args.run.seed()),
+    };
+    let (mut report, recording) = run_for(endpoint, &args.run, seed, keep).await?;
+    if let (Some(dir), Some(recording)) = (&args.record, recording) {
+        recording
+            .save(dir)
+            .with_context(|| format!("writing the recording to {}", dir.display()))?;
+    }
     let fail_on = match args.fail_on {
         FailOn::Must => Level::Must,
-        FailOn::Should => Level::Should,
+        FailOn::Should | FailOn::Parity => Level::Should,
     };
     report.ledger = ledger.as_ref().map(|l| l.compare(&report));
     write_file(&args.report_json, || {
@@ -168,7 +203,7 @@ async fn check(args: &Args) -> anyhow::Result<ExitCode> {
     let fails = match &report.ledger {
         Some(verdict) => verdict.fails_at(&report, fail_on),
         None => report.fails_at(fail_on),
-    };
+    } || (matches!(args.fail_on, FailOn::Parity) && report.has_parity_differences());
     Ok(if fails {
         ExitCode::from(1)
     } else {
@@ -251,6 +286,16 @@ pub(super) async fn report_for(
     args: &RunArgs,
     seed: u64,
 ) -> anyhow::Result<Report> {
+    Ok(run_for(endpoint, args, seed, Keep::Report).await?.0)
+}
+
+/// [`report_for`], keeping what `keep` says: the run's recording, or its parity with one.
+pub(super) async fn run_for(
+    endpoint: Option<String>,
+    args: &RunArgs,
+    seed: u64,
+    keep: Keep,
+) -> anyhow::Result<(Report, Option<Recording>)> {
     if !(0.0..=3600.0).contains(&args.settle) {
         bail!("--settle must be between 0 and 3600 seconds");
     }
@@ -320,8 +365,19 @@ pub(super) async fn report_for(
         suite = suite.progress(progress);
     }
     let secrets = suite.secrets();
+    let run = async move {
+        match keep {
+            Keep::Report => suite.run().await.map(|report| (report, None)),
+            Keep::Recording => recording::record(suite)
+                .await
+                .map(|(report, recording)| (report, Some(recording))),
+            Keep::Against(recording) => recording::against(suite, &recording)
+                .await
+                .map(|report| (report, None)),
+        }
+    };
     // On a task of its own, so that Ctrl-C and --max-seconds are seen at once.
-    let mut running = tokio::spawn(suite.run());
+    let mut running = tokio::spawn(run);
     let outcome = tokio::select! {
         joined = &mut running => match joined {
             Ok(outcome) => outcome.with_context(|| format!("checking {url}")),
@@ -338,13 +394,13 @@ pub(super) async fn report_for(
     }
     // The error chain is printed: redacted with every secret the run knew, its credentials
     // and what it learned, like the report.
-    let report = outcome
+    let outcome = outcome
         .inspect_err(|_| tell_about(&journal))
         .map_err(|e| anyhow::anyhow!(secrets.redact(&format!("{e:#}"))))?;
     if let Some(server) = embedded {
         server.shutdown().await;
     }
-    Ok(report)
+    Ok(outcome)
 }
 
 /// Says, after a failed run, where its journal is and whether it lists repositories to clean.

@@ -11,6 +11,8 @@ mod cleanup;
 mod compare;
 #[cfg(feature = "arbitrary")]
 mod corpus;
+mod matrix;
+mod replay;
 mod rules;
 mod serve;
 
@@ -40,6 +42,10 @@ enum Command {
     Check(check::Args),
     /// Run the same suite against two endpoints and show where their verdicts differ, per rule.
     Compare(compare::Args),
+    /// Run the same suite against several endpoints: one page, rules as rows, servers as columns.
+    Matrix(matrix::Args),
+    /// Replay recordings (`check --record`) through the model and the oracle, without their server.
+    Replay(replay::Args),
     /// Delete the repositories a run left behind, as listed in its journal.
     Cleanup(cleanup::Args),
     /// Serve the reference model as a local ECR endpoint (AWS JSON 1.1).
@@ -57,6 +63,8 @@ pub fn run() -> ExitCode {
     let outcome = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Matrix(args) => matrix::run(&args),
+        Command::Replay(args) => replay::run(&args),
         Command::Cleanup(args) => cleanup::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Rules(args) => rules::run(&args),

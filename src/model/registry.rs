@@ -294,9 +294,17 @@ impl Registry {
         self.repositories.get(registry)?.get(name)
     }
 
-    /// Every repository, in no particular order.
+    /// Every repository, ordered by registry and name: what a run does with them must not
+    /// depend on the hashes of their names, which hold the run's prefix (a replay and a
+    /// server held to a recording take the same steps).
     pub fn repositories(&self) -> impl Iterator<Item = &StoredRepository> {
-        self.repositories.values().flat_map(HashMap::values)
+        let mut all: Vec<&StoredRepository> = self
+            .repositories
+            .values()
+            .flat_map(HashMap::values)
+            .collect();
+        all.sort_by(|a, b| (&a.registry_id, &a.name).cmp(&(&b.registry_id, &b.name)));
+        all.into_iter()
     }
 
     /// Validates `registryId` and `repositoryName` and finds the repository for a write.

@@ -13,6 +13,7 @@ mod ids;
 mod index;
 mod manifest;
 pub(crate) mod normalize;
+mod parity;
 mod pull;
 mod push;
 mod rules;
@@ -21,6 +22,7 @@ mod violation;
 pub use calls::{check_put_digest, check_put_refusal, check_unsigned};
 pub use check::{Observed, check, check_in};
 pub use contract::{CONTRACT_VERSION, Document, Section, anchor, anchors};
+pub use parity::{Place, aws_parity_rule, registry_parity_rule};
 pub use pull::{
     PullObserved, TAGS_DEFAULT_PAGE, TAGS_MAX_N, check_blob, check_blob_head, check_blob_unknown,
     check_challenge, check_denied, check_gone_after_delete, check_head, check_manifest, check_ping,

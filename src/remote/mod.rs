@@ -239,6 +239,17 @@ pub struct HttpTarget {
     max_retries: u32,
     pacer: Arc<Pacer>,
     spend: Spend,
+    tap: Option<Arc<dyn Tap>>,
+}
+
+/// Sees every exchange a target completes, as it completes: what `check --record` and
+/// `check --against` keep. A tap only watches; it cannot change a request or an answer.
+pub trait Tap: Send + Sync + std::fmt::Debug {
+    /// An AWS JSON API exchange (`signed`: whether the request carried a signature).
+    fn aws(&self, exchange: &Exchange, signed: bool);
+    /// A registry API exchange: the request's method, URL and headers, and the answer (of the
+    /// last hop, when redirected).
+    fn registry(&self, method: &str, url: &str, headers: &[(&str, String)], answer: &Fetched);
 }
 
 impl HttpTarget {
@@ -288,6 +299,7 @@ impl HttpTarget {
             max_retries: 6,
             pacer,
             spend: Spend::default(),
+            tap: None,
         })
     }
 
@@ -301,6 +313,12 @@ impl HttpTarget {
     /// The requests sent so far through this target and its clones, by operation.
     pub fn spend(&self) -> &Spend {
         &self.spend
+    }
+
+    /// Shows every completed exchange to `tap` (shared by every clone of the target).
+    pub fn tapped(mut self, tap: Arc<dyn Tap>) -> Self {
+        self.tap = Some(tap);
+        self
     }
 
     /// The endpoint URL.
@@ -374,14 +392,18 @@ impl HttpTarget {
                 tokio::time::sleep(Duration::from_millis(10 << retries)).await;
                 continue;
             }
-            return Ok(Exchange {
+            let exchange = Exchange {
                 operation,
                 request_body: body,
                 status,
                 headers,
                 body: answer,
                 retries,
-            });
+            };
+            if let Some(tap) = &self.tap {
+                tap.aws(&exchange, signed && self.signer.is_some());
+            }
+            return Ok(exchange);
         }
     }
 

@@ -87,12 +87,16 @@ impl HttpTarget {
             let status = response.status().as_u16();
             let answer_headers = response.headers().clone();
             let body = read_bounded(response, limit, OPERATION, &current).await?;
-            return Ok(Fetched {
+            let fetched = Fetched {
                 request: format!("{method} {url}"),
                 status,
                 headers: answer_headers,
                 body,
-            });
+            };
+            if let Some(tap) = &self.tap {
+                tap.registry(method.as_str(), url, headers, &fetched);
+            }
+            return Ok(fetched);
         }
     }
 }
@@ -105,12 +109,14 @@ impl HttpTarget {
         &self,
         method: &str,
         url: &str,
-        headers: &[(&str, String)],
+        sent: &[(&str, String)],
         body: Vec<u8>,
     ) -> Result<Fetched, TransportError> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::PUT);
+        self.spend
+            .add(&super::spend::registry_operation(method.as_str(), url));
         let mut builder = self.client.request(method.clone(), url).body(body);
-        for (name, value) in headers {
+        for (name, value) in sent {
             builder = builder.header(*name, value.as_str());
         }
         let response = builder
@@ -120,12 +126,16 @@ impl HttpTarget {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = read_bounded(response, REGISTRY_ANSWER_BYTES, OPERATION, url).await?;
-        Ok(Fetched {
+        let fetched = Fetched {
             request: format!("{method} {url}"),
             status,
             headers,
             body,
-        })
+        };
+        if let Some(tap) = &self.tap {
+            tap.registry(method.as_str(), url, sent, &fetched);
+        }
+        Ok(fetched)
     }
 }
 

@@ -39,6 +39,8 @@ pub(crate) fn registry_operation(method: &str, url: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or_default();
     let kind = if path.contains("/manifests/") {
         "manifest"
+    } else if path.contains("/blobs/uploads") {
+        "upload"
     } else if path.contains("/blobs/") {
         "blob"
     } else if path.ends_with("/tags/list") {

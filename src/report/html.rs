@@ -100,6 +100,9 @@ pub fn to_html(report: &Report, ledger: Option<&Ledger>) -> String {
         report.coverage_lines().into_iter(),
     );
     list(&mut out, "Notes", report.notes.iter().cloned());
+    if let Some(differences) = &report.parity {
+        out.push_str(&super::parity::parity_html(differences));
+    }
     let _ = writeln!(out, "</body></html>");
     out
 }
@@ -117,7 +120,7 @@ fn list(out: &mut String, title: &str, items: impl Iterator<Item = String>) {
 }
 
 /// Text safe in HTML content and attribute values.
-fn escape(s: &str) -> String {
+pub(super) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -44,6 +44,9 @@ pub fn to_markdown(report: &Report, ledger: Option<&Ledger>) -> String {
         &report.coverage_lines(),
     );
     list(&mut out, "Notes", &report.notes);
+    if let Some(differences) = &report.parity {
+        out.push_str(&super::parity::parity_markdown(differences));
+    }
     out
 }
 
@@ -158,7 +161,7 @@ fn fenced(info: &str, s: &str) -> String {
 
 /// `s` as a code span inside a table cell: delimited by more backticks than any run in it,
 /// pipes escaped (GitHub splits cells before it reads code spans), on one line.
-fn code_cell(s: &str) -> String {
+pub(super) fn code_cell(s: &str) -> String {
     let ticks = "`".repeat(longest_backtick_run(s) + 1);
     let inner = s.replace('|', "\\|").replace(['\n', '\r'], " ");
     format!("{ticks} {inner} {ticks}")
@@ -166,7 +169,7 @@ fn code_cell(s: &str) -> String {
 
 /// `s` as plain Markdown text (a paragraph, a list item or a table cell): every character
 /// that could start markup, HTML or a new cell or line escaped.
-fn text(s: &str) -> String {
+pub(super) fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

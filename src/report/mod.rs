@@ -9,6 +9,8 @@ mod html;
 mod junit;
 mod ledger;
 mod markdown;
+mod matrix;
+mod parity;
 mod secrets;
 mod text;
 
@@ -65,6 +67,10 @@ pub struct Report {
     /// Whether shrinking a failing random sequence stopped at its cap of candidate runs
     /// (the notes say so too): the sequence reported may then not be the smallest.
     pub shrinking_capped: bool,
+    /// Where the answers differ from a recording's, when the run was held to one
+    /// (`check --against`): a section of its own, beside the contract verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parity: Option<Vec<ParityDifference>>,
 }
 
 /// What judged a run: the tool's version and the contract's (the rule catalogue's), so that a
@@ -341,6 +347,7 @@ impl Report {
             "setup_divergences": self.setup_divergences,
             "notes": self.notes,
             "ledger": self.ledger,
+            "parity": self.parity,
         })
     }
 
@@ -388,7 +395,17 @@ impl Report {
                 visit(s);
             }
         }
+        for d in self.parity.iter_mut().flatten() {
+            for s in [&mut d.request, &mut d.recorded, &mut d.found] {
+                visit(s);
+            }
+        }
         self.notes.iter_mut().for_each(visit);
+    }
+
+    /// Whether the run was held to a recording and some answer differed from it.
+    pub fn has_parity_differences(&self) -> bool {
+        self.parity.as_ref().is_some_and(|d| !d.is_empty())
     }
 }
 
@@ -397,5 +414,9 @@ pub use html::to_html;
 pub use junit::to_junit;
 pub use ledger::{Divergence, KnownSetup, Ledger, LedgerError, LedgerVerdict};
 pub use markdown::to_markdown;
+pub use matrix::{Cell, Column, cells as matrix_cells, matrix_html, matrix_markdown};
+pub use parity::{
+    ParityDifference, by_rule as parity_by_rule, parity_html, parity_markdown, parity_text,
+};
 pub use secrets::{EVIDENCE_BYTES, MIN_SECRET_CHARS, REDACTED, Secrets, is_credential};
 pub use text::to_text;

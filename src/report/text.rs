@@ -94,5 +94,8 @@ pub fn to_text(report: &Report) -> String {
             report.retries
         );
     }
+    if let Some(differences) = &report.parity {
+        out.push_str(&super::parity::parity_text(differences));
+    }
     out
 }

@@ -17,13 +17,13 @@ use crate::support::{binary, check_url, python, tempdir};
 const MOTO_LEDGER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/moto.toml");
 
 /// A `moto_server` on a free loopback port, stopped on drop.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Moto {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
