@@ -173,9 +173,12 @@ pub fn sequence_count(
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 
-/// PutImage calls spent before the random phase: the PutImage digest probe (one), the base
-/// fixture, and each contract case's seed (`seeds`, one per case, as [`case_seed`] gives
-/// them) and setup.
+/// PutImage calls of the registry API probes: REG-SAME-STATE puts a tag, then moves it.
+pub const REGISTRY_PROBE_PUSHES: u32 = 2;
+
+/// PutImage calls spent outside the random phase: the PutImage digest probe (one), the base
+/// fixture, each contract case's seed (`seeds`, one per case, as [`case_seed`] gives them)
+/// and setup, and the registry API probes ([`REGISTRY_PROBE_PUSHES`]).
 pub fn fixed_pushes(fixture: &Fixture, cases: &[Case], seeds: &[Vec<Call>]) -> u32 {
     let setup_pushes = |case: &Case| {
         let n = case
@@ -191,7 +194,7 @@ pub fn fixed_pushes(fixture: &Fixture, cases: &[Case], seeds: &[Vec<Call>]) -> u
         .filter(|(c, _)| !c.setup.is_empty())
         .map(|(c, seed)| push_count(seed) + setup_pushes(c))
         .sum();
-    1 + push_count(&fixture.calls()) + cases
+    1 + push_count(&fixture.calls()) + cases + REGISTRY_PROBE_PUSHES
 }
 
 #[cfg(test)]

@@ -504,7 +504,10 @@ async fn same_state(
         &[RuleId::RegSameState],
     );
     // The first image, then (a move) another one, when the repository has two.
-    let targets = images.iter().take(2).collect::<Vec<_>>();
+    let targets = images
+        .iter()
+        .take(super::plan::REGISTRY_PROBE_PUSHES as usize)
+        .collect::<Vec<_>>();
     for (step, image) in targets.iter().enumerate() {
         if !put_tag(session, &name, tag, image).await? {
             return Ok(());

@@ -249,7 +249,6 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-
 /// The command line: `check --record`, `replay`, then `check --against` another choice,
 /// which passes the contract and fails `--fail-on parity`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
