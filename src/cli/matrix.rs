@@ -34,6 +34,10 @@ pub struct Args {
     /// shown per rule.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["seed", "cases"])]
     against: Option<PathBuf>,
+    /// Put this before each rule's link to the contract (`docs/contract/...`), such as
+    /// `../../` for a page two folders below the repository's root.
+    #[arg(long, default_value = "")]
+    contract_base: String,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -86,8 +90,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 page: Some(page),
             })
             .collect();
-        write(&args.out, "matrix.html", &matrix_html(&columns))?;
-        let markdown = matrix_markdown(&columns);
+        write(
+            &args.out,
+            "matrix.html",
+            &matrix_html(&columns, &args.contract_base),
+        )?;
+        let markdown = matrix_markdown(&columns, &args.contract_base);
         write(&args.out, "matrix.md", &markdown)?;
         std::io::stdout().lock().write_all(markdown.as_bytes())?;
         Ok(ExitCode::SUCCESS)

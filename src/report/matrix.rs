@@ -128,8 +128,10 @@ fn link(column: &Column<'_>, rule: RuleId, cell: &Cell) -> Option<String> {
     }
 }
 
-/// The matrix as a Markdown table.
-pub fn matrix_markdown(columns: &[Column<'_>]) -> String {
+/// The matrix as a Markdown table; each rule links to its section of the contract, under
+/// `contract_base` (`""`: relative to the repository's root, as in every report; `"../../"`
+/// for a page two folders down).
+pub fn matrix_markdown(columns: &[Column<'_>], contract_base: &str) -> String {
     let mut out = String::from("# ECR conformance matrix\n\n| rule | level |");
     for column in columns {
         let _ = write!(out, " {} |", text(column.name));
@@ -141,7 +143,7 @@ pub fn matrix_markdown(columns: &[Column<'_>]) -> String {
     for (i, rule) in RULES.iter().enumerate() {
         let _ = write!(
             out,
-            "| [{}]({}) | {} |",
+            "| [{}]({contract_base}{}) | {} |",
             rule.id,
             rule.id.contract_link(),
             rule.level
@@ -168,8 +170,8 @@ pub fn matrix_markdown(columns: &[Column<'_>]) -> String {
     out
 }
 
-/// The matrix as one HTML page.
-pub fn matrix_html(columns: &[Column<'_>]) -> String {
+/// The matrix as one HTML page (`contract_base` as for [`matrix_markdown`]).
+pub fn matrix_html(columns: &[Column<'_>], contract_base: &str) -> String {
     let mut out = String::from(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>ECR conformance matrix</title>\n<style>\
 body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px}\
@@ -184,7 +186,8 @@ body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px soli
     for (i, rule) in RULES.iter().enumerate() {
         let _ = write!(
             out,
-            "<tr id=\"{id}\"><td><a href=\"{}\">{id}</a><td>{}",
+            "<tr id=\"{id}\"><td><a href=\"{}{}\">{id}</a><td>{}",
+            escape(contract_base),
             escape(&rule.id.contract_link()),
             rule.level,
             id = rule.id
