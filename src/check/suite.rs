@@ -111,7 +111,8 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         settle_seconds: session.settle_needed.as_secs_f64(),
         findings: std::mem::take(&mut session.findings),
         exercised: std::mem::take(&mut session.exercised),
-        reached: std::mem::take(&mut session.covered).reached,
+        reached: std::mem::take(&mut session.covered.reached),
+        blocked: std::mem::take(&mut session.covered.blocked),
         setup_divergences: std::mem::take(&mut session.setup_divergences),
         notes: std::mem::take(&mut session.notes),
         spent: target.spend().counts(),
@@ -333,6 +334,9 @@ async fn run_case(
         _ => seed_fixture(session, &scope, seed.to_vec()).await?,
     };
     let Some(mirror) = run_setup(session, case, &scope, mirror).await? else {
+        let pairs = case_would_reach(&session.fixture, seed, case);
+        let probe = format!("case {}", case.name);
+        session.covered.record_blocked(pairs, &probe);
         return cleanup_scope(session, &scope).await;
     };
     let body = request_body(session, case, &scope);
@@ -349,6 +353,31 @@ async fn run_case(
         session.exercised.extend(case.rules());
     }
     cleanup_scope(session, &scope).await
+}
+
+/// What `case` would have exercised, its setup calls and its request, had the server answered
+/// its setup as ECR does: the model's answer on its `seed` (pure).
+fn case_would_reach(
+    fixture: &crate::strategy::Fixture,
+    seed: &[Call],
+    case: &Case,
+) -> std::collections::BTreeSet<crate::oracle::coverage::Reached> {
+    use crate::oracle::coverage::{exercised_by_calls, exercised_by_request};
+    let setup: Vec<Call> = case
+        .setup
+        .iter()
+        .filter_map(|step| step.to_call(fixture).ok())
+        .collect();
+    let start = crate::strategy::build_registry(seed);
+    let mut pairs = exercised_by_calls(&start, &setup);
+    let state = crate::strategy::build_registry(&[seed, &setup[..]].concat());
+    let body = case.body(fixture, |name| Some(name.to_owned()));
+    let request = wire::decode_body::<wire::BatchGetImageRequest>(&body)
+        .map(|decoded| decoded.value)
+        .unwrap_or_default();
+    let expected = crate::model::batch_get_image(&state, &request);
+    pairs.extend(exercised_by_request(&state, &request, &expected));
+    pairs
 }
 
 /// A case's setup calls in `scope`, on top of the fixture `mirror` holds; the mirror after

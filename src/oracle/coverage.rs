@@ -451,10 +451,17 @@ pub struct RuleCoverage {
     pub total: usize,
     /// The pairs not reached, as `row (context)`.
     pub missing: Vec<String>,
+    /// Of those, the ones the server's deviations made unreachable: `row (context)` and the
+    /// probe that would have reached it.
+    pub unreachable: Vec<(String, String)>,
 }
 
-/// The coverage of every rule that has rows, in catalogue order.
-pub fn coverage(reached: &BTreeSet<Reached>) -> Vec<RuleCoverage> {
+/// The coverage of every rule that has rows, in catalogue order; `blocked` are the pairs the
+/// server's deviations kept probes from reaching ([`Coverage::blocked`]).
+pub fn coverage(
+    reached: &BTreeSet<Reached>,
+    blocked: &std::collections::BTreeMap<Reached, String>,
+) -> Vec<RuleCoverage> {
     let mut out: Vec<RuleCoverage> = Vec::new();
     for rule in super::rules::RULES {
         let pairs: Vec<Reached> = ROWS
@@ -470,11 +477,21 @@ pub fn coverage(reached: &BTreeSet<Reached>) -> Vec<RuleCoverage> {
             .filter(|p| !reached.contains(p))
             .map(|(k, c)| format!("{k} ({c:?})"))
             .collect();
+        let unreachable = pairs
+            .iter()
+            .filter(|p| !reached.contains(p))
+            .filter_map(|p| {
+                blocked
+                    .get(p)
+                    .map(|probe| (format!("{} ({:?})", p.0, p.1), probe.clone()))
+            })
+            .collect();
         out.push(RuleCoverage {
             rule: rule.id,
             reached: pairs.len() - missing.len(),
             total: pairs.len(),
             missing,
+            unreachable,
         });
     }
     out
@@ -486,6 +503,10 @@ pub fn coverage(reached: &BTreeSet<Reached>) -> Vec<RuleCoverage> {
 pub struct Coverage {
     /// The (row, context) pairs reached.
     pub reached: BTreeSet<Reached>,
+    /// Pairs a probe would have reached had the server answered its setup as ECR does, with
+    /// the probe: the rows the server's deviations made unreachable, when nothing else
+    /// reaches them.
+    pub blocked: std::collections::BTreeMap<Reached, String>,
     deleted: BTreeSet<String>,
 }
 
@@ -515,9 +536,20 @@ impl Coverage {
         self.reached.extend(exercised_by_registry(state, probe));
     }
 
+    /// Records that `probe` was not judged (the server answered its setup otherwise than
+    /// ECR): the pairs it would have reached are blocked, unless something else reaches them.
+    pub fn record_blocked(&mut self, pairs: BTreeSet<Reached>, probe: &str) {
+        for pair in pairs {
+            self.blocked.entry(pair).or_insert_with(|| probe.to_owned());
+        }
+    }
+
     /// Adds what another part of the run reached.
     pub fn join(&mut self, other: Coverage) {
         self.reached.extend(other.reached);
+        for (pair, probe) in other.blocked {
+            self.blocked.entry(pair).or_insert(probe);
+        }
         self.deleted.extend(other.deleted);
     }
 }

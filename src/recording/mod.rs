@@ -1,5 +1,5 @@
 //! Recordings: every exchange of a `check` run, kept so that the run can be replayed through
-//! the model and the oracle without the server ([`replay`]), and so that another server can
+//! the model and the oracle without the server ([`replay()`]), and so that another server can
 //! be held to it value by value ([`parity`]).
 //!
 //! A recording is a folder, meant to be committed:
@@ -13,7 +13,7 @@
 //! placeholders ([`Places`]), so a replay or another server can put its own in. Secrets are
 //! never written: registry requests keep only the headers that shape an answer (never
 //! `Authorization`), tokens and pre-signed URLs are replaced by their kind
-//! ([`places::scrub`]), and the run's [`Secrets`] go over every text last.
+//! ([`places::scrub_body`], [`places::scrub_header`]), and the run's [`Secrets`] go over every text last.
 //!
 //! Must not: judge an answer (the oracle does, on replay), or write a secret.
 
@@ -63,8 +63,8 @@ pub struct Meta {
     /// The recorded server's verdict, rule by rule: `pass`, `fail` or `not_exercised`.
     pub verdict: BTreeMap<String, String>,
     /// What a comparison skips, for the reader: the header names and JSON members whose
-    /// values change from run to run ([`places::VOLATILE_HEADERS`],
-    /// [`places::VOLATILE_MEMBERS`]).
+    /// values change from run to run ([`places::VOLATILE_MEMBERS`], and every header but
+    /// [`places::COMPARED_HEADERS`]).
     pub volatile: Vec<String>,
 }
 

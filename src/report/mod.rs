@@ -52,6 +52,9 @@ pub struct Report {
     /// [`crate::oracle::coverage`]); empty when the run did not measure them.
     #[serde(skip)]
     pub reached: BTreeSet<crate::oracle::coverage::Reached>,
+    /// Pairs the server's deviations kept a probe from reaching, with the probe.
+    #[serde(skip)]
+    pub blocked: std::collections::BTreeMap<crate::oracle::coverage::Reached, String>,
     /// Setup calls the server answered otherwise than ECR does.
     pub setup_divergences: Vec<SetupDivergence>,
     /// What the harness had to adapt to or could not do.
@@ -273,18 +276,30 @@ impl Report {
     pub fn coverage(&self) -> Vec<crate::oracle::coverage::RuleCoverage> {
         match self.reached.is_empty() {
             true => vec![],
-            false => crate::oracle::coverage::coverage(&self.reached),
+            false => crate::oracle::coverage::coverage(&self.reached, &self.blocked),
         }
     }
 
     /// The coverage as lines of text, one per rule, for every format.
-    pub(crate) fn coverage_lines(&self) -> Vec<String> {
+    pub fn coverage_lines(&self) -> Vec<String> {
         self.coverage()
             .iter()
             .map(|c| {
                 let missing = match c.missing.as_slice() {
                     [] => String::new(),
                     m => format!("; not exercised: {}", m.join(", ")),
+                };
+                let unreachable: Vec<String> = c
+                    .unreachable
+                    .iter()
+                    .map(|(pair, probe)| format!("{pair} by {probe}"))
+                    .collect();
+                let missing = match unreachable.as_slice() {
+                    [] => missing,
+                    u => format!(
+                        "{missing}; made unreachable by the server's deviations: {}",
+                        u.join(", ")
+                    ),
                 };
                 format!(
                     "{}: {} of {} rows and contexts exercised{missing}",

@@ -139,7 +139,9 @@ struct Routed {
 const PERMIT_BYTES: usize = 64 * 1024;
 
 /// The router every connection is served by: each request, bounded in size and time, into
-/// `endpoint`, with the default room for write bodies in flight.
+/// `endpoint`, with the default room for write bodies in flight (the `endpoint` fuzz target's
+/// way in; connections are served through [`router_within`]).
+#[cfg_attr(not(feature = "arbitrary"), allow(dead_code))]
 pub(crate) fn router(endpoint: Arc<Endpoint>, body_timeout: Duration) -> axum::Router {
     router_within(endpoint, body_timeout, super::MAX_UPLOAD_BYTES_IN_FLIGHT)
 }

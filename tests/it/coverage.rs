@@ -423,3 +423,45 @@ async fn a_digest_winning_over_a_disagreeing_tag_is_caught_under_id_tag_and_dige
     assert!(rules.contains("ID-TAG-AND-DIGEST"), "{rules:?}");
     assert!(rules.contains("ID-MISMATCH-CODE"), "{rules:?}");
 }
+
+/// A server that refuses every BatchDeleteImage keeps the re-push after a delete from being
+/// reached: the report names them as made unreachable by those cases, not merely missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_a_servers_deviation_made_unreachable_are_named_with_their_case() {
+    let server = broken_server(Fault {
+        refuse_operation: Some("BatchDeleteImage"),
+        ..Fault::default()
+    })
+    .await;
+    let report = check_url(&server.uri(), 0).await;
+    let case = "image_pushed_again_after_its_delete_comes_back_with_only_the_new_tag";
+    assert!(
+        report
+            .setup_divergences
+            .iter()
+            .any(|d| d.case == case && !d.judged),
+        "{:#?}",
+        report.setup_divergences
+    );
+    let unreachable: Vec<(String, String)> = report
+        .coverage()
+        .into_iter()
+        .flat_map(|c| c.unreachable)
+        .collect();
+    assert!(
+        unreachable
+            .iter()
+            .any(|(_, probe)| probe == &format!("case {case}")),
+        "{unreachable:?}"
+    );
+    let lines = report.coverage_lines().join("\n");
+    assert!(
+        lines.contains("made unreachable by the server's deviations"),
+        "{lines}"
+    );
+    // Against serve, nothing is unreachable.
+    let serve = spawn(reference_config()).await.expect("serve starts");
+    let clean = check_url(&serve.url(), 0).await;
+    assert!(clean.coverage().iter().all(|c| c.unreachable.is_empty()));
+    serve.shutdown().await;
+}

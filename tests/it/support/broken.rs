@@ -35,6 +35,8 @@ pub struct Fault {
     pub registry: Option<&'static str>,
     /// PutImage refuses every push of this tag (InvalidParameterException), valid or not.
     pub refuse_put_tag: Option<&'static str>,
+    /// Every call of this operation is refused (InvalidParameterException).
+    pub refuse_operation: Option<&'static str>,
 }
 
 struct Broken {
@@ -64,6 +66,12 @@ impl Respond for Broken {
         let tag = serde_json::from_slice::<Value>(&request.body)
             .ok()
             .and_then(|b| b.get("imageTag").and_then(Value::as_str).map(str::to_owned));
+        if let Some(operation) = self.fault.refuse_operation
+            && target.ends_with(&format!(".{operation}"))
+        {
+            let body = wire::encode_error("InvalidParameterException", "This call is refused");
+            return ResponseTemplate::new(400).set_body_raw(body, wire::CONTENT_TYPE);
+        }
         if target.ends_with(".PutImage")
             && let Some(refused) = self.fault.refuse_put_tag
             && tag.as_deref() == Some(refused)
