@@ -42,6 +42,8 @@ impl<'t> Session<'t> {
     }
 }
 
+/// Deletes the repositories `session` created in `scope` (none for `base`, the shared fixture,
+/// which the run's cleanup deletes at its end).
 pub(super) async fn cleanup_scope(
     session: &mut Session<'_>,
     scope: &str,

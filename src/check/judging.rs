@@ -16,18 +16,22 @@ pub(super) const WIRE_RULES: [RuleId; 5] = [
     RuleId::RobustNo5xx,
 ];
 
+/// Rules every judged success answer exercises.
 pub(super) const SUCCESS_RULES: [RuleId; 3] = [
     RuleId::WireBothLists,
     RuleId::IdFailureCode,
     RuleId::IdFailureReason,
 ];
 
+/// Rules every judged error answer exercises.
 pub(super) const ERROR_RULES: [RuleId; 3] = [
     RuleId::WireErrorCode,
     RuleId::WireErrorBodyType,
     RuleId::WireErrorMessage,
 ];
 
+/// The oracle's verdict on one answer; with a case's scenario rule `context`, what was
+/// answered is also filed under it (see [`check_in`]).
 pub(super) fn judge(
     expected: &Expected,
     observed: &Observed,
