@@ -10,7 +10,7 @@ use crate::remote::{HttpTarget, Rates, Tap, Tls};
 use crate::report::{Report, Secrets};
 use crate::wire::Credentials;
 
-use super::suite::now_nanos;
+use super::clock::now_nanos;
 use super::suite::{Options, run};
 use super::{CheckError, Journal};
 

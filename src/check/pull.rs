@@ -21,7 +21,8 @@ use crate::report::{Finding, Reproduction, Response};
 use crate::wire::registry::{Reference, accepted_media_types, next_link};
 use crate::wire::{self, Operation};
 
-use super::session::{CheckError, PutDigests, Session};
+use super::digests::PutDigests;
+use super::session::{CheckError, Session};
 
 /// The `Accept` lines every manifest is fetched with: each format alone, several lines, one
 /// line with several types joined by commas, `q=` values (which do not reorder ECR's choice),
@@ -110,7 +111,7 @@ pub(super) async fn probe_registry(
 /// The `Authorization` value of GetAuthorizationToken's token; `None` (with a note) when the
 /// server hands out none.
 async fn token(session: &mut Session<'_>) -> Result<Option<String>, CheckError> {
-    let asked_at = super::suite::now_nanos() as f64 / 1e9;
+    let asked_at = super::clock::now_nanos() as f64 / 1e9;
     let request = wire::GetAuthorizationTokenRequest::default();
     let exchange = session
         .send(

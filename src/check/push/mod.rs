@@ -14,7 +14,8 @@ use crate::model::Call;
 use crate::oracle::has_registry_api;
 use crate::wire::{self, Operation};
 
-use super::session::{CheckError, Session, SetupAnswer};
+use super::session::{CheckError, Session};
+use super::setup::SetupAnswer;
 use exchange::observed;
 use manifests::{absent, immutable, manifests};
 use uploads::{big_upload, blob_upload, refusals};
