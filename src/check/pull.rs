@@ -611,7 +611,7 @@ async fn fetch(
     Ok(fetched)
 }
 
-fn observed(fetched: &Fetched) -> PullObserved {
+pub(super) fn observed(fetched: &Fetched) -> PullObserved {
     PullObserved {
         status: fetched.status,
         headers: fetched.headers.clone(),
@@ -619,8 +619,8 @@ fn observed(fetched: &Fetched) -> PullObserved {
     }
 }
 
-/// Marks `rules` exercised and records `violations` with the exchange.
-fn judge(
+/// Marks `rules` exercised and records `violations` with the exchange (the push probes' too).
+pub(super) fn judge(
     session: &mut Session<'_>,
     probe: &str,
     fetched: &Fetched,

@@ -2,9 +2,8 @@
 //! API, locations, and judging.
 
 use crate::model::manifest::{OCI, S2};
-use crate::oracle::{PullObserved, PushedImage, RuleId, Violation};
+use crate::oracle::PushedImage;
 use crate::remote::{Fetched, TransportError};
-use crate::report::{Finding, Reproduction, Response};
 use crate::wire::{self, Operation};
 
 use super::super::session::{CheckError, Session};
@@ -110,42 +109,4 @@ pub(super) async fn send(
     let mut all = vec![("authorization", pusher.authorization.clone())];
     all.extend(headers.iter().cloned());
     session.target.push(method, url, &all, body).await
-}
-
-pub(super) fn observed(fetched: &Fetched) -> PullObserved {
-    PullObserved {
-        status: fetched.status,
-        headers: fetched.headers.clone(),
-        body: fetched.body.clone(),
-    }
-}
-
-/// Marks `rules` exercised and records `violations` with the exchange.
-pub(super) fn judge(
-    session: &mut Session<'_>,
-    probe: &str,
-    fetched: &Fetched,
-    violations: Vec<Violation>,
-    rules: &[RuleId],
-) {
-    session.exercised.extend(rules.iter().copied());
-    for violation in violations {
-        session.exercised.insert(violation.rule);
-        let body = session.secrets.evidence(&fetched.body);
-        let request = session.secrets.redact(&fetched.request);
-        let (method, url) = request.split_once(' ').unwrap_or(("GET", ""));
-        let curl = format!("curl -sS -u \"AWS:$PASSWORD\" -X {method} '{url}'");
-        let violation = session.secrets.redact_violation(violation);
-        session.findings.push(Finding {
-            message: violation.to_string(),
-            violation,
-            probe: session.secrets.redact(probe),
-            request,
-            response: Response {
-                status: fetched.status,
-                body,
-            },
-            reproduction: Reproduction { curl, aws: None },
-        });
-    }
 }

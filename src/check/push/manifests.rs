@@ -10,8 +10,9 @@ use crate::oracle::{
 use crate::remote::{Fetched, TransportError};
 use crate::wire::{self, Operation};
 
+use super::super::pull::{judge, observed};
 use super::super::session::{CheckError, Session};
-use super::exchange::{batch_get, judge, next_location, observed, range, send, with_digest};
+use super::exchange::{batch_get, next_location, range, send, with_digest};
 use super::uploads::start;
 use super::{Pusher, create};
 

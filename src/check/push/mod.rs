@@ -14,9 +14,9 @@ use crate::model::Call;
 use crate::oracle::has_registry_api;
 use crate::wire::{self, Operation};
 
+use super::pull::observed;
 use super::session::{CheckError, Session};
 use super::setup::SetupAnswer;
-use exchange::observed;
 use manifests::{absent, immutable, manifests};
 use uploads::{big_upload, blob_upload, refusals};
 

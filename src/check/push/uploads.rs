@@ -6,8 +6,9 @@ use crate::oracle::{
     check_refused_mount, check_small_chunk, check_upload_start, check_wrong_digest,
 };
 
+use super::super::pull::{judge, observed};
 use super::super::session::{CheckError, Session};
-use super::exchange::{available, judge, next_location, observed, range, send, with_digest};
+use super::exchange::{available, next_location, range, send, with_digest};
 use super::{PART, PUSHED_BLOB_BYTES, Pusher};
 
 /// A small blob in one chunk: the start, the chunk and the completion judged.
