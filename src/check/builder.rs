@@ -68,6 +68,7 @@ pub struct Suite {
     secrets: Secrets,
     tap: Option<Arc<dyn Tap>>,
     prefix: Option<String>,
+    shared_scopes: bool,
 }
 
 impl Suite {
@@ -95,6 +96,7 @@ impl Suite {
             secrets: Secrets::default(),
             tap: None,
             prefix: None,
+            shared_scopes: true,
         }
     }
 
@@ -238,6 +240,15 @@ impl Suite {
         self
     }
 
+    /// Whether contract cases that change state may share a scope (default: yes). The plan
+    /// lets a case share a scope only where the model proves that it shows exactly what it
+    /// shows alone, which saves a seeding per shared case; `false` runs each such case in a
+    /// scope of its own, to tell whether a finding depends on the cases run before it.
+    pub fn shared_scopes(mut self, shared: bool) -> Self {
+        self.shared_scopes = shared;
+        self
+    }
+
     /// The endpoint's URL.
     pub fn url(&self) -> &str {
         &self.url
@@ -290,6 +301,7 @@ impl Suite {
                 .unwrap_or(if target.is_loopback() { 1 } else { REMOTE_JOBS }),
             registry_url: self.registry_url.clone(),
             secrets: self.secrets.clone(),
+            shared_scopes: self.shared_scopes,
         };
         run(&target, &options).await
     }

@@ -8,6 +8,7 @@ use crate::strategy::cases::Case;
 use crate::wire::{self, Operation};
 
 use super::cleanup::cleanup_scope;
+use super::plan::CaseScope;
 use super::seeding::seed_fixture;
 use super::session::{CheckError, Session};
 use super::setup::SetupAnswer;
@@ -22,6 +23,51 @@ pub(super) async fn case_part<'t>(
 ) -> (Session<'t>, Result<(), CheckError>) {
     let outcome = run_case(&mut part, base, case, seed, index).await;
     (part, outcome)
+}
+
+/// One case of a shared scope: its index, the part of the run it gathered, and how it went.
+pub(super) type Member<'t> = (usize, Session<'t>, Result<(), CheckError>);
+
+/// Runs the cases of a scope the plan shares (`plan::case_scopes`), one after another in a
+/// part of the run of their own: the scope seeded once, each case's setup and request on the
+/// state the cases before it left, each case gathered in a part of its own, so that the run
+/// joins them in the cases' order. Once a case's setup leaves a state the mirror cannot
+/// follow, the cases after it each run alone, in a scope and on a seed of their own, as they
+/// would without sharing.
+pub(super) async fn shared_part<'t>(
+    mut part: Session<'t>,
+    cases: &[Case],
+    seeds: &[Vec<Call>],
+    scope: &CaseScope,
+) -> (Session<'t>, Vec<Member<'t>>, Result<(), CheckError>) {
+    let Some(&first) = scope.cases.first() else {
+        return (part, Vec::new(), Ok(()));
+    };
+    let name = format!("c{first}");
+    let mut mirror = match seed_fixture(&mut part, &name, scope.seed.clone()).await {
+        Ok(mirror) => Some(mirror),
+        Err(e) => return (part, Vec::new(), Err(e)),
+    };
+    let mut members = Vec::new();
+    for &index in &scope.cases {
+        let case = &cases[index];
+        let mut member = part.fork();
+        member.uploaded = std::mem::take(&mut part.uploaded);
+        let outcome = match mirror.take() {
+            Some(state) => judge_case(&mut member, case, &name, state, &seeds[index])
+                .await
+                .map(|after| mirror = after),
+            None => run_alone(&mut member, case, &seeds[index], index).await,
+        };
+        // What the scope holds stays the scope's: its blobs for the next case's pushes, its
+        // repositories for its cleanup; what the case learned of the server, for the next.
+        part.uploaded = std::mem::take(&mut member.uploaded);
+        part.created.append(&mut member.created);
+        part.learn_from(&member);
+        members.push((index, member, outcome));
+    }
+    let cleanup = cleanup_scope(&mut part, &name).await;
+    (part, members, cleanup)
 }
 
 /// Runs one contract case: its setup in a fresh copy of the fixture (when it has one), then
@@ -40,24 +86,46 @@ async fn run_case(
         ));
         return Ok(());
     }
-    let scope = if case.setup.is_empty() {
-        "base".to_owned()
-    } else {
-        format!("c{index}")
-    };
-    // A case that changes state gets a scope of its own, seeded as the plan says: the
-    // fixture repositories it names, with the images the model shows it needs.
-    let mirror = match scope.as_str() {
-        "base" => base.clone(),
-        _ => seed_fixture(session, &scope, seed.to_vec()).await?,
-    };
-    let Some(mirror) = run_setup(session, case, &scope, mirror).await? else {
+    if case.setup.is_empty() {
+        return judge_case(session, case, "base", base.clone(), seed)
+            .await
+            .map(drop);
+    }
+    run_alone(session, case, seed, index).await
+}
+
+/// Runs a case that changes state in a scope of its own, `c<index>`, seeded with `seed` (a
+/// case that needs uploaded blobs is never shared, so the caller has checked that it may run).
+async fn run_alone(
+    session: &mut Session<'_>,
+    case: &Case,
+    seed: &[Call],
+    index: usize,
+) -> Result<(), CheckError> {
+    let scope = format!("c{index}");
+    let mirror = seed_fixture(session, &scope, seed.to_vec()).await?;
+    judge_case(session, case, &scope, mirror, seed).await?;
+    cleanup_scope(session, &scope).await
+}
+
+/// A case's setup in `scope`, on the state `mirror` holds, then its request, judged: the
+/// mirror after it, or `None` when its setup was answered so that the case could not be
+/// judged (what it would have reached, had ECR answered, is recorded as blocked; `seed` is
+/// the case's own seed, for that).
+async fn judge_case(
+    session: &mut Session<'_>,
+    case: &Case,
+    scope: &str,
+    mirror: Registry,
+    seed: &[Call],
+) -> Result<Option<Registry>, CheckError> {
+    let Some(mirror) = run_setup(session, case, scope, mirror).await? else {
         let pairs = case_would_reach(&session.fixture, seed, case);
         let probe = format!("case {}", case.name);
         session.covered.record_blocked(pairs, &probe);
-        return cleanup_scope(session, &scope).await;
+        return Ok(None);
     };
-    let body = request_body(session, case, &scope);
+    let body = request_body(session, case, scope);
     let unjudged = session.unjudged_by_digest;
     session
         .probe(
@@ -70,7 +138,7 @@ async fn run_case(
     if session.unjudged_by_digest == unjudged {
         session.exercised.extend(case.rules());
     }
-    cleanup_scope(session, &scope).await
+    Ok(Some(mirror))
 }
 
 /// What `case` would have exercised, its setup calls and its request, had the server answered

@@ -5,7 +5,7 @@
 //! absence would change an answer of the case, and a sequence sends only the calls whose
 //! answer the model does not know in advance from the repositories that exist.
 
-use crate::model::{Call, CallOutput, Expected, OpError, batch_get_image_body};
+use crate::model::{Call, CallOutput, Expected, OpError, Registry, batch_get_image_body};
 use crate::strategy::cases::Case;
 use crate::strategy::{Fixture, Scenario, build_registry};
 use crate::wire::Operation;
@@ -31,12 +31,11 @@ fn fixture_calls<'a>(fixture: &'a Fixture, repositories: &'a [&str]) -> Vec<Call
         .collect()
 }
 
-/// What a case shows in a scope seeded with `seed`: each setup step's answer (accepted or
-/// the error name) and the acceptable answers to its request; `None` when the model refuses
-/// a seeding call (such a seed is not one the harness may send).
+/// What a case shows from a state: each setup step's answer (the model's output, or the error
+/// name) and the acceptable answers to its request.
 #[derive(Debug, PartialEq)]
 struct Outcome {
-    setup: Vec<Result<(), &'static str>>,
+    setup: Vec<Result<CallOutput, &'static str>>,
     expected: Expected,
 }
 
@@ -61,21 +60,28 @@ impl Expanded {
         })
     }
 
+    /// What the case shows in a scope seeded with `seed`; `None` when the model refuses a
+    /// seeding call (such a seed is not one the harness may send).
     fn outcome(&self, seed: &[Call]) -> Option<Outcome> {
         let mut registry = build_registry(&[]);
         registry.require_blobs = self.require_blobs;
         for call in seed {
             registry.apply(call, 0.0).ok()?;
         }
+        Some(self.run(&mut registry))
+    }
+
+    /// What the case shows from `registry`, which its setup calls then change.
+    fn run(&self, registry: &mut Registry) -> Outcome {
         let setup = self
             .setup
             .iter()
-            .map(|call| registry.apply(call, 0.0).map(drop).map_err(|e| e.code))
+            .map(|call| registry.apply(call, 0.0).map_err(|e| e.code))
             .collect();
-        Some(Outcome {
+        Outcome {
             setup,
-            expected: batch_get_image_body(&registry, &self.body),
-        })
+            expected: batch_get_image_body(registry, &self.body),
+        }
     }
 }
 
@@ -113,6 +119,90 @@ pub fn case_seed(fixture: &Fixture, case: &Case) -> Vec<Call> {
 /// Whether `call` pushes `manifest`.
 fn pushes(call: &Call, manifest: &str) -> bool {
     matches!(call, Call::PutImage(put) if put.image_manifest.as_deref() == Some(manifest))
+}
+
+/// The most contract cases one scope holds: the cases of a scope run one after another, so a
+/// longer scope saves seeding but lengthens the run's critical path.
+pub const MAX_SHARED: usize = 4;
+
+/// A scope of the contract phase: the cases run in it, in order, and what it is seeded with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseScope {
+    /// Indices of the cases, into the run's list of cases, in the order they run.
+    pub cases: Vec<usize>,
+    /// The fixture calls it is seeded with: every call some case's own seed holds
+    /// ([`case_seed`]), in fixture order.
+    pub seed: Vec<Call>,
+}
+
+/// The scopes of the contract cases that change state (the others read the base fixture),
+/// given each case's own seed (`seeds[i]`, as [`case_seed`] gives it). A case joins the first
+/// scope, in case order, where the model proves that it changes nothing: every case of the
+/// scope, run after those before it on the scope's seed, shows exactly what it shows alone on
+/// its own seed (each setup step's answer and the acceptable answers to its request), and
+/// the scope holds fewer than [`MAX_SHARED`] cases. Otherwise it starts a scope of its own. A
+/// case that needs uploaded blobs, or whose setup does not expand, always runs alone. Pure,
+/// and the same for the same cases.
+pub fn case_scopes(fixture: &Fixture, cases: &[Case], seeds: &[Vec<Call>]) -> Vec<CaseScope> {
+    let every = fixture.calls();
+    let mut scopes: Vec<(CaseScope, bool)> = Vec::new();
+    let expanded: Vec<Option<(Expanded, Outcome)>> = cases
+        .iter()
+        .zip(seeds)
+        .map(|(case, seed)| {
+            let expanded = Expanded::of(fixture, case).filter(|e| !e.require_blobs)?;
+            let alone = expanded.outcome(seed)?;
+            Some((expanded, alone))
+        })
+        .collect();
+    for (i, case) in cases.iter().enumerate() {
+        if case.setup.is_empty() {
+            continue;
+        }
+        let alone = CaseScope {
+            cases: vec![i],
+            seed: seeds[i].clone(),
+        };
+        if expanded[i].is_none() {
+            scopes.push((alone, false));
+            continue;
+        }
+        let joined = scopes.iter_mut().find_map(|(scope, open)| {
+            if !*open || scope.cases.len() >= MAX_SHARED {
+                return None;
+            }
+            let mut members = scope.cases.clone();
+            members.push(i);
+            let seed: Vec<Call> = every
+                .iter()
+                .filter(|call| members.iter().any(|&m| seeds[m].contains(call)))
+                .cloned()
+                .collect();
+            let proven = shares(&seed, members.iter().map(|&m| expanded[m].as_ref()));
+            proven.then(|| *scope = CaseScope { cases: members, seed })
+        });
+        if joined.is_none() {
+            scopes.push((alone, true));
+        }
+    }
+    scopes.into_iter().map(|(scope, _)| scope).collect()
+}
+
+/// Whether each case, run in order from `seed`, shows what it shows alone.
+fn shares<'a>(seed: &[Call], cases: impl Iterator<Item = Option<&'a (Expanded, Outcome)>>) -> bool {
+    let mut registry = build_registry(&[]);
+    if seed.iter().any(|call| registry.apply(call, 0.0).is_err()) {
+        return false;
+    }
+    for case in cases {
+        let Some((expanded, alone)) = case else {
+            return false;
+        };
+        if expanded.run(&mut registry) != *alone {
+            return false;
+        }
+    }
+    true
 }
 
 /// The calls of a random sequence worth sending: those whose answer the model does not know
@@ -177,24 +267,20 @@ pub fn sequence_count(
 pub const REGISTRY_PROBE_PUSHES: u32 = 2;
 
 /// PutImage calls spent outside the random phase: the PutImage digest probe (one), the base
-/// fixture, each contract case's seed (`seeds`, one per case, as [`case_seed`] gives them)
-/// and setup, and the registry API probes ([`REGISTRY_PROBE_PUSHES`]).
-pub fn fixed_pushes(fixture: &Fixture, cases: &[Case], seeds: &[Vec<Call>]) -> u32 {
-    let setup_pushes = |case: &Case| {
-        let n = case
-            .setup
-            .iter()
-            .filter(|s| s.call == Operation::PutImage.name())
-            .count();
-        u32::try_from(n).unwrap_or(u32::MAX)
-    };
-    let cases: u32 = cases
+/// fixture, each case scope's seed ([`case_scopes`]), every contract case's setup, and the
+/// registry API probes ([`REGISTRY_PROBE_PUSHES`]). A case whose shared scope diverged from
+/// ECR before it runs alone, on a seed of its own: a server that diverges may cost more.
+pub fn fixed_pushes(fixture: &Fixture, cases: &[Case], scopes: &[CaseScope]) -> u32 {
+    let setup: usize = cases
         .iter()
-        .zip(seeds)
-        .filter(|(c, _)| !c.setup.is_empty())
-        .map(|(c, seed)| push_count(seed) + setup_pushes(c))
-        .sum();
-    1 + push_count(&fixture.calls()) + cases + REGISTRY_PROBE_PUSHES
+        .flat_map(|case| &case.setup)
+        .filter(|step| step.call == Operation::PutImage.name())
+        .count();
+    let seeds: u32 = scopes.iter().map(|scope| push_count(&scope.seed)).sum();
+    1 + push_count(&fixture.calls())
+        + seeds
+        + u32::try_from(setup).unwrap_or(u32::MAX)
+        + REGISTRY_PROBE_PUSHES
 }
 
 #[cfg(test)]
@@ -245,6 +331,81 @@ mod tests {
         assert!(
             planned * 2 < whole,
             "{planned} pushes planned, {whole} whole"
+        );
+    }
+
+    /// Each case's scope, as the plan shares them, with each case's own seed.
+    fn planned() -> (Fixture, Vec<Case>, Vec<Vec<Call>>, Vec<CaseScope>) {
+        let fixture = fixture();
+        let cases = all_cases();
+        let seeds: Vec<Vec<Call>> = cases.iter().map(|c| case_seed(&fixture, c)).collect();
+        let scopes = case_scopes(&fixture, &cases, &seeds);
+        (fixture, cases, seeds, scopes)
+    }
+
+    #[test]
+    fn every_case_that_changes_state_runs_in_exactly_one_scope() {
+        let (_, cases, _, scopes) = planned();
+        let mut planned: Vec<usize> = scopes.iter().flat_map(|s| s.cases.clone()).collect();
+        planned.sort_unstable();
+        let changing: Vec<usize> = (0..cases.len())
+            .filter(|&i| !cases[i].setup.is_empty())
+            .collect();
+        assert_eq!(planned, changing);
+        assert!(scopes.iter().all(|s| s.cases.len() <= MAX_SHARED));
+        assert!(
+            scopes.iter().all(|s| s.cases.windows(2).all(|w| w[0] < w[1])),
+            "the cases of a scope run in case order"
+        );
+    }
+
+    /// Checked again here apart from the planner: every case of a shared scope, run after
+    /// the cases before it on the scope's seed, answers each setup call and its request as on
+    /// its own seed, the registry built afresh with the model's own builder.
+    #[test]
+    fn a_case_in_a_shared_scope_shows_what_it_shows_alone() {
+        let (fixture, cases, seeds, scopes) = planned();
+        let shared: Vec<&CaseScope> = scopes.iter().filter(|s| s.cases.len() > 1).collect();
+        assert!(!shared.is_empty(), "the plan shares no scope");
+        for scope in shared {
+            let mut before: Vec<Call> = scope.seed.clone();
+            for &i in &scope.cases {
+                let setup: Vec<Call> = cases[i]
+                    .setup
+                    .iter()
+                    .map(|s| s.to_call(&fixture).expect("a case that expands"))
+                    .collect();
+                let body = cases[i].body(&fixture, |_| None);
+                let answers = |start: &[Call]| {
+                    let mut registry = crate::strategy::build_registry(start);
+                    let setup: Vec<_> = setup.iter().map(|c| registry.apply(c, 0.0)).collect();
+                    (setup, batch_get_image_body(&registry, &body))
+                };
+                assert_eq!(
+                    answers(&before),
+                    answers(&seeds[i]),
+                    "case {} after {:?}",
+                    cases[i].name,
+                    scope.cases
+                );
+                before.extend(setup);
+            }
+        }
+    }
+
+    #[test]
+    fn shared_scopes_push_fewer_images_than_a_scope_for_each_case() {
+        let (_, cases, seeds, scopes) = planned();
+        let alone: u32 = (0..cases.len())
+            .filter(|&i| !cases[i].setup.is_empty())
+            .map(|i| push_count(&seeds[i]))
+            .sum();
+        let shared: u32 = scopes.iter().map(|s| push_count(&s.seed)).sum();
+        let changing = cases.iter().filter(|c| !c.setup.is_empty()).count();
+        assert!(
+            shared < alone && scopes.len() < changing,
+            "{} scopes for {changing} cases, {shared} pushes shared against {alone} alone",
+            scopes.len()
         );
     }
 

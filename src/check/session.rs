@@ -163,6 +163,7 @@ impl<'t> Session<'t> {
     /// Adds what a [`Session::fork`] gathered: its findings only when `record` (a random
     /// sequence run while shrinking is judged, not reported), everything else always.
     pub(crate) fn join(&mut self, part: Session<'t>, record: bool) {
+        self.learn_from(&part);
         if record {
             self.findings.extend(part.findings);
         }
@@ -179,7 +180,14 @@ impl<'t> Session<'t> {
         self.retries += part.retries;
         self.settle_needed = self.settle_needed.max(part.settle_needed);
         self.unjudged_by_digest += part.unjudged_by_digest;
-        self.account = self.account.take().or(part.account);
+    }
+
+    /// What `part` learned of the server that this session has not: the account, whether it
+    /// has the layer API, how it reports PutImage digests.
+    pub(crate) fn learn_from(&mut self, part: &Session<'t>) {
+        if self.account.is_none() {
+            self.account.clone_from(&part.account);
+        }
         self.layer_api = self.layer_api.or(part.layer_api);
         if self.put_digests == PutDigests::Content {
             self.put_digests = part.put_digests;

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt as _, stream};
 
-use crate::model::Call;
+use crate::model::{Call, Registry};
 use crate::remote::HttpTarget;
 use crate::report::{Report, Secrets};
 use crate::strategy::cases::{Case, files};
 
 use super::auth::probe_auth;
-use super::cases::case_part;
+use super::cases::{case_part, shared_part};
 use super::clock::now_nanos;
 use super::journal::{HeldJournal, Journal};
 use super::plan;
@@ -49,6 +49,9 @@ pub(crate) struct Options {
     pub(crate) registry_url: Option<String>,
     /// The run's secrets, shared with whoever built the run (see `Suite::secrets`).
     pub(crate) secrets: Secrets,
+    /// Whether contract cases may share a scope where the model proves it changes nothing
+    /// (see `plan::case_scopes`); else each case that changes state has a scope of its own.
+    pub(crate) shared_scopes: bool,
 }
 
 /// Runs the whole suite against `target`.
@@ -68,19 +71,34 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         options.secrets.clone(),
     );
     let all: Vec<Case> = files().into_iter().flat_map(|f| f.cases).collect();
-    // Each case's seed, decided once (see `plan::case_seed`).
+    // Each case's seed and the scopes the cases that change state run in, decided once.
     let seeds: Vec<Vec<Call>> = all
         .iter()
         .map(|case| plan::case_seed(&session.fixture, case))
         .collect();
+    let scopes = match options.shared_scopes {
+        true => plan::case_scopes(&session.fixture, &all, &seeds),
+        false => (0..all.len())
+            .filter(|&i| !all[i].setup.is_empty())
+            .map(|i| plan::CaseScope {
+                cases: vec![i],
+                seed: seeds[i].clone(),
+            })
+            .collect(),
+    };
     let pushes_left =
         options
             .budget
-            .saturating_sub(plan::fixed_pushes(&session.fixture, &all, &seeds));
+            .saturating_sub(plan::fixed_pushes(&session.fixture, &all, &scopes));
     let sequences = plan::sequence_count(options.cases, pushes_left, |i| {
         Shrinking::new(options.seed, i).current()
     });
-    let outcome = phases(&mut session, options, &all, &seeds, sequences).await;
+    let contract = Contract {
+        cases: &all,
+        seeds: &seeds,
+        scopes: &scopes,
+    };
+    let outcome = phases(&mut session, options, &contract, sequences).await;
     let cleanup = if options.keep {
         Ok(())
     } else {
@@ -138,46 +156,99 @@ fn hold(journal: &Journal, prefix: &str, target: &HttpTarget) -> Result<HeldJour
     Ok(held.under_prefix(prefix).durable(!target.is_loopback()))
 }
 
+/// The contract phase's plan: every case, each one's own seed, and the scopes of those that
+/// change state.
+struct Contract<'a> {
+    cases: &'a [Case],
+    seeds: &'a [Vec<Call>],
+    scopes: &'a [plan::CaseScope],
+}
+
 async fn phases(
     session: &mut Session<'_>,
     options: &Options,
-    all: &[Case],
-    seeds: &[Vec<Call>],
+    contract: &Contract<'_>,
     sequences: u32,
 ) -> Result<(), CheckError> {
     probe_put_digest(session).await?;
     let base_calls = session.fixture.calls();
     let base = seed_fixture(session, "base", base_calls).await?;
-    let total = (all.len() + 1) as u64 + u64::from(sequences);
+    let total = (contract.cases.len() + 1) as u64 + u64::from(sequences);
     let mut progress = Progress {
         done: 0,
         total,
         report: options.progress,
     };
-    // Each case runs in a scope of its own (or only reads the base), so cases run side by
-    // side; what each gathered is joined in the cases' order.
-    let parts: Vec<_> = all
-        .iter()
-        .enumerate()
-        .map(|(i, case)| case_part(session.fork(), &base, case, &seeds[i], i))
-        .collect();
-    let mut parts = stream::iter(parts).buffered(options.jobs.max(1));
-    let mut failed = None;
-    while let Some((part, outcome)) = parts.next().await {
-        session.join(part, true);
-        // After an error the others still finish, so that what they created is cleaned up.
-        failed = failed.or(outcome.err());
-        progress.step();
-    }
-    drop(parts);
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    run_cases(session, options, contract, &base, &mut progress).await?;
     probe_auth(session).await?;
     progress.step();
     super::pull::probe_registry(session, &base, options.registry_url.as_deref()).await?;
     super::push::probe_push(session, options.registry_url.as_deref()).await?;
     run_properties(session, options, sequences, &mut progress).await
+}
+
+/// Runs every contract case: those that only read on the base fixture, each alone; those
+/// that change state in their scopes, a scope of one case as that case alone. Scopes run side
+/// by side, `--jobs` at a time, whichever finishes first; what each case gathered is joined
+/// in the cases' order (a shared scope's own seeding and cleanup just before its first case),
+/// so that the report does not depend on how many ran at once.
+async fn run_cases(
+    session: &mut Session<'_>,
+    options: &Options,
+    contract: &Contract<'_>,
+    base: &Registry,
+    progress: &mut Progress,
+) -> Result<(), CheckError> {
+    let Contract {
+        cases,
+        seeds,
+        scopes,
+    } = *contract;
+    // Every unit of work by its first case: a case that reads, or a scope (by its index).
+    let mut units: Vec<(usize, Option<usize>)> = (0..cases.len())
+        .filter(|&i| cases[i].setup.is_empty())
+        .map(|i| (i, None))
+        .chain(
+            (0..scopes.len()).filter_map(|k| Some((*scopes[k].cases.first()?, Some(k)))),
+        )
+        .collect();
+    units.sort_by_key(|(first, _)| *first);
+    let mut parts = Vec::with_capacity(units.len());
+    for (first, scope) in units {
+        let part = session.fork();
+        parts.push(async move {
+            match scope.map(|k| &scopes[k]) {
+                Some(scope) if scope.cases.len() > 1 => {
+                    let (part, members, outcome) = shared_part(part, cases, seeds, scope).await;
+                    let mut gathered = vec![((first, 0), part, outcome)];
+                    gathered.extend(members.into_iter().map(|(i, m, o)| ((i, 1), m, o)));
+                    gathered
+                }
+                _ => {
+                    let (part, outcome) =
+                        case_part(part, base, &cases[first], &seeds[first], first).await;
+                    vec![((first, 1), part, outcome)]
+                }
+            }
+        });
+    }
+    let mut parts = stream::iter(parts).buffer_unordered(options.jobs.max(1));
+    let mut gathered = Vec::new();
+    while let Some(unit) = parts.next().await {
+        for _ in unit.iter().filter(|(key, _, _)| key.1 == 1) {
+            progress.step();
+        }
+        gathered.extend(unit);
+    }
+    drop(parts);
+    gathered.sort_by_key(|(key, _, _)| *key);
+    let mut failed = None;
+    for (_, part, outcome) in gathered {
+        session.join(part, true);
+        // After an error the others still finished, so that what they created is cleaned up.
+        failed = failed.or(outcome.err());
+    }
+    failed.map_or(Ok(()), Err)
 }
 
 /// The run's progress, as (done, total) for the caller's callback.
@@ -213,21 +284,26 @@ async fn run_properties(
     let parts: Vec<_> = (0..sequences as usize)
         .map(|i| {
             let scenario = Shrinking::new(options.seed, i).current();
-            sequence_part(session.fork(), scenario, format!("p{}", i + 1))
+            let part = sequence_part(session.fork(), scenario, format!("p{}", i + 1));
+            async move { (i, part.await) }
         })
         .collect();
-    let mut parts = stream::iter(parts).buffered(options.jobs.max(1));
+    // Whichever finishes first frees its slot; joined in the order drawn.
+    let mut parts = stream::iter(parts).buffer_unordered(options.jobs.max(1));
+    let mut done = Vec::with_capacity(sequences as usize);
+    while let Some(finished) = parts.next().await {
+        done.push(finished);
+        progress.step();
+    }
+    drop(parts);
+    done.sort_by_key(|(i, _)| *i);
     let (mut failed, mut first_failing) = (None, None);
-    let mut i = 0;
-    while let Some((part, outcome)) = parts.next().await {
+    for (i, (part, outcome)) in done {
         let failure = join_sequence(session, part, outcome, &mut failed);
         if first_failing.is_none() && !failure.is_empty() {
             first_failing = Some((i, failure));
         }
-        i += 1;
-        progress.step();
     }
-    drop(parts);
     if let Some(e) = failed {
         return Err(e);
     }

@@ -28,6 +28,7 @@ mod push_rules;
 mod recording;
 mod registry_rules;
 mod sdk;
+mod scopes;
 mod secrets;
 mod serve;
 mod serve_bounds;
