@@ -17,6 +17,11 @@ use super::{CheckError, Journal};
 /// How many parts of a run go at once against an endpoint off this machine, by default.
 pub const REMOTE_JOBS: usize = 8;
 
+/// Reads (BatchGetImage probes, registry API GETs and HEADs) a run may have in flight for
+/// each write it may have in flight ([`Suite::jobs`]): a read changes nothing, and ECR's
+/// quota for BatchGetImage is 200 times its quota for PutImage.
+pub const READS_PER_WRITE: usize = 4;
+
 /// Runs the contract suite of `ecr-contract check` against an endpoint and returns its
 /// [`Report`]; [`Report::assert_conforms`] turns it into a test verdict.
 ///
@@ -202,8 +207,10 @@ impl Suite {
         self
     }
 
-    /// How many contract cases, or random sequences, run at once. The report is the same
-    /// whatever the number (parts are joined in the run's order). Default: 1 on this machine
+    /// How many contract cases, or random sequences, run at once, and how many requests that
+    /// may change the server's state are in flight at once (reads, which change nothing,
+    /// [`READS_PER_WRITE`] times as many). The report is the same whatever the number (parts
+    /// are joined in the run's order). Default: 1 on this machine
     /// (answers take microseconds, and emulators are often single-threaded or not safe under
     /// concurrent writes), [`REMOTE_JOBS`] for an endpoint off it (each answer costs a round
     /// trip; the per-operation pacing keeps concurrent requests within ECR's quotas).
@@ -270,6 +277,10 @@ impl Suite {
             self.secrets.add_credentials(credentials);
         }
         let target = self.target()?;
+        let jobs = self
+            .jobs
+            .unwrap_or(if target.is_loopback() { 1 } else { REMOTE_JOBS });
+        let target = target.in_flight(jobs, jobs * READS_PER_WRITE);
         let journal = match &self.journal {
             Some(path) => Journal::new(path),
             None => Journal::for_this_run().ok_or_else(|| {
@@ -296,9 +307,7 @@ impl Suite {
             keep: self.keep,
             journal,
             progress: self.progress,
-            jobs: self
-                .jobs
-                .unwrap_or(if target.is_loopback() { 1 } else { REMOTE_JOBS }),
+            jobs,
             registry_url: self.registry_url.clone(),
             secrets: self.secrets.clone(),
             shared_scopes: self.shared_scopes,

@@ -3,6 +3,7 @@
 
 mod aws;
 mod bounds;
+mod flight;
 mod pace;
 mod registry;
 mod spend;
@@ -25,6 +26,7 @@ pub use spend::Spend;
 use crate::oracle::normalize::is_throttling;
 use crate::wire::{self, Credentials, Operation, Signer};
 
+use flight::InFlight;
 use pace::Pacer;
 
 /// Why a request got no answer.
@@ -238,6 +240,7 @@ pub struct HttpTarget {
     client: reqwest::Client,
     max_retries: u32,
     pacer: Arc<Pacer>,
+    flight: InFlight,
     spend: Spend,
     tap: Option<Arc<dyn Tap>>,
 }
@@ -298,6 +301,7 @@ impl HttpTarget {
             client,
             max_retries: 6,
             pacer,
+            flight: InFlight::unlimited(),
             spend: Spend::default(),
             tap: None,
         })
@@ -307,6 +311,14 @@ impl HttpTarget {
     /// machine, no limit on loopback ([`Rates::default_for`]).
     pub fn paced(mut self, rates: &Rates) -> Self {
         self.pacer = Arc::new(Pacer::new(rates));
+        self
+    }
+
+    /// Keeps at most `writes` requests that may change the server's state, and at most
+    /// `reads` that only read, in flight at once across this target and its clones (each at
+    /// least 1; default: no limit).
+    pub fn in_flight(mut self, writes: usize, reads: usize) -> Self {
+        self.flight = InFlight::new(writes, reads);
         self
     }
 
@@ -369,7 +381,9 @@ impl HttpTarget {
         let mut retries = 0;
         loop {
             self.pacer.acquire(operation).await;
+            let slot = self.flight.enter(!operation.is_read()).await;
             let (status, headers, answer) = self.attempt(operation, &body, signed).await?;
+            drop(slot);
             let code = headers
                 .get("x-amzn-errortype")
                 .and_then(|v| v.to_str().ok())

@@ -55,6 +55,8 @@ impl HttpTarget {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut current = url.to_owned();
         let mut hops = 0;
+        let write = !matches!(method, reqwest::Method::GET | reqwest::Method::HEAD);
+        let _slot = self.flight.enter(write).await;
         loop {
             self.spend
                 .add(&super::spend::registry_operation(method.as_str(), &current));
@@ -113,6 +115,7 @@ impl HttpTarget {
         body: Vec<u8>,
     ) -> Result<Fetched, TransportError> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::PUT);
+        let _slot = self.flight.enter(true).await;
         self.spend
             .add(&super::spend::registry_operation(method.as_str(), url));
         let mut builder = self.client.request(method.clone(), url).body(body);

@@ -85,6 +85,19 @@ impl Operation {
         Self::ALL.into_iter().find(|op| op.name() == name)
     }
 
+    /// Whether the operation only reads: it changes nothing on the server.
+    pub fn is_read(self) -> bool {
+        matches!(
+            self,
+            Operation::BatchGetImage
+                | Operation::DescribeRepositories
+                | Operation::ListImages
+                | Operation::DescribeImages
+                | Operation::BatchCheckLayerAvailability
+                | Operation::GetAuthorizationToken
+        )
+    }
+
     /// The `X-Amz-Target` header value.
     pub fn target(self) -> String {
         format!("{TARGET_PREFIX}.{}", self.name())
