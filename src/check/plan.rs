@@ -5,10 +5,12 @@
 //! absence would change an answer of the case, and a sequence sends only the calls whose
 //! answer the model does not know in advance from the repositories that exist.
 
+use std::collections::BTreeSet;
+
 use crate::model::{Call, CallOutput, Expected, OpError, Registry, batch_get_image_body};
 use crate::strategy::cases::Case;
 use crate::strategy::{Fixture, Scenario, build_registry};
-use crate::wire::Operation;
+use crate::wire::{self, Operation};
 
 /// PutImage calls a default run may spend: the fixture, the contract cases' seeds and setup,
 /// then as many random sequences as fit (ECR's PutImage quota is 10 a second, so 150 pushes
@@ -238,29 +240,149 @@ pub fn push_count(calls: &[Call]) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// How many random sequences a run sends: `explicit` when given (`--cases`); else, from the
-/// first, as many as fit in `pushes_left`, each costing the PutImage calls of its lean
-/// form, at most [`MAX_BUDGETED_SEQUENCES`]. Stops at the first that does not fit, so the
-/// choice depends on the seed and the budget only.
-pub fn sequence_count(
+/// The manifest types a whole-state probe accepts one at a time, besides accepting any: every
+/// tag the state holds is then asked for in each column of the translation table (spec
+/// section 5, media-type negotiation), whatever the generators happened to request.
+const ACCEPT_ONLY: [(&str, &str); 3] = [
+    ("Docker schema 1", crate::model::manifest::S1),
+    ("Docker schema 2", crate::model::manifest::S2),
+    ("OCI", crate::model::manifest::OCI),
+];
+
+/// The probes a random sequence sends after each of its calls, sent together, as (what each
+/// asks, the request): the sequence's own request; every image `state` holds in the request's
+/// repository, by digest and by tag (at most 100 ids, the most a request may name, in a fixed
+/// order), when it holds one; and when it holds a tag, the same accepting only Docker schema
+/// 1, only Docker schema 2, and only OCI.
+pub fn step_probes(
+    state: &Registry,
+    request: &wire::BatchGetImageRequest,
+) -> Vec<(String, wire::BatchGetImageRequest)> {
+    let mut probes = vec![(String::new(), request.clone())];
+    let Some(name) = request.repository_name.as_deref() else {
+        return probes;
+    };
+    let Some(repository) = state.repository(state.account.as_str(), name) else {
+        return probes;
+    };
+    let mut digests: Vec<String> = repository.images.keys().map(ToString::to_string).collect();
+    let mut tags: Vec<String> = repository.tags.keys().map(ToString::to_string).collect();
+    digests.sort();
+    tags.sort();
+    let tagged = !tags.is_empty();
+    let ids: Vec<wire::ImageIdentifier> = digests
+        .into_iter()
+        .map(wire::ImageIdentifier::digest)
+        .chain(tags.into_iter().map(wire::ImageIdentifier::tag))
+        .take(100)
+        .collect();
+    if ids.is_empty() {
+        return probes;
+    }
+    let whole = wire::BatchGetImageRequest {
+        repository_name: Some(name.to_owned()),
+        image_ids: Some(ids),
+        ..Default::default()
+    };
+    if tagged {
+        probes.extend(ACCEPT_ONLY.iter().map(|(label, media_type)| {
+            let only = wire::BatchGetImageRequest {
+                accepted_media_types: Some(vec![(*media_type).to_owned()]),
+                ..whole.clone()
+            };
+            (format!("every image, accepting only {label}"), only)
+        }));
+    }
+    probes.insert(1, ("every image".to_owned(), whole));
+    probes
+}
+
+/// What a random sequence teaches, counted offline with the model: the rows and contexts of
+/// the spec's tables its lean form reaches (its calls, and the probes after each call, see
+/// [`step_probes`]), and each call's outcome (the operation and
+/// the model's answer: accepted, or the error's name).
+fn teaches(scenario: &Scenario) -> BTreeSet<String> {
+    use crate::oracle::coverage::{exercised_by_calls, exercised_by_request};
+    let lean = lean(scenario);
+    let mut registry = build_registry(&[]);
+    let mut taught: BTreeSet<String> = exercised_by_calls(&registry, &lean.calls)
+        .into_iter()
+        .map(|pair| format!("{pair:?}"))
+        .collect();
+    let probe = |registry: &Registry, taught: &mut BTreeSet<String>| {
+        for (_, request) in step_probes(registry, &lean.request) {
+            let expected = crate::model::batch_get_image(registry, &request);
+            taught.extend(
+                exercised_by_request(registry, &request, &expected)
+                    .into_iter()
+                    .map(|pair| format!("{pair:?}")),
+            );
+        }
+    };
+    for call in &lean.calls {
+        let outcome = match registry.apply(call, 0.0) {
+            Ok(_) => "accepted",
+            Err(e) => e.code,
+        };
+        taught.insert(format!("{} {outcome}", call.operation().name()));
+        probe(&registry, &mut taught);
+    }
+    if lean.calls.is_empty() {
+        probe(&registry, &mut taught);
+    }
+    taught
+}
+
+/// Which random sequences a run sends, by their number (each is drawn by `draw(number)`):
+/// `0..n` when `explicit` gives `n` (`--cases`). Else chosen, offline, among the first
+/// [`MAX_BUDGETED_SEQUENCES`] within `pushes_left`, each costing the PutImage calls of its lean
+/// form: first, one after another, the sequence that teaches the most not taught yet (see
+/// [`teaches`]) per push it costs (ties to the lower number); when none teaches anything new,
+/// the rest in order of their numbers, while they fit. Sorted by number, so that the run and
+/// its report depend on the seed and the budget only.
+pub fn choose_sequences(
     explicit: Option<u32>,
     pushes_left: u32,
     draw: impl Fn(usize) -> Scenario,
-) -> u32 {
+) -> Vec<usize> {
     if let Some(n) = explicit {
-        return n;
+        return (0..n as usize).collect();
     }
+    let candidates: Vec<(u32, BTreeSet<String>)> = (0..MAX_BUDGETED_SEQUENCES)
+        .map(|i| {
+            let scenario = draw(i);
+            (push_count(&lean(&scenario).calls), teaches(&scenario))
+        })
+        .collect();
     let mut left = pushes_left;
-    let mut count = 0;
-    while count < MAX_BUDGETED_SEQUENCES {
-        let cost = push_count(&lean(&draw(count)).calls);
-        if cost > left {
-            break;
-        }
-        left -= cost;
-        count += 1;
+    let mut taught: BTreeSet<&String> = BTreeSet::new();
+    let mut chosen: Vec<usize> = Vec::new();
+    loop {
+        // The most new per push, as new * (best cost + 1) > best * (cost + 1).
+        let best = (0..candidates.len())
+            .filter(|i| !chosen.contains(i) && candidates[*i].0 <= left)
+            .map(|i| {
+                let new = candidates[i].1.iter().filter(|t| !taught.contains(t)).count();
+                (i, new, candidates[i].0 + 1)
+            })
+            .filter(|&(_, new, _)| new > 0)
+            .fold(None, |best: Option<(usize, usize, u32)>, c| match best {
+                Some(b) if c.1 * b.2 as usize <= b.1 * c.2 as usize => Some(b),
+                _ => Some(c),
+            });
+        let Some((i, _, _)) = best else { break };
+        left -= candidates[i].0;
+        taught.extend(&candidates[i].1);
+        chosen.push(i);
     }
-    u32::try_from(count).unwrap_or(u32::MAX)
+    for (i, (cost, _)) in candidates.iter().enumerate() {
+        if !chosen.contains(&i) && *cost <= left {
+            left -= cost;
+            chosen.push(i);
+        }
+    }
+    chosen.sort_unstable();
+    chosen
 }
 
 /// PutImage calls of the registry API probes: REG-SAME-STATE puts a tag, then moves it.
@@ -446,32 +568,59 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_budget_chooses_sequences_in_order_until_one_does_not_fit() {
-        let draw = |i: usize| {
-            let mut runner = proptest::test_runner::TestRunner::new_with_rng(
-                proptest::test_runner::Config::default(),
-                proptest::test_runner::TestRng::from_seed(
-                    proptest::test_runner::RngAlgorithm::ChaCha,
-                    &[i as u8; 32],
-                ),
-            );
-            proptest::strategy::ValueTree::current(
-                &proptest::strategy::Strategy::new_tree(
-                    &crate::strategy::arb_scenario(),
-                    &mut runner,
-                )
+    /// Sequence number `i` of a fixed seed.
+    fn draw(i: usize) -> Scenario {
+        let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+            proptest::test_runner::Config::default(),
+            proptest::test_runner::TestRng::from_seed(
+                proptest::test_runner::RngAlgorithm::ChaCha,
+                &[i as u8; 32],
+            ),
+        );
+        proptest::strategy::ValueTree::current(
+            &proptest::strategy::Strategy::new_tree(&crate::strategy::arb_scenario(), &mut runner)
                 .expect("a scenario"),
-            )
-        };
-        assert_eq!(sequence_count(Some(7), 0, draw), 7);
-        assert_eq!(sequence_count(None, 0, draw), 0);
-        let n = sequence_count(None, 60, draw) as usize;
-        let spent: u32 = (0..n).map(|i| push_count(&lean(&draw(i)).calls)).sum();
-        let next = push_count(&lean(&draw(n)).calls);
+        )
+    }
+
+    #[test]
+    fn the_budget_chooses_sequences_that_fit_and_teach_what_those_in_order_would() {
+        assert_eq!(choose_sequences(Some(7), 0, draw), (0..7).collect::<Vec<_>>());
+        let free: Vec<usize> = (0..MAX_BUDGETED_SEQUENCES)
+            .filter(|&i| push_count(&lean(&draw(i)).calls) == 0)
+            .collect();
+        assert_eq!(choose_sequences(None, 0, draw), free, "those that push nothing");
+        let chosen = choose_sequences(None, 60, draw);
+        let cost = |i: &usize| push_count(&lean(&draw(*i)).calls);
+        let spent: u32 = chosen.iter().map(cost).sum();
+        assert!(spent <= 60, "{spent} pushes");
+        assert!(chosen.windows(2).all(|w| w[0] < w[1]), "{chosen:?}");
+        // Nothing left out would still fit.
         assert!(
-            spent <= 60 && spent + next > 60,
-            "{n} sequences, {spent} + {next}"
+            (0..MAX_BUDGETED_SEQUENCES)
+                .filter(|i| !chosen.contains(i))
+                .all(|i| spent + cost(&i) > 60),
+            "{chosen:?}"
+        );
+        // The same pushes spent on the first sequences in order teach no more.
+        let mut in_order = Vec::new();
+        let mut left = 60;
+        for i in 0..MAX_BUDGETED_SEQUENCES {
+            if cost(&i) > left {
+                break;
+            }
+            left -= cost(&i);
+            in_order.push(i);
+        }
+        let taught = |of: &[usize]| -> BTreeSet<String> {
+            of.iter().flat_map(|&i| teaches(&draw(i))).collect()
+        };
+        let (chosen_taught, in_order_taught) = (taught(&chosen), taught(&in_order));
+        assert!(
+            chosen_taught.len() >= in_order_taught.len(),
+            "chosen teach {}, in order {}",
+            chosen_taught.len(),
+            in_order_taught.len()
         );
     }
 }

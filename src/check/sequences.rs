@@ -89,42 +89,14 @@ fn refused_where_ecr_accepts(
         .then(|| (code, "success".to_owned()))
 }
 
-/// A BatchGetImage body asking the repository `request` names for every image it holds in
-/// `state`, by digest and by tag (at most 100 ids, the most a request may name, in a fixed
-/// order); `None` when it holds
-/// none.
-fn whole_state(state: &Registry, request: &wire::BatchGetImageRequest) -> Option<Vec<u8>> {
-    let name = request.repository_name.as_deref()?;
-    let repository = state.repository(state.account.as_str(), name)?;
-    let mut digests: Vec<String> = repository.images.keys().map(ToString::to_string).collect();
-    let mut tags: Vec<String> = repository.tags.keys().map(ToString::to_string).collect();
-    digests.sort();
-    tags.sort();
-    let ids: Vec<wire::ImageIdentifier> = digests
-        .into_iter()
-        .map(wire::ImageIdentifier::digest)
-        .chain(tags.into_iter().map(wire::ImageIdentifier::tag))
-        .take(100)
-        .collect();
-    if ids.is_empty() {
-        return None;
-    }
-    let whole = wire::BatchGetImageRequest {
-        repository_name: Some(name.to_owned()),
-        image_ids: Some(ids),
-        ..Default::default()
-    };
-    Some(wire::encode_request(&whole).body)
-}
-
 /// Sends the given probes at once, each in a part of its own, and joins what they found in
 /// their order: the same report as one after the other, in one round trip.
 async fn probe_together(
     session: &mut Session<'_>,
     state: &Registry,
-    probes: [Option<(String, Vec<u8>)>; 2],
+    probes: Vec<(String, Vec<u8>)>,
 ) -> Result<Vec<crate::oracle::Violation>, CheckError> {
-    let sends = probes.into_iter().flatten().map(|(name, body)| {
+    let sends = probes.into_iter().map(|(name, body)| {
         let mut part = session.fork();
         async move {
             let found = part.probe(&name, state, body, None).await;
@@ -183,23 +155,19 @@ pub(super) async fn run_scenario(
             return Ok(Sequence::Diverged { divergence, note });
         }
         let Some(state) = &mirror else { continue };
-        // The step's request, and every image the repository holds now, by digest and by
-        // tag (the whole state the step left), sent together; joined in that order.
-        let found = probe_together(
-            session,
-            state,
-            [
-                Some((
-                    format!("random sequence {scope}, after step {step}"),
-                    body.clone(),
-                )),
-                whole_state(state, &request).map(|whole| {
-                    let probe = format!("random sequence {scope}, every image after step {step}");
-                    (probe, whole)
-                }),
-            ],
-        )
-        .await?;
+        // The step's request, and every image the repository holds now (see
+        // `plan::step_probes`), sent together; joined in that order.
+        let probes = plan::step_probes(state, &request)
+            .into_iter()
+            .map(|(asks, probe)| {
+                let name = match asks.as_str() {
+                    "" => format!("random sequence {scope}, after step {step}"),
+                    asks => format!("random sequence {scope}, {asks} after step {step}"),
+                };
+                (name, wire::encode_request(&probe).body)
+            })
+            .collect();
+        let found = probe_together(session, state, probes).await?;
         violations.extend(
             found
                 .iter()

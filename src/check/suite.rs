@@ -90,7 +90,7 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         options
             .budget
             .saturating_sub(plan::fixed_pushes(&session.fixture, &all, &scopes));
-    let sequences = plan::sequence_count(options.cases, pushes_left, |i| {
+    let sequences = plan::choose_sequences(options.cases, pushes_left, |i| {
         Shrinking::new(options.seed, i).current()
     });
     let contract = Contract {
@@ -98,7 +98,7 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         seeds: &seeds,
         scopes: &scopes,
     };
-    let outcome = phases(&mut session, options, &contract, sequences).await;
+    let outcome = phases(&mut session, options, &contract, &sequences).await;
     let cleanup = if options.keep {
         Ok(())
     } else {
@@ -125,7 +125,7 @@ pub(crate) async fn run(target: &HttpTarget, options: &Options) -> Result<Report
         seed: options.seed,
         prefix,
         probes: session.probes,
-        property_cases: sequences,
+        property_cases: u32::try_from(sequences.len()).unwrap_or(u32::MAX),
         shrinking_capped: session.shrinking_capped,
         seconds: started.elapsed().as_secs_f64(),
         retries: session.retries,
@@ -168,12 +168,12 @@ async fn phases(
     session: &mut Session<'_>,
     options: &Options,
     contract: &Contract<'_>,
-    sequences: u32,
+    sequences: &[usize],
 ) -> Result<(), CheckError> {
     probe_put_digest(session).await?;
     let base_calls = session.fixture.calls();
     let base = seed_fixture(session, "base", base_calls).await?;
-    let total = (contract.cases.len() + 1) as u64 + u64::from(sequences);
+    let total = (contract.cases.len() + 1 + sequences.len()) as u64;
     let mut progress = Progress {
         done: 0,
         total,
@@ -275,14 +275,12 @@ impl Progress {
 async fn run_properties(
     session: &mut Session<'_>,
     options: &Options,
-    sequences: u32,
+    sequences: &[usize],
     progress: &mut Progress,
 ) -> Result<(), CheckError> {
-    if sequences == 0 {
-        return Ok(());
-    }
-    let parts: Vec<_> = (0..sequences as usize)
-        .map(|i| {
+    let parts: Vec<_> = sequences
+        .iter()
+        .map(|&i| {
             let scenario = Shrinking::new(options.seed, i).current();
             let part = sequence_part(session.fork(), scenario, format!("p{}", i + 1));
             async move { (i, part.await) }
@@ -290,7 +288,7 @@ async fn run_properties(
         .collect();
     // Whichever finishes first frees its slot; joined in the order drawn.
     let mut parts = stream::iter(parts).buffer_unordered(options.jobs.max(1));
-    let mut done = Vec::with_capacity(sequences as usize);
+    let mut done = Vec::with_capacity(sequences.len());
     while let Some(finished) = parts.next().await {
         done.push(finished);
         progress.step();
@@ -310,7 +308,8 @@ async fn run_properties(
     let Some((k, reason)) = first_failing else {
         return Ok(());
     };
-    let mut counter = sequences;
+    // Scopes after the last sequence's for the candidates and the replay.
+    let mut counter = u32::try_from(sequences.last().map_or(0, |&i| i + 1)).unwrap_or(u32::MAX);
     let shrinking = Shrinking::new(options.seed, k);
     let (minimal, reason) = shrink(session, shrinking, reason, &mut counter).await?;
     counter += 1;
