@@ -13,6 +13,7 @@ mod deletes;
 mod fuzzing;
 mod hostile_client;
 mod hostile_server;
+mod in_flight;
 mod journal;
 mod matrix;
 mod model;
