@@ -1,36 +1,127 @@
-//! Seeding: the STATE-PUT-DIGEST probe before anything else, and the standard fixture (or a
-//! case's share of it) seeded into a scope, each divergence from ECR recorded. It must not
-//! judge the cases' requests (see `cases`).
+//! Seeding: the STATE-PUT-DIGEST probe beside the base fixture, and the standard fixture (or
+//! a case's share of it) seeded into a scope in waves (see `waves`), each divergence from ECR
+//! recorded. It must not judge the cases' requests (see `cases`).
 
-use crate::model::{Call, Registry};
+use tokio::sync::watch;
+
+use crate::model::{Call, Registry, RegistryId};
 use crate::report::SetupDivergence;
 use crate::wire::{self, Operation};
 
 use super::cleanup::cleanup_scope;
 use super::digests::PutDigests;
 use super::session::{CheckError, Session};
+use super::setup::needs_blobs;
+use super::waves::waves;
 
-/// STATE-PUT-DIGEST before anything else: pushes the fixture's first image without
-/// `imageDigest` in a scope of its own. A server that answers with a digest of its own is
-/// seeded from then on with `imageDigest` named (see `Session::pin_digests`).
-pub(super) async fn probe_put_digest(session: &mut Session<'_>) -> Result<(), CheckError> {
+/// The STATE-PUT-DIGEST probe and the base fixture, side by side; the base's model mirror.
+/// The base waits for what the probe learns before it needs it (the account before its
+/// creates, how digests are sent before its pushes), so it sends what it would send after
+/// the probe, and what both gathered is joined in that order: the report does not depend on
+/// which answer came first.
+pub(super) async fn seed_base(session: &mut Session<'_>) -> Result<Registry, CheckError> {
+    let (tell, learned) = watch::channel(Learned {
+        stage: Stage::Started,
+        account: None,
+        put_digests: PutDigests::Content,
+    });
+    let (mut digest, mut base) = (session.fork(), session.fork());
+    let calls = session.fixture.calls();
+    let (probed, seeded) = futures_util::future::join(
+        probe_put_digest(&mut digest, tell),
+        seed_waves(&mut base, "base", calls, Some(Beside(learned))),
+    )
+    .await;
+    // What both parts learned of the server on their own (no layer API) is said once.
+    base.notes.retain(|note| !digest.notes.contains(note));
+    // The base started from what the probe learned, and may have learned more.
+    let put_digests = base.put_digests;
+    session.join(digest, true);
+    session.join(base, true);
+    if put_digests != PutDigests::Content {
+        session.put_digests = put_digests;
+    }
+    probed?;
+    seeded
+}
+
+/// How far the digest probe has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Started,
+    /// Its repository's CreateRepository was answered: the account is known, if it can be.
+    Created,
+    /// Its PutImage was answered, or will not be sent: how digests are sent is known.
+    Pushed,
+}
+
+/// What the digest probe has learned of the server, and how far it has got.
+#[derive(Debug, Clone)]
+struct Learned {
+    stage: Stage,
+    account: Option<RegistryId>,
+    put_digests: PutDigests,
+}
+
+/// The base seeding's view of the digest probe beside it.
+struct Beside(watch::Receiver<Learned>);
+
+impl Beside {
+    /// Waits until the probe reaches `stage` (or ends, whatever way), then takes what it
+    /// learned that `session` has not.
+    async fn wait(&mut self, stage: Stage, session: &mut Session<'_>) {
+        let _ = self.0.wait_for(|learned| learned.stage >= stage).await;
+        let learned = self.0.borrow().clone();
+        if session.account.is_none() {
+            session.account = learned.account;
+        }
+        if session.put_digests == PutDigests::Content {
+            session.put_digests = learned.put_digests;
+        }
+    }
+}
+
+/// Tells the base seeding how far the probe has got, and what it learned.
+fn tell(tell: &watch::Sender<Learned>, session: &Session<'_>, stage: Stage) {
+    tell.send_replace(Learned {
+        stage,
+        account: session.account.clone(),
+        put_digests: session.put_digests,
+    });
+}
+
+/// STATE-PUT-DIGEST: pushes the fixture's first image without `imageDigest` in a scope of
+/// its own (its repository created first). A server that answers with a digest of its own
+/// is seeded from then on with `imageDigest` named (see `Session::pin_digests`).
+async fn probe_put_digest(
+    session: &mut Session<'_>,
+    learned: watch::Sender<Learned>,
+) -> Result<(), CheckError> {
     let calls = session.fixture.calls();
     let first_put = calls
         .iter()
         .position(|c| c.operation() == Operation::PutImage)
         .unwrap_or(0);
+    let repository = calls.get(first_put).and_then(Call::repository_name);
+    let needed = calls[..=first_put].iter().filter(|c| {
+        c.operation() == Operation::PutImage
+            || (c.operation() == Operation::CreateRepository
+                && c.repository_name() == repository)
+    });
     let mut mirror = None;
-    for call in &calls[..=first_put] {
+    for call in needed {
+        let answer = session.apply("digest", call, &mut mirror).await?;
+        let stage = match call.operation() {
+            Operation::PutImage => Stage::Pushed,
+            _ => Stage::Created,
+        };
+        tell(&learned, session, stage);
         // A refusal here is met again, and reported, when the fixture is seeded.
-        if session
-            .apply("digest", call, &mut mirror)
-            .await?
-            .refusal()
-            .is_some()
-        {
+        if answer.refusal().is_some() {
             break;
         }
     }
+    tell(&learned, session, Stage::Pushed);
     // A server that reports digests of its own is from now on told the digest, and its
     // answers then carry it: whether `imageDigest` is the manifest's SHA-256 (MAN-DIGEST) is
     // judged here, on the image it named itself, not only on those the harness named.
@@ -54,32 +145,57 @@ pub(super) async fn probe_put_digest(session: &mut Session<'_>) -> Result<(), Ch
     cleanup_scope(session, "digest").await
 }
 
-/// Seeds the standard fixture into `scope`; returns the model mirror of what the server holds.
-/// A call the server answers otherwise than ECR is a setup divergence, and seeding goes on:
-/// the mirror follows what the server holds, so what can still be judged is. Only a server
-/// that accepts no call at all stops the run.
+/// Seeds the standard fixture (or a case's share of it) into `scope`; returns the model
+/// mirror of what the server holds. A call the server answers otherwise than ECR is a setup
+/// divergence, and seeding goes on: the mirror follows what the server holds, so what can
+/// still be judged is. Only a server that accepts no call at all stops the run.
 pub(super) async fn seed_fixture(
     session: &mut Session<'_>,
     scope: &str,
     calls: Vec<Call>,
 ) -> Result<Registry, CheckError> {
+    seed_waves(session, scope, calls, None).await
+}
+
+/// As [`seed_fixture`], a wave at a time: the blobs its pushes need uploaded at once (with
+/// those of later pushes into repositories that exist already), then its calls sent at
+/// once, then their answers followed in the plan's order, as if they had been sent one
+/// after another. `beside`: the digest probe whose answers it waits for.
+async fn seed_waves(
+    session: &mut Session<'_>,
+    scope: &str,
+    calls: Vec<Call>,
+    mut beside: Option<Beside>,
+) -> Result<Registry, CheckError> {
     if calls.is_empty() {
         return session.empty_mirror();
     }
+    let scoped: Vec<Call> = calls.iter().map(|c| session.scoped(scope, c)).collect();
     let mut mirror: Option<Registry> = None;
     let mut first_refusal = None;
-    for (step, call) in calls.iter().enumerate() {
-        let refused = session.apply(scope, call, &mut mirror).await?.refusal();
-        let divergence = match refused {
-            Some(code) => Some((code, "success".to_owned())),
-            None => session.take_divergence(),
-        };
-        if let Some((found, expected)) = divergence {
-            first_refusal.get_or_insert_with(|| format!("{:?} answered {found}", call.operation()));
+    for wave in waves(&calls) {
+        let pushes = scoped[wave.clone()]
+            .iter()
+            .any(|c| c.operation() == Operation::PutImage);
+        if pushes {
+            let uploads = blobs_due(&scoped, wave.clone(), mirror.as_ref());
+            session.upload_blobs(&uploads).await?;
+        }
+        if let Some(beside) = &mut beside {
+            let stage = if pushes { Stage::Pushed } else { Stage::Created };
+            beside.wait(stage, session).await;
+        }
+        let answers = send_wave(session, scoped[wave.clone()].to_vec(), &mut mirror).await?;
+        for (step, divergence) in wave.zip(answers) {
+            let Some((found, expected)) = divergence else {
+                continue;
+            };
+            let call = calls[step].operation().name();
+            first_refusal.get_or_insert_with(|| format!("{call} answered {found}"));
             session.setup_divergences.push(SetupDivergence {
                 case: format!("fixture ({scope})"),
                 step,
-                call: call.operation().name().to_owned(),
+                call: call.to_owned(),
                 found,
                 expected,
                 judged: true,
@@ -92,4 +208,69 @@ pub(super) async fn seed_fixture(
             "seeding {scope}: the server accepts no call ({why})"
         ))
     })
+}
+
+/// The pushes whose blobs go up before `wave`: its own (unless the mirror knows the
+/// repository is absent), and later ones into repositories the mirror knows exist.
+fn blobs_due<'c>(
+    scoped: &'c [Call],
+    wave: std::ops::Range<usize>,
+    mirror: Option<&Registry>,
+) -> Vec<&'c wire::PutImageRequest> {
+    let exists = |put: &wire::PutImageRequest| mirror.is_some() && needs_blobs(put, mirror);
+    scoped
+        .iter()
+        .enumerate()
+        .skip(wave.start)
+        .filter_map(|(i, call)| match call {
+            Call::PutImage(put) if wave.contains(&i) && needs_blobs(put, mirror) => Some(put),
+            Call::PutImage(put) if i >= wave.end && exists(put) => Some(put),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Sends `calls` (in their scope) at once, then follows each answer in `mirror` in their
+/// order: for each, how it differed from ECR's, as `(found, expected)`, if it did.
+async fn send_wave(
+    session: &mut Session<'_>,
+    calls: Vec<Call>,
+    mirror: &mut Option<Registry>,
+) -> Result<Vec<Option<(String, String)>>, CheckError> {
+    let sent = calls
+        .iter()
+        .map(|call| session.prepare(call))
+        .collect::<Result<Vec<Call>, CheckError>>()?;
+    let target = session.target;
+    let sends = sent.iter().map(|c| target.send(c.operation(), c.body()));
+    let (mut answered, mut failed, mut refused_creates) = (Vec::new(), None, Vec::new());
+    for (call, exchange) in sent.iter().zip(futures_util::future::join_all(sends).await) {
+        match exchange {
+            Err(e) => failed = failed.or(Some(e)),
+            Ok(exchange) => {
+                if let (Call::CreateRepository(create), false) = (call, exchange.status == 200) {
+                    refused_creates.push(create.repository_name.clone().unwrap_or_default());
+                }
+                answered.push(exchange);
+            }
+        }
+    }
+    if let Some(e) = failed {
+        // Nothing is followed; a refused create is still not the run's to delete.
+        for name in refused_creates {
+            session.withdraw_created(&name)?;
+        }
+        session.retries += answered.iter().map(|e| e.retries).sum::<u32>();
+        return Err(e.into());
+    }
+    let mut differences = Vec::with_capacity(calls.len());
+    for ((call, sent), exchange) in calls.into_iter().zip(sent).zip(answered) {
+        session.retries += exchange.retries;
+        let answer = session.follow(call, sent, exchange, mirror).await?;
+        differences.push(match answer.refusal() {
+            Some(code) => Some((code, "success".to_owned())),
+            None => session.take_divergence(),
+        });
+    }
+    Ok(differences)
 }
