@@ -15,7 +15,11 @@ impl<'t> Session<'t> {
     /// refused, so whatever has that name (RepositoryAlreadyExistsException) is not this
     /// one's to delete. Named, not the last entry: creates are sent several at once.
     pub(super) fn withdraw_created(&mut self, repository: &str) -> Result<(), CheckError> {
-        if let Some(at) = self.created.iter().rposition(|e| e.repository == repository) {
+        if let Some(at) = self
+            .created
+            .iter()
+            .rposition(|e| e.repository == repository)
+        {
             let refused = self.created.remove(at);
             self.journal.forget(std::slice::from_ref(&refused))?;
         }
@@ -39,7 +43,10 @@ impl<'t> Session<'t> {
         for (entry, deletion) in mine.into_iter().zip(deletions) {
             match deletion {
                 Err(e) => failed = failed.or(Some(e)),
-                Ok(Deletion { kept: None, retries }) => {
+                Ok(Deletion {
+                    kept: None,
+                    retries,
+                }) => {
                     self.retries += retries;
                     removed.push(entry);
                 }

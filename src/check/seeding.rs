@@ -105,8 +105,7 @@ async fn probe_put_digest(
     let repository = calls.get(first_put).and_then(Call::repository_name);
     let needed = calls[..=first_put].iter().filter(|c| {
         c.operation() == Operation::PutImage
-            || (c.operation() == Operation::CreateRepository
-                && c.repository_name() == repository)
+            || (c.operation() == Operation::CreateRepository && c.repository_name() == repository)
     });
     let mut mirror = None;
     for call in needed {
@@ -182,7 +181,11 @@ async fn seed_waves(
             session.upload_blobs(&uploads).await?;
         }
         if let Some(beside) = &mut beside {
-            let stage = if pushes { Stage::Pushed } else { Stage::Created };
+            let stage = if pushes {
+                Stage::Pushed
+            } else {
+                Stage::Created
+            };
             beside.wait(stage, session).await;
         }
         let answers = send_wave(session, scoped[wave.clone()].to_vec(), &mut mirror).await?;
@@ -273,4 +276,142 @@ async fn send_wave(
         });
     }
     Ok(differences)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::check::journal::Journal;
+    use crate::remote::HttpTarget;
+    use crate::report::Secrets;
+    use crate::serve::{self, Config, always};
+    use crate::strategy::REGION;
+    use crate::wire::Credentials;
+
+    /// Every answer's delay: far above what the server itself takes, so that elapsed time
+    /// counts round trips.
+    const ROUND_TRIP: Duration = Duration::from_millis(300);
+
+    /// A server that requires blobs, each answer delayed by [`ROUND_TRIP`], and a session
+    /// against it journalling in a directory of its own.
+    async fn delayed(name: &str) -> (serve::Server, HttpTarget, Journal) {
+        let server = serve::spawn(Config {
+            require_blobs: true,
+            ..Config::default()
+        })
+        .await
+        .expect("the server starts");
+        server
+            .endpoint()
+            .fault_on_any(always(), serve::Fault::Delay(ROUND_TRIP));
+        let target = HttpTarget::new(
+            &server.url(),
+            REGION,
+            Some(Credentials::placeholder()),
+            Duration::from_secs(30),
+        )
+        .expect("a target");
+        let dir = std::env::temp_dir().join(format!(
+            "ecr-contract-seeding-{name}-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).expect("a directory");
+        (server, target, Journal::new(dir.join("journal.tsv")))
+    }
+
+    /// Removes the test's journal and its directory.
+    fn forget(journal: &Journal) {
+        if let Some(dir) = journal.path().parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    fn session<'t>(target: &'t HttpTarget, journal: &Journal) -> Session<'t> {
+        let held = journal.hold().expect("the journal").expect("not held");
+        Session::new(
+            target,
+            "run".into(),
+            Arc::new(held.under_prefix("run")),
+            Duration::ZERO,
+            Secrets::default(),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_base_fixture_and_the_digest_probe_cost_a_handful_of_round_trips_not_one_a_call() {
+        let (server, target, journal) = delayed("handful").await;
+        let mut session = session(&target, &journal);
+        let start = Instant::now();
+        let base = seed_base(&mut session).await.expect("seeded");
+        let seeding = start.elapsed();
+        // One call after another: 13 calls and 17 blobs of three calls each for the base,
+        // 2 calls, 3 blobs, a probe and a delete for the digest probe, 76 round trips. In
+        // waves, beside the probe: 7.
+        assert!(seeding < ROUND_TRIP * 12, "seeding took {seeding:?}");
+        assert_eq!(session.setup_divergences, vec![], "{:?}", session.notes);
+        assert!(session.findings.is_empty(), "{:?}", session.findings);
+        let endpoint = server.endpoint();
+        assert_eq!(endpoint.requests(Operation::CreateRepository), 4);
+        assert_eq!(endpoint.requests(Operation::PutImage), 11);
+        assert_eq!(endpoint.requests(Operation::InitiateLayerUpload), 20);
+        // The mirror holds what the server holds: the whole fixture, under the base scope.
+        let held = endpoint.registry();
+        for (name, _) in &session.fixture.repositories {
+            let name = session.name("base", name);
+            let images = |r: &Registry| {
+                let repository = r.repository(r.account.as_str(), &name).expect(&name);
+                (repository.images.len(), repository.tags.len())
+            };
+            assert_eq!(images(&base), images(&held), "{name}");
+        }
+        // The three base repositories deleted at once, and forgotten.
+        let start = Instant::now();
+        session.cleanup(None).await.expect("deleted");
+        assert!(start.elapsed() < ROUND_TRIP * 2, "{:?}", start.elapsed());
+        assert_eq!(endpoint.requests(Operation::DeleteRepository), 4);
+        assert!(journal.entries().expect("read").is_empty());
+        server.shutdown().await;
+        forget(&journal);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_create_refused_in_a_wave_withdraws_its_own_journal_entry_and_no_other() {
+        let (server, target, journal) = delayed("withdraw").await;
+        let mut session = session(&target, &journal);
+        // The first of the wave's three creates meets a repository that is not the run's.
+        let taken = session.name("c1", "team/app");
+        let create = Call::CreateRepository(wire::CreateRepositoryRequest {
+            repository_name: Some(taken.clone()),
+            ..Default::default()
+        });
+        let exchange = target.send(create.operation(), create.body()).await;
+        assert_eq!(exchange.expect("answered").status, 200);
+        let calls = session.fixture.calls();
+        seed_fixture(&mut session, "c1", calls)
+            .await
+            .expect("seeded");
+        let journalled: Vec<String> = journal
+            .entries()
+            .expect("read")
+            .into_iter()
+            .map(|e| e.repository)
+            .collect();
+        let created: Vec<&str> = session
+            .created
+            .iter()
+            .map(|e| e.repository.as_str())
+            .collect();
+        let others = [session.name("c1", "locked"), session.name("c1", "ubuntu")];
+        assert_eq!(journalled, others);
+        assert_eq!(created, others);
+        assert_eq!(
+            session.setup_divergences[0].found,
+            "RepositoryAlreadyExistsException"
+        );
+        server.shutdown().await;
+        forget(&journal);
+    }
 }

@@ -221,7 +221,10 @@ server's digests are not the manifests' SHA-256"
                 let Some(blob) = self.known_blobs.get(digest) else {
                     continue;
                 };
-                if self.uploaded.insert((repository.clone(), digest.to_owned())) {
+                if self
+                    .uploaded
+                    .insert((repository.clone(), digest.to_owned()))
+                {
                     todo.push((repository.clone(), blob.clone()));
                 }
             }
@@ -356,10 +359,12 @@ async fn upload(
     blob: &ContentBlob,
 ) -> Result<Upload, TransportError> {
     let send = |call: Call| async move { target.send(call.operation(), call.body()).await };
-    let start = send(Call::InitiateLayerUpload(wire::InitiateLayerUploadRequest {
-        repository_name: Some(repository.to_owned()),
-        ..Default::default()
-    }))
+    let start = send(Call::InitiateLayerUpload(
+        wire::InitiateLayerUploadRequest {
+            repository_name: Some(repository.to_owned()),
+            ..Default::default()
+        },
+    ))
     .await?;
     let mut done = Upload {
         retries: start.retries,
@@ -382,12 +387,14 @@ async fn upload(
         ..Default::default()
     }))
     .await?;
-    let complete = send(Call::CompleteLayerUpload(wire::CompleteLayerUploadRequest {
-        repository_name: Some(repository.to_owned()),
-        upload_id,
-        layer_digests: Some(vec![blob.digest.clone()]),
-        ..Default::default()
-    }))
+    let complete = send(Call::CompleteLayerUpload(
+        wire::CompleteLayerUploadRequest {
+            repository_name: Some(repository.to_owned()),
+            upload_id,
+            layer_digests: Some(vec![blob.digest.clone()]),
+            ..Default::default()
+        },
+    ))
     .await?;
     done.retries += part.retries + complete.retries;
     let code = error_code(&complete);

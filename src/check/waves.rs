@@ -181,7 +181,10 @@ mod tests {
             delete,
             create("team/y"),
         ];
-        assert_eq!(waves(&calls), vec![0..1, 1..2, 2..3, 3..4, 4..5, 5..6, 6..7]);
+        assert_eq!(
+            waves(&calls),
+            vec![0..1, 1..2, 2..3, 3..4, 4..5, 5..6, 6..7]
+        );
         assert!(waves(&[]).is_empty());
     }
 }
