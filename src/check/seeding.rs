@@ -347,9 +347,10 @@ mod tests {
         let start = Instant::now();
         let base = seed_base(&mut session).await.expect("seeded");
         let seeding = start.elapsed();
-        // One call after another: 13 calls and 17 blobs of three calls each for the base,
-        // 2 calls, 3 blobs, a probe and a delete for the digest probe, 76 round trips. In
-        // waves, beside the probe: 7.
+        // One call after another: 13 calls and 17 blobs of three calls each for the base, 2
+        // calls, 3 blobs and a delete for the digest probe, 76 round trips. In waves, beside
+        // the probe: 8 (the probe's create; the base's creates; its uploads, three deep, as
+        // the probe's push is answered; the base's three waves of pushes).
         assert!(seeding < ROUND_TRIP * 12, "seeding took {seeding:?}");
         assert_eq!(session.setup_divergences, vec![], "{:?}", session.notes);
         assert!(session.findings.is_empty(), "{:?}", session.findings);
