@@ -36,3 +36,4 @@ mod snapshots;
 mod support;
 mod uploads;
 mod verdicts;
+mod waves;

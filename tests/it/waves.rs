@@ -1,0 +1,63 @@
+//! Seeding in waves beside the STATE-PUT-DIGEST probe: the base fixture's pushes wait for
+//! the probe's answer, so the report does not depend on which answer comes first.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::broken::{Fault, broken_server};
+use crate::support::{suite, tempdir};
+
+/// The report of a run against a server that reports digests of its own, its first
+/// PutImage answered after `delay`, as JSON without its prefix and wall time.
+async fn report_with_first_put_after(delay: Option<Duration>, journal: &str) -> Value {
+    let server = broken_server(Fault {
+        wrong_put_digest: true,
+        delay_first_put: delay,
+        ..Fault::default()
+    })
+    .await;
+    let report = suite(&server.uri(), 3, &tempdir().join(journal))
+        .jobs(8)
+        .run()
+        .await
+        .expect("runs");
+    let text = serde_json::to_string(&report)
+        .expect("JSON")
+        .replace(&report.prefix, "PREFIX");
+    let mut value: Value = serde_json::from_str(&text).expect("JSON");
+    value["seconds"] = Value::Null;
+    value
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_is_the_same_however_late_the_digest_probes_push_is_answered() {
+    let prompt = report_with_first_put_after(None, "prompt.tsv").await;
+    // Long enough for the base's creates and uploads to be answered before it.
+    let late = report_with_first_put_after(Some(Duration::from_millis(1500)), "late.tsv").await;
+    let told = |report: &Value| {
+        report["notes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|n| {
+                n.as_str()
+                    .is_some_and(|n| n.contains("every later PutImage names imageDigest"))
+            })
+            .count()
+    };
+    assert_eq!(told(&late), 1, "{}", late["notes"]);
+    let summary = |report: &Value| {
+        let findings = report["findings"].as_array().map_or(0, Vec::len);
+        format!(
+            "{findings} findings, notes {}, spent {}",
+            report["notes"], report["spent"]
+        )
+    };
+    assert!(
+        prompt == late,
+        "the reports differ:\nprompt: {}\nlate: {}",
+        summary(&prompt),
+        summary(&late)
+    );
+}
