@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use ecr_contract::oracle::Level;
+use ecr_contract::serve::{self, Config, always};
+use ecr_contract::wire::{Credentials, Operation};
 use serde_json::Value;
 
 use crate::support::broken::{Fault, broken_server};
@@ -62,4 +65,43 @@ async fn the_report_is_the_same_however_late_the_digest_probes_push_is_answered(
         prompt["notes"],
         late["notes"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_the_layer_api_is_seeded_with_put_image_alone_and_told_once() {
+    // The digest probe and the base fixture each meet InitiateLayerUpload's 500 on their own.
+    let server = serve::spawn(Config {
+        verify_signatures: Some(Credentials::placeholder()),
+        ..Config::default()
+    })
+    .await
+    .expect("the server starts");
+    server.endpoint().fault_on(
+        Operation::InitiateLayerUpload,
+        always(),
+        serve::Fault::ServerError,
+    );
+    let report = suite(&server.url(), 3, &tempdir().join("no-layer-api.tsv"))
+        .jobs(8)
+        .run()
+        .await
+        .expect("runs");
+    let told: Vec<&String> = report
+        .notes
+        .iter()
+        .filter(|n| n.starts_with("the server has no layer upload API"))
+        .collect();
+    assert_eq!(told.len(), 1, "{:?}", report.notes);
+    assert!(
+        report.setup_divergences.is_empty(),
+        "{:?}",
+        report.setup_divergences
+    );
+    assert!(!report.fails_at(Level::Should), "{:?}", report.findings);
+    // The digest probe's three blobs and the base's seventeen, once each; none after.
+    assert_eq!(
+        server.endpoint().requests(Operation::InitiateLayerUpload),
+        20
+    );
+    server.shutdown().await;
 }
