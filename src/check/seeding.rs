@@ -247,29 +247,41 @@ async fn send_wave(
     let target = session.target;
     let sends = sent.iter().map(|c| target.send(c.operation(), c.body()));
     let (mut answered, mut failed, mut refused_creates) = (Vec::new(), None, Vec::new());
-    for (call, exchange) in sent.iter().zip(futures_util::future::join_all(sends).await) {
+    let exchanges = futures_util::future::join_all(sends).await;
+    for (i, (call, exchange)) in sent.iter().zip(exchanges).enumerate() {
         match exchange {
             Err(e) => failed = failed.or(Some(e)),
             Ok(exchange) => {
                 if let (Call::CreateRepository(create), false) = (call, exchange.status == 200) {
-                    refused_creates.push(create.repository_name.clone().unwrap_or_default());
+                    refused_creates.push((i, create.repository_name.clone().unwrap_or_default()));
                 }
                 answered.push(exchange);
             }
         }
     }
+    // A create refused is not the run's to delete, even when what follows it is not
+    // followed: withdrawn here for calls past `followed`, by `follow` for the others.
+    let withdraw_after = |session: &mut Session<'_>, followed: Option<usize>| {
+        refused_creates
+            .iter()
+            .filter(|(i, _)| followed.is_none_or(|f| *i > f))
+            .try_for_each(|(_, name)| session.withdraw_created(name))
+    };
     if let Some(e) = failed {
-        // Nothing is followed; a refused create is still not the run's to delete.
-        for name in refused_creates {
-            session.withdraw_created(&name)?;
-        }
         session.retries += answered.iter().map(|e| e.retries).sum::<u32>();
+        withdraw_after(session, None)?;
         return Err(e.into());
     }
     let mut differences = Vec::with_capacity(calls.len());
-    for ((call, sent), exchange) in calls.into_iter().zip(sent).zip(answered) {
+    for (i, ((call, sent), exchange)) in calls.into_iter().zip(sent).zip(answered).enumerate() {
         session.retries += exchange.retries;
-        let answer = session.follow(call, sent, exchange, mirror).await?;
+        let answer = match session.follow(call, sent, exchange, mirror).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                withdraw_after(session, Some(i))?;
+                return Err(e);
+            }
+        };
         differences.push(match answer.refusal() {
             Some(code) => Some((code, "success".to_owned())),
             None => session.take_divergence(),
@@ -295,18 +307,20 @@ mod tests {
     /// counts round trips.
     const ROUND_TRIP: Duration = Duration::from_millis(300);
 
-    /// A server that requires blobs, each answer delayed by [`ROUND_TRIP`], and a session
-    /// against it journalling in a directory of its own.
-    async fn delayed(name: &str) -> (serve::Server, HttpTarget, Journal) {
+    /// A server that requires blobs, each answer delayed by `delay`, and a target and a
+    /// journal in a directory of its own for a session against it.
+    async fn delayed(name: &str, delay: Duration) -> (serve::Server, HttpTarget, Journal) {
         let server = serve::spawn(Config {
             require_blobs: true,
             ..Config::default()
         })
         .await
         .expect("the server starts");
-        server
-            .endpoint()
-            .fault_on_any(always(), serve::Fault::Delay(ROUND_TRIP));
+        if !delay.is_zero() {
+            server
+                .endpoint()
+                .fault_on_any(always(), serve::Fault::Delay(delay));
+        }
         let target = HttpTarget::new(
             &server.url(),
             REGION,
@@ -342,7 +356,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_base_fixture_and_the_digest_probe_cost_a_handful_of_round_trips_not_one_a_call() {
-        let (server, target, journal) = delayed("handful").await;
+        let (server, target, journal) = delayed("handful", ROUND_TRIP).await;
         let mut session = session(&target, &journal);
         let start = Instant::now();
         let base = seed_base(&mut session).await.expect("seeded");
@@ -380,7 +394,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_create_refused_in_a_wave_withdraws_its_own_journal_entry_and_no_other() {
-        let (server, target, journal) = delayed("withdraw").await;
+        let (server, target, journal) = delayed("withdraw", ROUND_TRIP).await;
         let mut session = session(&target, &journal);
         // The first of the wave's three creates meets a repository that is not the run's.
         let taken = session.name("c1", "team/app");
@@ -412,6 +426,38 @@ mod tests {
             session.setup_divergences[0].found,
             "RepositoryAlreadyExistsException"
         );
+        server.shutdown().await;
+        forget(&journal);
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_create_refused_beside_one_that_stops_the_run_is_still_withdrawn() {
+        let (server, target, journal) = delayed("stopped", Duration::ZERO).await;
+        let mut session = session(&target, &journal);
+        let taken = session.name("c2", "ubuntu");
+        let create = Call::CreateRepository(wire::CreateRepositoryRequest {
+            repository_name: Some(taken),
+            ..Default::default()
+        });
+        let exchange = target.send(create.operation(), create.body()).await;
+        assert_eq!(exchange.expect("answered").status, 200);
+        // Every create's answer cut in half: the first teaches no account, which stops the
+        // run before the third (refused: `ubuntu` is not the run's) is followed.
+        server.endpoint().fault_on(
+            Operation::CreateRepository,
+            always(),
+            serve::Fault::Truncate,
+        );
+        let calls = session.fixture.calls();
+        let stopped = seed_fixture(&mut session, "c2", calls).await;
+        assert!(matches!(stopped, Err(CheckError::Setup(_))), "{stopped:?}");
+        let journalled: Vec<String> = journal
+            .entries()
+            .expect("read")
+            .into_iter()
+            .map(|e| e.repository)
+            .collect();
+        let created = [session.name("c2", "team/app"), session.name("c2", "locked")];
+        assert_eq!(journalled, created);
         server.shutdown().await;
         forget(&journal);
     }
