@@ -11,34 +11,57 @@ use super::judging::error_code;
 use super::session::{CheckError, Session};
 
 impl<'t> Session<'t> {
-    /// Forgets the repository journalled last: its CreateRepository was refused, so whatever
-    /// has that name (RepositoryAlreadyExistsException) is not this one's to delete.
-    pub(super) fn withdraw_created(&mut self) -> Result<(), CheckError> {
-        if let Some(refused) = self.created.pop() {
+    /// Forgets `repository`, journalled last under that name: its CreateRepository was
+    /// refused, so whatever has that name (RepositoryAlreadyExistsException) is not this
+    /// one's to delete. Named, not the last entry: creates are sent several at once.
+    pub(super) fn withdraw_created(&mut self, repository: &str) -> Result<(), CheckError> {
+        if let Some(at) = self
+            .created
+            .iter()
+            .rposition(|e| e.repository == repository)
+        {
+            let refused = self.created.remove(at);
             self.journal.forget(std::slice::from_ref(&refused))?;
         }
         Ok(())
     }
 
-    /// Deletes every repository this session created (force), and forgets them in the journal.
+    /// Deletes every repository this session created under `scope_prefix` (all of them for
+    /// `None`), all at once (force), and forgets in the journal those that are gone, even
+    /// when another could not be reached.
     pub(crate) async fn cleanup(&mut self, scope_prefix: Option<&str>) -> Result<(), CheckError> {
         let (mine, others): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.created)
             .into_iter()
             .partition(|e| scope_prefix.is_none_or(|p| e.repository.starts_with(p)));
         self.created = others;
-        let mut removed = Vec::new();
-        for entry in mine {
-            let deletion = delete_repository(self.target, &entry.repository).await?;
-            self.retries += deletion.retries;
-            match deletion.kept {
-                None => removed.push(entry),
-                Some(why) => self
-                    .notes
-                    .push(format!("could not delete {}: {why}", entry.repository)),
+        let target = self.target;
+        let deletions = mine
+            .iter()
+            .map(|entry| delete_repository(target, &entry.repository));
+        let deletions = futures_util::future::join_all(deletions).await;
+        let (mut removed, mut failed) = (Vec::new(), None);
+        for (entry, deletion) in mine.into_iter().zip(deletions) {
+            match deletion {
+                Err(e) => failed = failed.or(Some(e)),
+                Ok(Deletion {
+                    kept: None,
+                    retries,
+                }) => {
+                    self.retries += retries;
+                    removed.push(entry);
+                }
+                Ok(Deletion {
+                    kept: Some(why),
+                    retries,
+                }) => {
+                    self.retries += retries;
+                    self.notes
+                        .push(format!("could not delete {}: {why}", entry.repository));
+                }
             }
         }
         self.journal.forget(&removed)?;
-        Ok(())
+        failed.map_or(Ok(()), |e| Err(e.into()))
     }
 }
 

@@ -8,10 +8,10 @@
 //! One file per concern, and the imports go one way (the phases down to the session):
 //! `suite` runs the phases in order; each phase's work is in `seeding` (the digest probe and
 //! the fixture), `cases`, `auth`, `pull` and `push` (the registry API), `sequences` and
-//! `shrinking`; `plan` decides what is sent (pure). Below them, `session` is the run's state
-//! and its probes, with `setup` (setup calls and the mirror), `digests`, `blobs`, `judging`,
-//! `cleanup` and `journal` beside it; `clock` reads the wall clock; `builder` is the public
-//! face ([`Suite`]).
+//! `shrinking`; `plan` decides what is sent (pure), `waves` which setup calls may be sent at
+//! once (pure). Below them, `session` is the run's state and its probes, with `setup` (setup
+//! calls and the mirror), `digests`, `blobs`, `judging`, `cleanup` and `journal` beside it;
+//! `clock` reads the wall clock; `builder` is the public face ([`Suite`]).
 
 mod auth;
 mod blobs;
@@ -31,6 +31,7 @@ mod session;
 mod setup;
 mod shrinking;
 mod suite;
+mod waves;
 
 pub use builder::{REMOTE_JOBS, Suite};
 pub use cleanup::{Deletion, delete_repository};

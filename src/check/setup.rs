@@ -5,7 +5,8 @@
 
 use crate::model::{Call, CallOutput, ImageDigest, Registry, RegistryId};
 use crate::oracle::{RuleId, check_put_digest, check_put_refusal};
-use crate::remote::Exchange;
+use crate::remote::{Exchange, HttpTarget, TransportError};
+use crate::strategy::manifests::ContentBlob;
 use crate::wire::{self, Operation};
 
 use super::digests::{PutDigests, pin_digest};
@@ -32,52 +33,75 @@ impl<'t> Session<'t> {
         call: Call,
         mirror: &mut Option<Registry>,
     ) -> Result<SetupAnswer, CheckError> {
-        // The call as sent (the digest pinned, when the server needs it), for the mirror too.
+        if let Call::PutImage(put) = &call
+            && needs_blobs(put, mirror.as_ref())
+        {
+            self.upload_blobs(&[put]).await?;
+        }
+        let sent = self.prepare(&call)?;
+        let exchange = self.send_call(&sent).await?;
+        self.follow(call, sent, exchange, mirror).await
+    }
+
+    /// `call` as it is sent now: a PutImage names the manifest's digest when the server needs
+    /// it to (see [`PutDigests`]).
+    fn as_sent(&self, call: &Call) -> Call {
         let mut sent = call.clone();
         if let Call::PutImage(put) = &mut sent
             && self.put_digests == PutDigests::Named
         {
             pin_digest(put);
         }
-        self.covered.record_call(mirror.as_ref(), &sent);
+        sent
+    }
+
+    /// `call` (in its scope) made ready to send: as [`Session::as_sent`], and journalled
+    /// before it is sent when it creates a repository (without an answer, a crash or a
+    /// timeout, it may have been created).
+    pub(super) fn prepare(&mut self, call: &Call) -> Result<Call, CheckError> {
+        let sent = self.as_sent(call);
         if let Call::CreateRepository(create) = &sent {
             let entry = Entry {
                 endpoint: self.target.url().to_owned(),
                 region: self.target.region().to_owned(),
                 repository: create.repository_name.clone().unwrap_or_default(),
             };
-            // Before the call: without an answer (a crash, a timeout) it may have been created.
             self.journal.record(&entry)?;
             self.created.push(entry);
         }
-        // Blobs are uploaded unless the mirror knows the repository is absent: the push is
-        // then refused whatever was uploaded, and the uploads would be refused too.
-        let absent = |put: &wire::PutImageRequest| {
-            mirror.as_ref().is_some_and(|m| {
-                let name = put.repository_name.as_deref().unwrap_or_default();
-                m.repository(m.account.as_str(), name).is_none()
-            })
-        };
-        if let Call::PutImage(put) = &sent
-            && self.layer_api != Some(false)
-            && !absent(put)
-        {
-            self.upload_blobs(put).await?;
+        Ok(sent)
+    }
+
+    /// Follows the server's answer to `sent` (`call` as [`Session::prepare`] made it) in
+    /// `mirror`: a refused create is withdrawn from the journal, an accepted call teaches
+    /// what it teaches and is applied to the mirror. A PutImage sent otherwise than the
+    /// harness would send it now (what it learned since: the server's own digests, or its
+    /// refusal of the true one) is sent again, and only that answer is followed, as when
+    /// calls go one after another.
+    pub(super) async fn follow(
+        &mut self,
+        call: Call,
+        sent: Call,
+        exchange: Exchange,
+        mirror: &mut Option<Registry>,
+    ) -> Result<SetupAnswer, CheckError> {
+        self.covered.record_call(mirror.as_ref(), &sent);
+        let refused = (exchange.status != 200).then(|| error_code(&exchange));
+        if let (Some(_), Call::CreateRepository(create)) = (&refused, &sent) {
+            self.withdraw_created(create.repository_name.as_deref().unwrap_or_default())?;
         }
-        let exchange = self.send_call(&sent).await?;
-        if exchange.status != 200 {
-            if let Call::CreateRepository(_) = &sent {
-                self.withdraw_created()?;
-            }
-            let code = error_code(&exchange);
-            if let (Call::PutImage(unpinned), Call::PutImage(pinned)) = (&call, &sent)
-                && self.put_digests == PutDigests::Named
-                && code == "ImageDigestDoesNotMatchException"
-                && unpinned.image_digest.is_none()
-            {
-                self.refused_true_digest(pinned, &exchange);
-                return Box::pin(self.apply_scoped(call, mirror)).await;
-            }
+        if let (Call::PutImage(unpinned), Call::PutImage(pinned)) = (&call, &sent)
+            && self.put_digests == PutDigests::Named
+            && refused.as_deref() == Some("ImageDigestDoesNotMatchException")
+            && unpinned.image_digest.is_none()
+            && pinned.image_digest.is_some()
+        {
+            self.refused_true_digest(pinned, &exchange);
+        }
+        if self.as_sent(&call) != sent {
+            return Box::pin(self.apply_scoped(call, mirror)).await;
+        }
+        if let Some(code) = refused {
             return Ok(SetupAnswer::Refused(code));
         }
         let answer = CallOutput::decode(sent.operation(), &exchange.body).and_then(Result::ok);
@@ -175,71 +199,62 @@ server's digests are not the manifests' SHA-256"
         ));
     }
 
-    /// Uploads, with the layer API, every blob a PutImage manifest names that the harness can
-    /// produce and has not uploaded to that repository yet. A server without the layer API
-    /// (HTTP 5xx or an unknown operation) is from then on seeded with PutImage alone.
+    /// Uploads, with the layer API, every blob the `puts`' manifests name that the harness
+    /// can produce and has not uploaded to that repository yet: all at once, each blob's
+    /// three calls in order. A server without the layer API (HTTP 5xx or an unknown
+    /// operation) is from then on seeded with PutImage alone.
     pub(super) async fn upload_blobs(
         &mut self,
-        put: &wire::PutImageRequest,
+        puts: &[&wire::PutImageRequest],
     ) -> Result<(), CheckError> {
-        let repository = put.repository_name.clone().unwrap_or_default();
-        let contents = crate::model::manifest::Contents::parse(
-            put.image_manifest.as_deref().unwrap_or_default(),
-        )
-        .unwrap_or_default();
-        for digest in contents.blobs().map(str::to_owned).collect::<Vec<_>>() {
-            let Some(blob) = self.known_blobs.get(&digest).cloned() else {
-                continue;
-            };
-            if !self.uploaded.insert((repository.clone(), digest.clone())) {
-                continue;
-            }
-            let start = self
-                .send_call(&Call::InitiateLayerUpload(
-                    wire::InitiateLayerUploadRequest {
-                        repository_name: Some(repository.clone()),
-                        ..Default::default()
-                    },
-                ))
-                .await?;
-            if start.status != 200 {
-                let code = error_code(&start);
-                if self.layer_api.is_none()
-                    && (start.status >= 500
-                        || code.contains("UnknownOperation")
-                        || code.contains("NotImplemented"))
+        if self.layer_api == Some(false) {
+            return Ok(());
+        }
+        let mut todo = Vec::new();
+        for put in puts {
+            let repository = put.repository_name.clone().unwrap_or_default();
+            let contents = crate::model::manifest::Contents::parse(
+                put.image_manifest.as_deref().unwrap_or_default(),
+            )
+            .unwrap_or_default();
+            for digest in contents.blobs() {
+                let Some(blob) = self.known_blobs.get(digest) else {
+                    continue;
+                };
+                if self
+                    .uploaded
+                    .insert((repository.clone(), digest.to_owned()))
                 {
-                    self.layer_api = Some(false);
-                    self.notes.push(format!("the server has no layer upload API (InitiateLayerUpload answered {code}): seeded with PutImage alone; blob checks not exercised"));
-                    return Ok(());
+                    todo.push((repository.clone(), blob.clone()));
                 }
-                // An absent repository: the PutImage that follows is refused the same way.
-                return Ok(());
             }
-            self.layer_api = Some(true);
-            let upload_id = wire::decode_body::<wire::InitiateLayerUploadResponse>(&start.body)
-                .ok()
-                .and_then(|d| d.value.upload_id);
-            let part = Call::UploadLayerPart(wire::UploadLayerPartRequest {
-                repository_name: Some(repository.clone()),
-                upload_id: upload_id.clone(),
-                part_first_byte: Some(0),
-                part_last_byte: Some(blob.size() as i64 - 1),
-                layer_part_blob: Some(wire::Blob(blob.bytes.clone())),
-                ..Default::default()
-            });
-            self.send_call(&part).await?;
-            let complete = Call::CompleteLayerUpload(wire::CompleteLayerUploadRequest {
-                repository_name: Some(repository.clone()),
-                upload_id,
-                layer_digests: Some(vec![blob.digest.clone()]),
-                ..Default::default()
-            });
-            let done = self.send_call(&complete).await?;
-            if done.status != 200 && error_code(&done) != "LayerAlreadyExistsException" {
+        }
+        let target = self.target;
+        let uploads = todo
+            .iter()
+            .map(|(repository, blob)| upload(target, repository, blob));
+        let done = futures_util::future::join_all(uploads).await;
+        for ((repository, blob), upload) in todo.iter().zip(done) {
+            let upload = upload?;
+            self.retries += upload.retries;
+            match upload.refused {
+                // Else an absent repository: the PutImage that follows is refused the same way.
+                Some((status, code)) => {
+                    if self.layer_api.is_none()
+                        && (status >= 500
+                            || code.contains("UnknownOperation")
+                            || code.contains("NotImplemented"))
+                    {
+                        self.layer_api = Some(false);
+                        self.notes.push(format!("the server has no layer upload API (InitiateLayerUpload answered {code}): seeded with PutImage alone; blob checks not exercised"));
+                    }
+                }
+                None => self.layer_api = self.layer_api.or(Some(true)),
+            }
+            if let Some(code) = upload.incomplete {
                 self.notes.push(format!(
-                    "uploading {digest} to {repository}: CompleteLayerUpload answered {}",
-                    error_code(&done)
+                    "uploading {} to {repository}: CompleteLayerUpload answered {code}",
+                    blob.digest
                 ));
             }
         }
@@ -313,6 +328,80 @@ fn setup_difference(
             })
         }
     }
+}
+
+/// Whether a push's blobs are to be uploaded before it: unless the mirror knows its
+/// repository is absent (the push is then refused whatever was uploaded, and the uploads
+/// would be refused too).
+pub(super) fn needs_blobs(put: &wire::PutImageRequest, mirror: Option<&Registry>) -> bool {
+    mirror.is_none_or(|m| {
+        let name = put.repository_name.as_deref().unwrap_or_default();
+        m.repository(m.account.as_str(), name).is_some()
+    })
+}
+
+/// What uploading one blob came to.
+struct Upload {
+    /// Throttled attempts retried, over its three calls.
+    retries: u32,
+    /// InitiateLayerUpload's status and error name, when it refused (nothing else was sent).
+    refused: Option<(u16, String)>,
+    /// CompleteLayerUpload's error name, when it refused for another reason than the layer
+    /// being there already.
+    incomplete: Option<String>,
+}
+
+/// Uploads `blob` to `repository`: InitiateLayerUpload, one UploadLayerPart, then
+/// CompleteLayerUpload, one after another.
+async fn upload(
+    target: &HttpTarget,
+    repository: &str,
+    blob: &ContentBlob,
+) -> Result<Upload, TransportError> {
+    let send = |call: Call| async move { target.send(call.operation(), call.body()).await };
+    let start = send(Call::InitiateLayerUpload(
+        wire::InitiateLayerUploadRequest {
+            repository_name: Some(repository.to_owned()),
+            ..Default::default()
+        },
+    ))
+    .await?;
+    let mut done = Upload {
+        retries: start.retries,
+        refused: None,
+        incomplete: None,
+    };
+    if start.status != 200 {
+        done.refused = Some((start.status, error_code(&start)));
+        return Ok(done);
+    }
+    let upload_id = wire::decode_body::<wire::InitiateLayerUploadResponse>(&start.body)
+        .ok()
+        .and_then(|d| d.value.upload_id);
+    let part = send(Call::UploadLayerPart(wire::UploadLayerPartRequest {
+        repository_name: Some(repository.to_owned()),
+        upload_id: upload_id.clone(),
+        part_first_byte: Some(0),
+        part_last_byte: Some(blob.size() as i64 - 1),
+        layer_part_blob: Some(wire::Blob(blob.bytes.clone())),
+        ..Default::default()
+    }))
+    .await?;
+    let complete = send(Call::CompleteLayerUpload(
+        wire::CompleteLayerUploadRequest {
+            repository_name: Some(repository.to_owned()),
+            upload_id,
+            layer_digests: Some(vec![blob.digest.clone()]),
+            ..Default::default()
+        },
+    ))
+    .await?;
+    done.retries += part.retries + complete.retries;
+    let code = error_code(&complete);
+    if complete.status != 200 && code != "LayerAlreadyExistsException" {
+        done.incomplete = Some(code);
+    }
+    Ok(done)
 }
 
 /// A setup call's answer.

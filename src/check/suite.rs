@@ -18,7 +18,7 @@ use super::cases::{case_part, shared_part};
 use super::clock::now_nanos;
 use super::journal::{HeldJournal, Journal};
 use super::plan;
-use super::seeding::{probe_put_digest, seed_fixture};
+use super::seeding::seed_base;
 use super::sequences::{join_sequence, join_sequence_recorded, run_scenario, sequence_part};
 use super::session::{CheckError, Session};
 use super::shrinking::{Shrinking, shrink};
@@ -170,9 +170,7 @@ async fn phases(
     contract: &Contract<'_>,
     sequences: &[usize],
 ) -> Result<(), CheckError> {
-    probe_put_digest(session).await?;
-    let base_calls = session.fixture.calls();
-    let base = seed_fixture(session, "base", base_calls).await?;
+    let base = seed_base(session).await?;
     let total = (contract.cases.len() + 1 + sequences.len()) as u64;
     let mut progress = Progress {
         done: 0,

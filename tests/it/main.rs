@@ -38,3 +38,4 @@ mod snapshots;
 mod support;
 mod uploads;
 mod verdicts;
+mod waves;

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use ecr_contract::serve::{self, Config, Endpoint, always, every};
+use ecr_contract::serve::{self, Config, Endpoint, always, every, first};
 use ecr_contract::strategy::{Fixture, fixture};
 use ecr_contract::wire;
 use ecr_contract::wire::Credentials;
+use ecr_contract::wire::Operation;
 use serde_json::Value;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -27,6 +28,8 @@ pub struct Fault {
     pub throttle_every: Option<u64>,
     /// Answers are delayed by this much.
     pub delay: Option<Duration>,
+    /// The first PutImage's answer (the STATE-PUT-DIGEST probe's) is delayed by this much.
+    pub delay_first_put: Option<Duration>,
     /// BatchGetImage answers echo every request header (a hostile server reflecting secrets).
     pub echo_headers: bool,
     /// Credentials the server verifies signatures with (default: the placeholder ones).
@@ -186,6 +189,9 @@ pub async fn broken_server(fault: Fault) -> MockServer {
     // Throttling and stalls are the library's own faults.
     if let Some(n) = fault.throttle_every {
         endpoint.fault_on_any(every(n), serve::Fault::Throttle);
+    }
+    if let Some(delay) = fault.delay_first_put {
+        endpoint.fault_on(Operation::PutImage, first(1), serve::Fault::Delay(delay));
     }
     if let Some(delay) = fault.delay {
         endpoint.fault_on_any(always(), serve::Fault::Delay(delay));
