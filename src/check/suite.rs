@@ -197,8 +197,9 @@ impl Progress {
 }
 
 /// Random sequences from the project's generators, each on fresh repositories, run side by
-/// side; the first failing one, in the order they were drawn, is shrunk (one candidate at a
-/// time, as proptest shrinks), then replayed once more to record its findings. The sequences
+/// side; the first failing one, in the order they were drawn, is shrunk (along proptest's
+/// path, its next candidates tried at once with `jobs`), then replayed once more to record
+/// its findings. The sequences
 /// are drawn from the seed before any runs, so which run and what is reported does not
 /// depend on how many run at once.
 async fn run_properties(
@@ -236,7 +237,7 @@ async fn run_properties(
     };
     let mut counter = sequences;
     let shrinking = Shrinking::new(options.seed, k);
-    let (minimal, reason) = shrink(session, shrinking, reason, &mut counter).await?;
+    let (minimal, reason) = shrink(session, shrinking, reason, &mut counter, options.jobs).await?;
     counter += 1;
     let minimal = plan::lean(&minimal);
     let calls = serde_json::to_string(&minimal.calls).unwrap_or_default();
