@@ -31,6 +31,7 @@ mod sdk;
 mod secrets;
 mod serve;
 mod serve_bounds;
+mod shrinking;
 mod signing;
 mod snapshots;
 mod support;
