@@ -10,7 +10,7 @@ use crate::strategy::{Scenario, arb_scenario};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use super::sequences::{join_sequence, run_scenario};
+use super::sequences::{Sequence, join_sequence, run_scenario};
 use super::session::{CheckError, Session};
 
 /// Candidate runs a shrinking may take against an endpoint on this machine (proptest's own
@@ -61,19 +61,7 @@ pub(super) async fn shrink(
         if round.is_empty() {
             break;
         }
-        // Every candidate of the round at once, each in a part of its own.
-        let runs = round.iter().map(|node| {
-            let node = node
-                .as_ref()
-                .map(|shrinking| (shrinking.current(), shrinking.scope(base), session.fork()));
-            async move {
-                let (candidate, scope, mut part) = node?;
-                // A candidate is judged failing at its first failure: the rest is not sent.
-                let outcome = run_scenario(&mut part, &candidate, &scope, true).await;
-                Some((candidate, part, outcome))
-            }
-        });
-        let mut ran: Vec<_> = join_all(runs).await;
+        let mut ran = run_round(session, &round, base).await;
         // The loop's path through the round, joined in its order.
         let mut at = Some(0);
         let mut failed = None;
@@ -109,6 +97,30 @@ pub(super) async fn shrink(
         ));
     }
     Ok((minimal, reason))
+}
+
+/// A candidate run: the sequence, the part of the run it ran in, how it went.
+type Ran<'t> = (Scenario, Session<'t>, Result<Sequence, CheckError>);
+
+/// Runs every candidate of a round at once, each in a part of its own and in the scope its
+/// steps name (see [`Shrinking::scope`]); what each gave, in the round's order.
+async fn run_round<'t>(
+    session: &Session<'t>,
+    round: &[Option<Shrinking>],
+    base: u32,
+) -> Vec<Option<Ran<'t>>> {
+    let runs = round.iter().map(|node| {
+        let node = node
+            .as_ref()
+            .map(|shrinking| (shrinking.current(), shrinking.scope(base), session.fork()));
+        async move {
+            let (candidate, scope, mut part) = node?;
+            // A candidate is judged failing at its first failure: the rest is not sent.
+            let outcome = run_scenario(&mut part, &candidate, &scope, true).await;
+            Some((candidate, part, outcome))
+        }
+    });
+    join_all(runs).await
 }
 
 /// How many levels of the loop's steps a round tries at once with `jobs` parts: the most
@@ -172,7 +184,7 @@ impl Search {
         for i in 1..(1 << levels) - 1 {
             let child = nodes[(i - 1) / 2].as_ref().and_then(|parent| {
                 let mut child = parent.clone();
-                // Node 2i + 2 follows a failure: a simplify step.
+                // An even node follows its parent's failure: a simplify step.
                 child.step(i % 2 == 0).then_some(child)
             });
             nodes.push(child);
