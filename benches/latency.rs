@@ -9,7 +9,9 @@
 //! - the wall time at each latency and `--jobs`;
 //! - a failing run at 150 ms (`--jobs 8`; every seventh BatchGetImage answer cut in half,
 //!   `Fault::Truncate`): its wall time beside the passing run's, the difference being what
-//!   shrinking and the replay of the shrunk sequence cost.
+//!   shrinking and the replay of the shrunk sequence cost; then how many calls the shrunk
+//!   sequence has and how many candidates the shrinking loop's path took (its cap, 256 on
+//!   loopback, is said).
 //!
 //! `cargo bench --bench latency` (runs only when named); `BENCH_LATENCY_CASES=N` runs `N`
 //! random sequences instead of the budget's; `BENCH_SHRINK_ONLY=1` runs only the passing
@@ -38,6 +40,10 @@ struct Run {
     probes: usize,
     sequences: u32,
     failed: bool,
+    /// The shrinking of a failing run, as its report tells it: the calls of the shrunk
+    /// sequence, the candidates on the loop's path when the replay names them, whether the
+    /// cap stopped it.
+    shrunk: Option<(String, Option<usize>, bool)>,
     wall: Duration,
 }
 
@@ -88,6 +94,7 @@ async fn measure(delay: Duration, cases: Option<u32>, jobs: usize, failing: bool
     };
     let wall = start.elapsed();
     server.shutdown().await;
+    let shrunk = shrinking(&report);
     let mut spent: Vec<(String, u64)> = report.spent.into_iter().collect();
     spent.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Run {
@@ -95,8 +102,29 @@ async fn measure(delay: Duration, cases: Option<u32>, jobs: usize, failing: bool
         probes: report.probes,
         sequences: report.property_cases,
         failed: !report.findings.is_empty(),
+        shrunk,
         wall,
     }
+}
+
+/// How `report`'s failing sequence was shrunk: its number of calls (from the note), and the
+/// candidates on the loop's path, from the scope of the replay (numbered after the random
+/// sequences and one per candidate on the path), known only when the replay failed again
+/// (the cut answers are every seventh, so it may not); `None` when nothing was shrunk.
+fn shrinking(report: &ecr_contract::report::Report) -> Option<(String, Option<usize>, bool)> {
+    let note = report
+        .notes
+        .iter()
+        .find_map(|n| n.strip_prefix("random phase: a failing sequence, shrunk to "))?;
+    let calls = note.split(' ').next().unwrap_or_default().to_owned();
+    let replay: Option<usize> = report
+        .findings
+        .iter()
+        .find_map(|f| f.probe.strip_prefix("random sequence p"))
+        .and_then(|p| p.split(',').next())
+        .and_then(|n| n.parse().ok());
+    let path = replay.map(|r| r - report.property_cases as usize - 1);
+    Some((calls, path, report.shrinking_capped))
 }
 
 fn env(name: &str) -> Option<u32> {
@@ -195,6 +223,12 @@ fn main() {
             failing.total(),
             passing.as_secs_f64(),
             failing.wall.as_secs_f64() - passing.as_secs_f64()
+        );
+        let (calls, path, capped) = failing.shrunk.clone().expect("the failing run shrinks");
+        let path = path.map_or("?".to_owned(), |p| p.to_string());
+        println!(
+            "  shrunk to {calls} calls after {path} candidates on the loop's path{}",
+            if capped { " (its cap)" } else { "" }
         );
     }
 }

@@ -207,10 +207,11 @@ impl Suite {
         self
     }
 
-    /// How many contract cases, or random sequences, run at once, and how many requests that
-    /// may change the server's state are in flight at once (reads, which change nothing,
-    /// [`READS_PER_WRITE`] times as many). The report is the same whatever the number (parts
-    /// are joined in the run's order). Default: 1 on this machine
+    /// How many contract cases, random sequences, or shrinking candidates run at once, and
+    /// how many requests that may change the server's state are in flight at once (reads,
+    /// which change nothing, [`READS_PER_WRITE`] times as many). The report is the same
+    /// whatever the number (parts are joined in the run's order), but for the requests spent:
+    /// shrinking tries candidates ahead of its path. Default: 1 on this machine
     /// (answers take microseconds, and emulators are often single-threaded or not safe under
     /// concurrent writes), [`REMOTE_JOBS`] for an endpoint off it (each answer costs a round
     /// trip; the per-operation pacing keeps concurrent requests within ECR's quotas).

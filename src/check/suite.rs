@@ -266,8 +266,9 @@ impl Progress {
 }
 
 /// Random sequences from the project's generators, each on fresh repositories, run side by
-/// side; the first failing one, in the order they were drawn, is shrunk (one candidate at a
-/// time, as proptest shrinks), then replayed once more to record its findings. The sequences
+/// side; the first failing one, in the order they were drawn, is shrunk (along proptest's
+/// path, its next candidates tried at once with `jobs`), then replayed once more to record
+/// its findings. The sequences
 /// are drawn from the seed before any runs, so which run and what is reported does not
 /// depend on how many run at once.
 async fn run_properties(
@@ -309,7 +310,7 @@ async fn run_properties(
     // Scopes after the last sequence's for the candidates and the replay.
     let mut counter = u32::try_from(sequences.last().map_or(0, |&i| i + 1)).unwrap_or(u32::MAX);
     let shrinking = Shrinking::new(options.seed, k);
-    let (minimal, reason) = shrink(session, shrinking, reason, &mut counter).await?;
+    let (minimal, reason) = shrink(session, shrinking, reason, &mut counter, options.jobs).await?;
     counter += 1;
     let minimal = plan::lean(&minimal);
     let calls = serde_json::to_string(&minimal.calls).unwrap_or_default();

@@ -33,6 +33,7 @@ mod scopes;
 mod secrets;
 mod serve;
 mod serve_bounds;
+mod shrinking;
 mod signing;
 mod snapshots;
 mod support;
