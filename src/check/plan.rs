@@ -181,7 +181,12 @@ pub fn case_scopes(fixture: &Fixture, cases: &[Case], seeds: &[Vec<Call>]) -> Ve
                 .cloned()
                 .collect();
             let proven = shares(&seed, members.iter().map(|&m| expanded[m].as_ref()));
-            proven.then(|| *scope = CaseScope { cases: members, seed })
+            proven.then(|| {
+                *scope = CaseScope {
+                    cases: members,
+                    seed,
+                }
+            })
         });
         if joined.is_none() {
             scopes.push((alone, true));
@@ -362,7 +367,11 @@ pub fn choose_sequences(
         let best = (0..candidates.len())
             .filter(|i| !chosen.contains(i) && candidates[*i].0 <= left)
             .map(|i| {
-                let new = candidates[i].1.iter().filter(|t| !taught.contains(t)).count();
+                let new = candidates[i]
+                    .1
+                    .iter()
+                    .filter(|t| !taught.contains(t))
+                    .count();
                 (i, new, candidates[i].0 + 1)
             })
             .filter(|&(_, new, _)| new > 0)
@@ -476,7 +485,9 @@ mod tests {
         assert_eq!(planned, changing);
         assert!(scopes.iter().all(|s| s.cases.len() <= MAX_SHARED));
         assert!(
-            scopes.iter().all(|s| s.cases.windows(2).all(|w| w[0] < w[1])),
+            scopes
+                .iter()
+                .all(|s| s.cases.windows(2).all(|w| w[0] < w[1])),
             "the cases of a scope run in case order"
         );
     }
@@ -585,11 +596,18 @@ mod tests {
 
     #[test]
     fn the_budget_chooses_sequences_that_fit_and_teach_what_those_in_order_would() {
-        assert_eq!(choose_sequences(Some(7), 0, draw), (0..7).collect::<Vec<_>>());
+        assert_eq!(
+            choose_sequences(Some(7), 0, draw),
+            (0..7).collect::<Vec<_>>()
+        );
         let free: Vec<usize> = (0..MAX_BUDGETED_SEQUENCES)
             .filter(|&i| push_count(&lean(&draw(i)).calls) == 0)
             .collect();
-        assert_eq!(choose_sequences(None, 0, draw), free, "those that push nothing");
+        assert_eq!(
+            choose_sequences(None, 0, draw),
+            free,
+            "those that push nothing"
+        );
         let chosen = choose_sequences(None, 60, draw);
         let cost = |i: &usize| push_count(&lean(&draw(*i)).calls);
         let spent: u32 = chosen.iter().map(cost).sum();

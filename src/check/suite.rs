@@ -206,9 +206,7 @@ async fn run_cases(
     let mut units: Vec<(usize, Option<usize>)> = (0..cases.len())
         .filter(|&i| cases[i].setup.is_empty())
         .map(|i| (i, None))
-        .chain(
-            (0..scopes.len()).filter_map(|k| Some((*scopes[k].cases.first()?, Some(k)))),
-        )
+        .chain((0..scopes.len()).filter_map(|k| Some((*scopes[k].cases.first()?, Some(k)))))
         .collect();
     units.sort_by_key(|(first, _)| *first);
     let mut parts = Vec::with_capacity(units.len());

@@ -65,9 +65,14 @@ mod tests {
                 now.fetch_sub(1, Ordering::SeqCst);
             }
         };
-        let all = (0..writes).map(|_| one(true)).chain((0..reads).map(|_| one(false)));
+        let all = (0..writes)
+            .map(|_| one(true))
+            .chain((0..reads).map(|_| one(false)));
         futures_util::future::join_all(all).await;
-        (most[1].load(Ordering::SeqCst), most[0].load(Ordering::SeqCst))
+        (
+            most[1].load(Ordering::SeqCst),
+            most[0].load(Ordering::SeqCst),
+        )
     }
 
     #[tokio::test]

@@ -100,8 +100,8 @@ async fn a_target_keeps_writes_and_reads_in_flight_within_their_limits() {
     assert_eq!(most_open(target, &open).await, (2, 5));
     // Without limits the same sends are all open at once: the limits are what held them.
     let (url, open) = counting_server().await;
-    let target = HttpTarget::new(&url, "us-east-1", None, Duration::from_secs(10))
-        .expect("a client");
+    let target =
+        HttpTarget::new(&url, "us-east-1", None, Duration::from_secs(10)).expect("a client");
     let (writes, reads) = most_open(target, &open).await;
     assert!(writes > 2 && reads > 5, "{writes} writes, {reads} reads");
 }
