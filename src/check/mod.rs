@@ -33,7 +33,7 @@ mod shrinking;
 mod suite;
 mod waves;
 
-pub use builder::{REMOTE_JOBS, Suite};
+pub use builder::{READS_PER_WRITE, REMOTE_JOBS, Suite};
 pub use cleanup::{Deletion, delete_repository};
 pub use journal::{Entry, HeldJournal, Journal};
 pub use session::CheckError;

@@ -342,7 +342,7 @@ fn teaches(scenario: &Scenario) -> BTreeSet<String> {
 /// `0..n` when `explicit` gives `n` (`--cases`). Else chosen, offline, among the first
 /// [`MAX_BUDGETED_SEQUENCES`] within `pushes_left`, each costing the PutImage calls of its lean
 /// form: first, one after another, the sequence that teaches the most not taught yet (see
-/// [`teaches`]) per push it costs (ties to the lower number); when none teaches anything new,
+/// `teaches`) per push it costs (ties to the lower number); when none teaches anything new,
 /// the rest in order of their numbers, while they fit. Sorted by number, so that the run and
 /// its report depend on the seed and the budget only.
 pub fn choose_sequences(
