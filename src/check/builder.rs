@@ -74,6 +74,7 @@ pub struct Suite {
     tap: Option<Arc<dyn Tap>>,
     prefix: Option<String>,
     shared_scopes: bool,
+    shrink_runs: Option<usize>,
 }
 
 impl Suite {
@@ -102,6 +103,7 @@ impl Suite {
             tap: None,
             prefix: None,
             shared_scopes: true,
+            shrink_runs: None,
         }
     }
 
@@ -257,6 +259,14 @@ impl Suite {
         self
     }
 
+    /// The most candidate runs a shrinking takes on its path (at least 1; default: 256 on
+    /// this machine, 32 off it, where each costs round trips and pushes). When it is reached
+    /// the report says so, and the sequence reported may not be the smallest.
+    pub fn shrink_runs(mut self, runs: usize) -> Self {
+        self.shrink_runs = Some(runs.max(1));
+        self
+    }
+
     /// The endpoint's URL.
     pub fn url(&self) -> &str {
         &self.url
@@ -312,6 +322,7 @@ impl Suite {
             registry_url: self.registry_url.clone(),
             secrets: self.secrets.clone(),
             shared_scopes: self.shared_scopes,
+            shrink_runs: self.shrink_runs,
         };
         run(&target, &options).await
     }

@@ -48,11 +48,12 @@ pub(super) async fn shrink(
     mut reason: String,
     counter: &mut u32,
     jobs: usize,
+    cap: Option<usize>,
 ) -> Result<(Scenario, String), CheckError> {
-    let cap = match session.target.is_loopback() {
+    let cap = cap.unwrap_or(match session.target.is_loopback() {
         true => SHRINK_RUNS,
         false => SHRINK_RUNS_OFF_LOOPBACK,
-    };
+    });
     let mut minimal = shrinking.current();
     let mut search = Search::new(shrinking, cap);
     let base = *counter;

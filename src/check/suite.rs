@@ -52,6 +52,9 @@ pub(crate) struct Options {
     /// Whether contract cases may share a scope where the model proves it changes nothing
     /// (see `plan::case_scopes`); else each case that changes state has a scope of its own.
     pub(crate) shared_scopes: bool,
+    /// The most candidates a shrinking runs on its path (`None`: `SHRINK_RUNS` on this
+    /// machine, `SHRINK_RUNS_OFF_LOOPBACK` off it).
+    pub(crate) shrink_runs: Option<usize>,
 }
 
 /// Runs the whole suite against `target`.
@@ -308,7 +311,15 @@ async fn run_properties(
     // Scopes after the last sequence's for the candidates and the replay.
     let mut counter = u32::try_from(sequences.last().map_or(0, |&i| i + 1)).unwrap_or(u32::MAX);
     let shrinking = Shrinking::new(options.seed, k);
-    let (minimal, reason) = shrink(session, shrinking, reason, &mut counter, options.jobs).await?;
+    let (minimal, reason) = shrink(
+        session,
+        shrinking,
+        reason,
+        &mut counter,
+        options.jobs,
+        options.shrink_runs,
+    )
+    .await?;
     counter += 1;
     let minimal = plan::lean(&minimal);
     let calls = serde_json::to_string(&minimal.calls).unwrap_or_default();

@@ -289,12 +289,20 @@ fn shown(value: Option<&Value>) -> String {
 }
 
 /// `items` sorted by their text without volatile members, so that two lists holding the same
-/// items in another order pair item with item.
+/// items in another order pair item with item. An image is sorted by its manifest first: two
+/// conforming servers may name one image by other ids (ID-BY-DIGEST lets a by-digest answer
+/// carry the image's tags), and sorting by the id would pair a request's stored manifest with
+/// another id's translation of it, a difference under the wrong rule.
 fn canonical_order(items: &[Value]) -> Vec<Value> {
-    let mut keyed: Vec<(String, Value)> = items
-        .iter()
-        .map(|item| (without_volatile(item).to_string(), item.clone()))
-        .collect();
+    let key = |item: &Value| {
+        let bare = without_volatile(item);
+        match bare.get("imageManifest") {
+            Some(manifest) => format!("{manifest}{bare}"),
+            None => bare.to_string(),
+        }
+    };
+    let mut keyed: Vec<(String, Value)> =
+        items.iter().map(|item| (key(item), item.clone())).collect();
     keyed.sort_by(|p, q| p.0.cmp(&q.0));
     keyed.into_iter().map(|(_, item)| item).collect()
 }

@@ -9,8 +9,8 @@ use crate::support::broken::{Fault, broken_server};
 use crate::support::{suite, tempdir};
 
 /// The reports of a run of 20 sequences against a server whose BatchGetImage answers have
-/// `mutation`, at `--jobs` 1 and 8.
-async fn at_one_job_and_eight(mutation: &'static str) -> [Report; 2] {
+/// `mutation`, at `--jobs` 1 and 8, shrinking at most `cap` candidates (`None`: the default).
+async fn at_one_job_and_eight(mutation: &'static str, cap: Option<usize>) -> [Report; 2] {
     let server = broken_server(Fault {
         mutation: Some(mutation),
         ..Fault::default()
@@ -20,11 +20,11 @@ async fn at_one_job_and_eight(mutation: &'static str) -> [Report; 2] {
     let mut reports = Vec::new();
     for jobs in [1, 8] {
         let journal = dir.join(format!("shrink-{mutation}-{jobs}.tsv"));
-        let report = suite(&server.uri(), 20, &journal)
-            .jobs(jobs)
-            .run()
-            .await
-            .expect("runs");
+        let mut suite = suite(&server.uri(), 20, &journal).jobs(jobs);
+        if let Some(cap) = cap {
+            suite = suite.shrink_runs(cap);
+        }
+        let report = suite.run().await.expect("runs");
         reports.push(report);
     }
     reports.try_into().expect("two reports")
@@ -71,7 +71,7 @@ fn batch_get_images(report: &Report) -> u64 {
 /// ran ahead of the loop's path.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shrunk_sequence_and_its_reason_are_the_same_at_one_job_and_at_eight() {
-    let [one, eight] = at_one_job_and_eight("reformat").await;
+    let [one, eight] = at_one_job_and_eight("reformat", None).await;
     assert!(!one.shrinking_capped, "{}", shrunk(&one));
     assert_eq!(shrunk(&one), shrunk(&eight));
     assert_eq!(judged(&one), judged(&eight));
@@ -84,23 +84,23 @@ async fn the_shrunk_sequence_and_its_reason_are_the_same_at_one_job_and_at_eight
     );
 }
 
-/// A dropped image (a shrinking of more than 256 steps): the cap stops it at the same
-/// candidate of the loop's path at `--jobs 1` and `--jobs 8`, though more candidates ran at
-/// 8, and the report says so.
+/// A dropped image, shrinking capped at 5 candidates: the cap stops it at the same candidate
+/// of the loop's path at `--jobs 1` and `--jobs 8`, though more candidates ran at 8, and the
+/// report says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cap_of_candidate_runs_counts_the_loops_path_and_is_reported() {
-    let [one, eight] = at_one_job_and_eight("drop_image").await;
+    let [one, eight] = at_one_job_and_eight("drop_image", Some(5)).await;
     for report in [&one, &eight] {
         assert!(report.shrinking_capped, "{}", shrunk(report));
         assert!(
             report
                 .notes
                 .iter()
-                .any(|n| n.starts_with("shrinking stopped at its cap of 256 candidate runs")),
+                .any(|n| n.starts_with("shrinking stopped at its cap of 5 candidate runs")),
             "{:?}",
             report.notes
         );
-        assert_eq!(replay_number(report), 20 + 256 + 1);
+        assert_eq!(replay_number(report), 20 + 5 + 1);
     }
     assert_eq!(judged(&one), judged(&eight));
     assert!(batch_get_images(&eight) > batch_get_images(&one));
