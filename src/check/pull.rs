@@ -16,7 +16,7 @@ use crate::oracle::{
     check_challenge, check_denied, check_gone_after_delete, check_head, check_manifest, check_ping,
     check_tags, check_tags_limit, check_token, check_visible_after_put, has_registry_api,
 };
-use crate::remote::{Fetched, TransportError};
+use crate::remote::{Exchange, Fetched, TransportError};
 use crate::report::{Finding, Reproduction, Response};
 use crate::wire::registry::{Reference, accepted_media_types, next_link};
 use crate::wire::{self, Operation};
@@ -112,21 +112,7 @@ pub(super) async fn probe_registry(
 /// server hands out none.
 async fn token(session: &mut Session<'_>) -> Result<Option<String>, CheckError> {
     let asked_at = super::clock::now_nanos() as f64 / 1e9;
-    let request = wire::GetAuthorizationTokenRequest::default();
-    let exchange = session
-        .send(
-            Operation::GetAuthorizationToken,
-            wire::encode_request(&request).body,
-        )
-        .await?;
-    let all = wire::decode_body::<wire::GetAuthorizationTokenResponse>(&exchange.body)
-        .ok()
-        .and_then(|d| d.value.authorization_data)
-        .unwrap_or_default();
-    // Learned before anything of the answer becomes evidence.
-    for token in all.iter().filter_map(|d| d.authorization_token.as_deref()) {
-        session.secrets.learn_authorization_token(token);
-    }
+    let (exchange, all) = authorization(session).await?;
     let data = all.into_iter().next().unwrap_or_default();
     let token = data.authorization_token.clone();
     match (exchange.status, token) {
@@ -154,6 +140,29 @@ async fn token(session: &mut Session<'_>) -> Result<Option<String>, CheckError> 
             Ok(None)
         }
     }
+}
+
+/// Asks GetAuthorizationToken for the registry's credentials: the answer and its
+/// authorization data, every token in it learned as a secret before anything of the answer
+/// becomes evidence.
+pub(super) async fn authorization(
+    session: &mut Session<'_>,
+) -> Result<(Exchange, Vec<wire::AuthorizationData>), CheckError> {
+    let request = wire::GetAuthorizationTokenRequest::default();
+    let exchange = session
+        .send(
+            Operation::GetAuthorizationToken,
+            wire::encode_request(&request).body,
+        )
+        .await?;
+    let all = wire::decode_body::<wire::GetAuthorizationTokenResponse>(&exchange.body)
+        .ok()
+        .and_then(|d| d.value.authorization_data)
+        .unwrap_or_default();
+    for token in all.iter().filter_map(|d| d.authorization_token.as_deref()) {
+        session.secrets.learn_authorization_token(token);
+    }
+    Ok((exchange, all))
 }
 
 async fn ping_with(session: &mut Session<'_>, puller: &Puller) -> Result<(), CheckError> {

@@ -12,7 +12,7 @@ mod uploads;
 
 use crate::model::Call;
 use crate::oracle::has_registry_api;
-use crate::wire::{self, Operation};
+use crate::wire;
 
 use super::pull::observed;
 use super::session::{CheckError, Session};
@@ -107,20 +107,7 @@ async fn create(
 
 /// The `Authorization` value of GetAuthorizationToken's token (judged by the pull probes).
 async fn token(session: &mut Session<'_>) -> Result<Option<String>, CheckError> {
-    let request = wire::GetAuthorizationTokenRequest::default();
-    let exchange = session
-        .send(
-            Operation::GetAuthorizationToken,
-            wire::encode_request(&request).body,
-        )
-        .await?;
-    let data = wire::decode_body::<wire::GetAuthorizationTokenResponse>(&exchange.body)
-        .ok()
-        .and_then(|d| d.value.authorization_data)
-        .unwrap_or_default();
-    for token in data.iter().filter_map(|d| d.authorization_token.as_deref()) {
-        session.secrets.learn_authorization_token(token);
-    }
+    let (exchange, data) = super::pull::authorization(session).await?;
     let token = data.into_iter().next().and_then(|d| d.authorization_token);
     Ok(token
         .filter(|_| exchange.status == 200)
