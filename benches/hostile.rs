@@ -11,6 +11,8 @@
 //! Not a criterion benchmark, and not run by `cargo bench`: `cargo bench --bench hostile`
 //! (`BENCH_ROUNDS`, default 3; `BENCH_SOAK_SECONDS`).
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -150,7 +152,7 @@ async fn soak(server: &Server) {
     let mut samples = Vec::new();
     while start.elapsed() < Duration::from_secs(seconds) {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        samples.push(resident_kib());
+        samples.push(support::resident_kib());
     }
     stop.store(true, Ordering::SeqCst);
     for worker in workers {
@@ -191,17 +193,6 @@ async fn push_and_delete(url: String, worker: u64, stop: Arc<AtomicBool>, pushes
         assert_eq!(status, 200, "{body}");
         pushes.fetch_add(1, Ordering::Relaxed);
     }
-}
-
-/// This process's resident memory, in KiB (0 where `/proc` is not there).
-fn resident_kib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4
 }
 
 fn env_number(name: &str, default: u64) -> u64 {

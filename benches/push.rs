@@ -14,6 +14,8 @@
 //! Not a criterion benchmark, and not run by `cargo bench`: `cargo bench --bench push`
 //! (`BENCH_ROUNDS`, default 3).
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -214,7 +216,7 @@ async fn discard(url: &str, layers: &[Vec<u8>]) {
 /// Peak resident memory while [`CLIENTS`] push at once under a [`BUDGET`] byte budget (the
 /// pushes past it are refused, and that is the point).
 async fn memory(layers: Arc<Vec<Vec<u8>>>) {
-    let before = resident();
+    let before = support::resident_kib() * 1024;
     let server = spawn(Config {
         limits: Limits {
             stored_bytes: BUDGET,
@@ -230,7 +232,7 @@ async fn memory(layers: Arc<Vec<Vec<u8>>>) {
         let (peak, stop) = (Arc::clone(&peak), Arc::clone(&stop));
         std::thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
-                peak.fetch_max(resident(), Ordering::SeqCst);
+                peak.fetch_max(support::resident_kib() * 1024, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(20));
             }
         })
@@ -257,15 +259,4 @@ async fn memory(layers: Arc<Vec<Vec<u8>>>) {
         peak.load(Ordering::SeqCst) / (1024 * 1024)
     );
     server.shutdown().await;
-}
-
-/// The process's resident memory, in bytes (`/proc/self/statm`, pages of 4 KiB).
-fn resident() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
 }

@@ -206,3 +206,15 @@ pub async fn check_suite(suite: Suite) -> Report {
     );
     report
 }
+
+/// This process's resident memory, in KiB (`/proc/self/statm`, pages of 4 KiB; 0 where
+/// `/proc` is not there).
+pub fn resident_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
